@@ -1,0 +1,3 @@
+"""llmops: a GitOps LLMOps pipeline for prompt flow use cases."""
+
+__version__ = "0.1.0"

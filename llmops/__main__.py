@@ -1,0 +1,3 @@
+from llmops.cli.main import main
+
+raise SystemExit(main())
