@@ -1,0 +1,36 @@
+# The same commands run on a laptop and in the GitHub workflows.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+USE_CASE ?= web_classification
+ENV    ?= pr
+
+.PHONY: install demo test lint schemas clean
+
+# One pip command for everything: installing azure-ai-ml in a second command upgrades
+# opentelemetry past what prompt flow's tracing accepts (see pyproject.toml).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev,azure,embedded]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/llmops validate --use-case $(USE_CASE)
+	$(BIN)/llmops model install
+	$(BIN)/llmops flow-test --use-case $(USE_CASE) --env $(ENV)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check llmops tests benchmarks local_execution
+	$(BIN)/mypy llmops
+
+schemas: install
+	$(BIN)/python -m llmops.config.schemas configs/schemas
+
+clean:
+	rm -rf $(VENV) .llmops reports

@@ -1,0 +1,10 @@
+"""One module per command. Each defines NAME, HELP, EXAMPLE, configure(parser) and run(args) -> exit code.
+
+Command modules import only argparse-level code at import time so `llmops --help` stays fast; steps,
+prompt flow and Azure are imported inside run().
+"""
+
+COMMANDS = [
+    "validate",
+    "flow_test",
+]

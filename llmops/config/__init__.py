@@ -1,0 +1,1 @@
+"""Typed models of every config file, loading and validation."""

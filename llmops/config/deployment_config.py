@@ -1,0 +1,151 @@
+"""`configs/deployment_config.json`: deployment targets per environment and their A/B traffic."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from llmops.config.base import ConfigFile, ConfigModel
+
+# The original template writes traffic shares as strings ("100", "" for none); numbers are accepted too.
+Share = int | str
+
+
+def parse_share(value: Share) -> int | None:
+    """'' -> None, '10' or 10 -> 10; raises ValueError unless a whole number from 0 to 100."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number from 0 to 100, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        if not text.isdigit():
+            raise ValueError(f"must be a whole number from 0 to 100, got '{value}'")
+        value = int(text)
+    if not 0 <= value <= 100:
+        raise ValueError(f"must be a whole number from 0 to 100, got {value}")
+    return value
+
+
+class _Target(ConfigModel):
+    ENV_NAME: str = Field(min_length=1)
+    TEST_FILE_PATH: str = "sample-request.json"
+
+
+class OnlineEndpoint(_Target):
+    ENDPOINT_NAME: str = ""
+    ENDPOINT_DESC: str = ""
+    DEPLOYMENT_DESC: str = ""
+    PRIOR_DEPLOYMENT_NAME: str = ""
+    PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = ""
+    CURRENT_DEPLOYMENT_NAME: str = ""
+    CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = "100"
+    DEPLOYMENT_VM_SIZE: str = ""
+    DEPLOYMENT_INSTANCE_COUNT: int = Field(default=1, ge=1)
+    ENVIRONMENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION", "CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
+    @classmethod
+    def _whole_share(cls, value: Share) -> Share:
+        parse_share(value)
+        return value
+
+    @model_validator(mode="after")
+    def _shares_sum_to_100(self) -> OnlineEndpoint:
+        current = parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+        prior = parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+        if self.PRIOR_DEPLOYMENT_NAME and current + prior != 100:
+            raise ValueError(
+                f"CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION ({current}) + PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION "
+                f"({prior}) must sum to 100"
+            )
+        if not self.PRIOR_DEPLOYMENT_NAME and prior:
+            raise ValueError(
+                f"PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION is {prior} but PRIOR_DEPLOYMENT_NAME is empty; "
+                "name the prior deployment or leave its share empty"
+            )
+        if not self.PRIOR_DEPLOYMENT_NAME and current != 100:
+            raise ValueError(
+                f"CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION is {current} with no PRIOR_DEPLOYMENT_NAME; "
+                "a single deployment takes 100"
+            )
+        return self
+
+    @property
+    def current_share(self) -> int:
+        return parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+    @property
+    def prior_share(self) -> int:
+        return parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+
+class ManagedEndpoint(OnlineEndpoint):
+    """Azure ML managed online endpoint."""
+
+
+class KubernetesEndpoint(OnlineEndpoint):
+    COMPUTE_NAME: str = ""
+    CPU_ALLOCATION: str = ""
+    MEMORY_ALLOCATION: str = ""
+
+
+class LocalEndpoint(OnlineEndpoint):
+    """The loopback endpoint server: same shape as azure_managed_endpoint, plus mirroring and stickiness."""
+
+    # Share of live requests also sent to the current deployment as shadow traffic (never returned).
+    MIRROR_TRAFFIC_ALLOCATION: Share = ""
+    # Requests carrying this header keep landing on the same deployment while the split is unchanged.
+    STICKY_SESSION_HEADER: str = ""
+
+    @field_validator("MIRROR_TRAFFIC_ALLOCATION")
+    @classmethod
+    def _mirror_share(cls, value: Share) -> Share:
+        share = parse_share(value)
+        if share is not None and share > 50:
+            raise ValueError(f"must be at most 50, got {share}")
+        return value
+
+    @model_validator(mode="after")
+    def _mirror_only_to_shadow(self) -> LocalEndpoint:
+        if (parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0) and self.current_share:
+            raise ValueError(
+                "MIRROR_TRAFFIC_ALLOCATION mirrors to the current deployment, which must then take no live "
+                f"traffic (CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION is {self.current_share})"
+            )
+        return self
+
+    @property
+    def mirror_share(self) -> int:
+        return parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0
+
+
+class WebAppEndpoint(_Target):
+    CONNECTION_NAMES: list[str] = Field(default_factory=list)
+    REGISTRY_NAME: str = ""
+    REGISTRY_RG_NAME: str = ""
+    APP_PLAN_NAME: str = ""
+    WEB_APP_NAME: str = ""
+    WEB_APP_RG_NAME: str = ""
+    WEB_APP_SKU: str = "B3"
+    USER_MANAGED_ID: str = ""
+
+
+DEPLOYMENT_TARGETS = ("local", "azure_managed", "kubernetes", "webapp")
+
+
+class DeploymentConfig(ConfigFile):
+    azure_managed_endpoint: list[ManagedEndpoint] = Field(default_factory=list)
+    kubernetes_endpoint: list[KubernetesEndpoint] = Field(default_factory=list)
+    webapp_endpoint: list[WebAppEndpoint] = Field(default_factory=list)
+    local_endpoint: list[LocalEndpoint] = Field(default_factory=list)
+
+    def blocks(self) -> list[tuple[str, int, _Target]]:
+        """(config key, index, block) of every deployment block, for checks that apply to all."""
+        out: list[tuple[str, int, _Target]] = []
+        for key in ("azure_managed_endpoint", "kubernetes_endpoint", "webapp_endpoint", "local_endpoint"):
+            out.extend((key, i, block) for i, block in enumerate(getattr(self, key)))
+        return out
+
+    def for_env(self, target: str, env: str) -> _Target | None:
+        blocks: list[_Target] = list(getattr(self, f"{target}_endpoint"))
+        return next((b for b in blocks if b.ENV_NAME == env), None)

@@ -1,0 +1,82 @@
+"""`llmops_config.json`: one entry per environment (pr, dev, prod...)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from llmops.config.base import ConfigFile, ConfigModel
+
+GATE_FORM = "'<op> <number>' with op one of >=, >, <=, <, == (for example '>= 0.6')"
+
+
+class EnvConfig(ConfigModel):
+    # Field names of the original template, kept so its use-case folders load unchanged.
+    ENV_NAME: str = Field(min_length=1)
+    RUNTIME_NAME: str = ""
+    KEYVAULT_NAME: str = ""
+    RESOURCE_GROUP_NAME: str = ""
+    WORKSPACE_NAME: str = ""
+    STANDARD_FLOW_PATH: str = Field(min_length=1)
+    EVALUATION_FLOW_PATH: str = ""
+    # Settings this project adds; optional, with defaults.
+    BACKEND: Literal["local", "azureml"] = "local"
+    PROVIDER: Literal["auto", "azure_openai", "openai", "openai_compatible", "embedded", "replay"] = "auto"
+    GATES: dict[str, str] = Field(default_factory=dict)
+    FAILED_LINE_THRESHOLD: float = Field(default=0.2, ge=0.0, le=1.0)
+    CONCURRENCY: int = Field(default=8, ge=1, le=256)
+    POST_PROD_EVALUATION_FLOW_PATH: str = ""
+
+    @field_validator("FAILED_LINE_THRESHOLD", mode="before")
+    @classmethod
+    def _int_is_a_number(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("GATES")
+    @classmethod
+    def _gates_parse(cls, gates: dict[str, str]) -> dict[str, str]:
+        for metric, expression in gates.items():
+            if parse_gate(expression) is None:
+                raise ValueError(f"gate for '{metric}' is '{expression}'; expected {GATE_FORM}")
+        return gates
+
+    @property
+    def evaluation_flow_paths(self) -> list[str]:
+        return [p.strip() for p in self.EVALUATION_FLOW_PATH.split(",") if p.strip()]
+
+
+class LlmopsConfig(ConfigFile):
+    envs: list[EnvConfig] = Field(min_length=1)
+
+    @field_validator("envs")
+    @classmethod
+    def _unique_env_names(cls, envs: list[EnvConfig]) -> list[EnvConfig]:
+        seen: set[str] = set()
+        for env in envs:
+            if env.ENV_NAME in seen:
+                raise ValueError(f"duplicate ENV_NAME '{env.ENV_NAME}'; each environment appears once")
+            seen.add(env.ENV_NAME)
+        return envs
+
+    def env(self, name: str) -> EnvConfig | None:
+        return next((e for e in self.envs if e.ENV_NAME == name), None)
+
+    @property
+    def env_names(self) -> list[str]:
+        return [e.ENV_NAME for e in self.envs]
+
+
+OPERATORS = (">=", "<=", "==", ">", "<")
+
+
+def parse_gate(expression: str) -> tuple[str, float] | None:
+    """'>= 0.6' -> ('>=', 0.6); None when the expression is not of the documented form."""
+    text = expression.strip()
+    for op in OPERATORS:
+        if text.startswith(op):
+            try:
+                return op, float(text[len(op):].strip())
+            except ValueError:
+                return None
+    return None

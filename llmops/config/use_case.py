@@ -1,0 +1,86 @@
+"""A use case: its folder, its four configs and its flows, loaded and validated together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.config.data_config import DataConfig, Dataset
+from llmops.config.deployment_config import DeploymentConfig
+from llmops.config.flow_dag import FlowDag, load_flow
+from llmops.config.json_file import load_model
+from llmops.config.llmops_config import EnvConfig, LlmopsConfig
+from llmops.config.mapping_config import MappingConfig
+from llmops.config.problems import Problem
+from llmops.config.workspace import Workspace
+from llmops.errors import ConfigError, unknown_name
+
+CONFIG_FILES = {
+    "llmops": "llmops_config.json",
+    "mapping": "configs/mapping_config.json",
+    "data": "configs/data_config.json",
+    "deployment": "configs/deployment_config.json",
+}
+
+
+@dataclass(frozen=True)
+class UseCase:
+    name: str
+    folder: Path
+    root: Path
+    llmops: LlmopsConfig
+    mapping: MappingConfig
+    data: DataConfig
+    deployment: DeploymentConfig
+
+    def env(self, name: str) -> EnvConfig:
+        env = self.llmops.env(name)
+        if env is None:
+            raise unknown_name(f"env of use case '{self.name}'", name, self.llmops.env_names,
+                               f"Environments are listed in use_cases/{self.name}/llmops_config.json")
+        return env
+
+    def path(self, relative: str) -> Path:
+        return self.folder / relative
+
+    def standard_flow(self, env: str) -> FlowDag:
+        return self._flow(self.env(env).STANDARD_FLOW_PATH)
+
+    def evaluation_flows(self, env: str) -> list[FlowDag]:
+        return [self._flow(p) for p in self.env(env).evaluation_flow_paths]
+
+    def post_prod_flow(self, env: str) -> FlowDag | None:
+        path = self.env(env).POST_PROD_EVALUATION_FLOW_PATH
+        return self._flow(path) if path else None
+
+    def experiment_datasets(self, env: str) -> list[Dataset]:
+        return self.data.for_env(env, "pr_data", "training_data")
+
+    def _flow(self, relative: str) -> FlowDag:
+        problems: list[Problem] = []
+        flow = load_flow(self.path(relative), self.root, problems, (CONFIG_FILES["llmops"], relative))
+        if flow is None:
+            raise ConfigError(problems)
+        return flow
+
+
+def read_configs(folder: Path, root: Path, problems: list[Problem]) -> dict[str, object]:
+    models = {"llmops": LlmopsConfig, "mapping": MappingConfig, "data": DataConfig, "deployment": DeploymentConfig}
+    return {key: load_model(models[key], folder / CONFIG_FILES[key], root, problems) for key in models}
+
+
+def load_use_case(workspace: Workspace, name: str, *, check: bool = True) -> UseCase:
+    """Load a use case; with `check`, run every cross-file check and raise ConfigError listing all problems."""
+    from llmops.config.validate import check_use_case
+
+    folder = workspace.use_case_dir(name)
+    problems: list[Problem] = []
+    configs = read_configs(folder, workspace.root, problems)
+    if problems:
+        raise ConfigError(problems)
+    use_case = UseCase(name=name, folder=folder, root=workspace.root, **configs)  # type: ignore[arg-type]
+    if check:
+        problems = check_use_case(use_case)
+        if problems:
+            raise ConfigError(problems)
+    return use_case

@@ -1,0 +1,175 @@
+"""Cross-file checks of a loaded use case: flows, data files, mappings and deployment blocks agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from llmops.config.data_config import EXPERIMENT_PURPOSES, Dataset
+from llmops.config.datasets import DatasetFile, read_jsonl
+from llmops.config.flow_dag import FlowDag, load_flow
+from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
+from llmops.config.problems import Problem, display_path
+from llmops.config.use_case import CONFIG_FILES, UseCase
+
+
+class _Checker:
+    def __init__(self, use_case: UseCase) -> None:
+        self.uc = use_case
+        self.problems: list[Problem] = []
+        self.flows: dict[str, FlowDag | None] = {}
+        self.data: dict[str, DatasetFile | None] = {}
+
+    def file(self, key: str) -> str:
+        return display_path(self.uc.folder / CONFIG_FILES[key], self.uc.root)
+
+    def add(self, key: str, path: str, message: str) -> None:
+        self.problems.append(Problem(self.file(key), path, message))
+
+    def flow(self, relative: str, where: str) -> FlowDag | None:
+        if relative not in self.flows:
+            self.flows[relative] = load_flow(self.uc.path(relative), self.uc.root, self.problems,
+                                             (self.file("llmops"), where))
+        return self.flows[relative]
+
+    def dataset(self, index: int, ds: Dataset) -> DatasetFile | None:
+        if ds.DATASET_NAME not in self.data:
+            path = self.uc.path(ds.DATA_PATH)
+            if not path.is_file():
+                self.add("data", f"datasets[{index}].DATA_PATH", f"file not found: '{ds.DATA_PATH}'")
+                self.data[ds.DATASET_NAME] = None
+            else:
+                self.data[ds.DATASET_NAME] = read_jsonl(path, self.uc.root, self.problems)
+        return self.data[ds.DATASET_NAME]
+
+
+def check_use_case(use_case: UseCase) -> list[Problem]:
+    c = _Checker(use_case)
+    envs = use_case.llmops.env_names
+    _check_env_flows(c)
+    _check_datasets(c, envs)
+    _check_experiment_mapping(c)
+    _check_evaluation_mappings(c)
+    _check_deployments(c, envs)
+    return list(dict.fromkeys(c.problems))  # one line per problem even when two envs share a flow
+
+
+def _check_env_flows(c: _Checker) -> None:
+    for i, env in enumerate(c.uc.llmops.envs):
+        c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        for path in env.evaluation_flow_paths:
+            c.flow(path, f"envs[{i}].EVALUATION_FLOW_PATH")
+        if env.POST_PROD_EVALUATION_FLOW_PATH:
+            c.flow(env.POST_PROD_EVALUATION_FLOW_PATH, f"envs[{i}].POST_PROD_EVALUATION_FLOW_PATH")
+
+
+def _check_datasets(c: _Checker, envs: list[str]) -> None:
+    names = [d.DATASET_NAME for d in c.uc.data.datasets]
+    for i, ds in enumerate(c.uc.data.datasets):
+        if ds.ENV_NAME not in envs:
+            c.add("data", f"datasets[{i}].ENV_NAME",
+                  f"'{ds.ENV_NAME}' is not an env of llmops_config.json (envs: {', '.join(envs)})")
+        if ds.RELATED_EXP_DATASET and ds.RELATED_EXP_DATASET not in names:
+            c.add("data", f"datasets[{i}].RELATED_EXP_DATASET",
+                  f"'{ds.RELATED_EXP_DATASET}' is not a DATASET_NAME of this file (names: {', '.join(names)})")
+        c.dataset(i, ds)
+
+
+def _datasets_of(c: _Checker, datasets: list[Dataset]) -> list[tuple[Dataset, DatasetFile]]:
+    index = {d.DATASET_NAME: i for i, d in enumerate(c.uc.data.datasets)}
+    out = []
+    for ds in datasets:
+        loaded = c.dataset(index[ds.DATASET_NAME], ds)
+        if loaded is not None:
+            out.append((ds, loaded))
+    return out
+
+
+def _check_mapping(c: _Checker, where: str, mapping: dict[str, str], flow: FlowDag,
+                   data: list[tuple[Dataset, DatasetFile]], standard: FlowDag | None,
+                   run_outputs_allowed: bool) -> None:
+    """`standard` is the flow whose outputs `${run.outputs.x}` may name (None: it failed to load)."""
+    flow_name = display_path(flow.folder, c.uc.folder)
+    for name in flow.required_inputs:
+        if name not in mapping:
+            c.add("mapping", where, f"flow input '{name}' of '{flow_name}' is not mapped; "
+                                    f"add \"{name}\": \"${{data.{name}}}\"")
+    for name, value in mapping.items():
+        key = f"{where}.{name}"
+        if name not in flow.inputs:
+            c.add("mapping", key, f"'{name}' is not an input of flow '{flow_name}' "
+                                  f"(inputs: {', '.join(flow.inputs) or 'none'})")
+        data_ref, run_ref = DATA_REF.match(value), RUN_OUTPUT_REF.match(value)
+        if data_ref:
+            column = data_ref.group(1)
+            for ds, loaded in data:
+                missing = loaded.rows_missing(column)
+                if missing == len(loaded.rows):
+                    c.add("mapping", key, f"'{value}': dataset '{ds.DATASET_NAME}' ({ds.DATA_PATH}) has no "
+                                          f"column '{column}' (columns: {', '.join(sorted(loaded.columns))})")
+                elif missing:
+                    c.add("mapping", key, f"'{value}': column '{column}' is missing in {missing} of "
+                                          f"{len(loaded.rows)} lines of '{ds.DATA_PATH}'")
+        elif run_ref:
+            if not run_outputs_allowed:
+                c.add("mapping", key, f"'{value}': the experiment reads only ${{data.<column>}}; "
+                                      "run outputs exist only for evaluation flows")
+            elif standard is not None and run_ref.group(1) not in standard.outputs:
+                c.add("mapping", key, f"'{value}': the standard flow has no output '{run_ref.group(1)}' "
+                                      f"(outputs: {', '.join(standard.outputs)})")
+        elif value.startswith("${"):
+            c.add("mapping", key, f"'{value}' is not a reference of the form ${{data.<column>}} "
+                                  "or ${run.outputs.<output>}")
+
+
+def _check_experiment_mapping(c: _Checker) -> None:
+    for i, env in enumerate(c.uc.llmops.envs):
+        flow = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        if flow is None:
+            continue
+        data = _datasets_of(c, c.uc.data.for_env(env.ENV_NAME, *EXPERIMENT_PURPOSES))
+        _check_mapping(c, "experiment", c.uc.mapping.experiment, flow, data, None, False)
+
+
+def _check_evaluation_mappings(c: _Checker) -> None:
+    listed = {Path(p).name for env in c.uc.llmops.envs
+              for p in (*env.evaluation_flow_paths, env.POST_PROD_EVALUATION_FLOW_PATH) if p}
+    for i, env in enumerate(c.uc.llmops.envs):
+        standard = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        exp_sets = c.uc.data.for_env(env.ENV_NAME, *EXPERIMENT_PURPOSES)
+        eval_sets = [c.uc.data.evaluation_dataset_for(d) for d in exp_sets]
+        jobs = [(p, eval_sets) for p in env.evaluation_flow_paths]
+        if env.POST_PROD_EVALUATION_FLOW_PATH:
+            jobs.append((env.POST_PROD_EVALUATION_FLOW_PATH, c.uc.data.for_env(env.ENV_NAME, "production_log")))
+        for path, datasets in jobs:
+            flow = c.flow(path, f"envs[{i}].EVALUATION_FLOW_PATH")
+            if flow is None:
+                continue
+            mapping = c.uc.mapping.evaluation.get(flow.name)
+            if mapping is None:
+                c.add("mapping", "evaluation", f"no mapping for evaluation flow '{flow.name}' "
+                                               f"(env '{env.ENV_NAME}'); add \"{flow.name}\": {{...}}")
+                continue
+            unique = list({d.DATASET_NAME: d for d in datasets}.values())
+            _check_mapping(c, f"evaluation.{flow.name}", mapping, flow, _datasets_of(c, unique), standard, True)
+    for name in c.uc.mapping.evaluation:
+        if name not in listed:
+            c.add("mapping", f"evaluation.{name}", f"no env lists an evaluation flow '{name}' "
+                                                   "(EVALUATION_FLOW_PATH in llmops_config.json)")
+
+
+def _check_deployments(c: _Checker, envs: list[str]) -> None:
+    for key, i, block in c.uc.deployment.blocks():
+        where = f"{key}[{i}]"
+        if block.ENV_NAME not in envs:
+            c.add("deployment", f"{where}.ENV_NAME",
+                  f"'{block.ENV_NAME}' is not an env of llmops_config.json (envs: {', '.join(envs)})")
+        test_file = c.uc.path(block.TEST_FILE_PATH)
+        if not test_file.is_file():
+            c.add("deployment", f"{where}.TEST_FILE_PATH", f"file not found: '{block.TEST_FILE_PATH}'")
+            continue
+        try:
+            json.loads(Path(test_file).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            c.add("deployment", f"{where}.TEST_FILE_PATH",
+                  f"'{block.TEST_FILE_PATH}' is not valid JSON (line {exc.lineno}: {exc.msg})")

@@ -1,0 +1,68 @@
+"""Request identity: the canonical form of a request, its hash, and the repeat index for sampled calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from llmops.llm.gateway.routes import Endpoint
+
+# Transport-only fields: streaming changes how the answer is delivered, not what it is, and the model
+# is hashed separately so the OpenAI shape (model in the body) and the Azure shape (deployment in the
+# path) of one request share a hash.
+_FIELDS_OUTSIDE_IDENTITY = ("stream", "stream_options", "model")
+# The OpenAI and Azure APIs sample with temperature 1 when the request does not say.
+_API_DEFAULT_TEMPERATURE = 1.0
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_request(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in _FIELDS_OUTSIDE_IDENTITY}
+
+
+def is_sampled(endpoint: Endpoint, body: Mapping[str, Any]) -> bool:
+    """True when identical requests may rightly get different answers (temperature > 0)."""
+    if endpoint == Endpoint.EMBEDDINGS:
+        return False
+    temperature = body.get("temperature", _API_DEFAULT_TEMPERATURE)
+    try:
+        return float(temperature if temperature is not None else _API_DEFAULT_TEMPERATURE) > 0
+    except (TypeError, ValueError):
+        return True
+
+
+def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None) -> str:
+    """The cassette hash: what was asked, independent of which upstream answered."""
+    identity: dict[str, Any] = {"endpoint": endpoint.value, "model": model, "request": canonical_request(body)}
+    if repeat is not None:
+        identity["repeat"] = repeat
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
+
+
+def cache_key(upstream_name: str, request_digest: str) -> str:
+    """The cache key: the request hash bound to one upstream identity."""
+    return hashlib.sha256(f"{upstream_name}\n{request_digest}".encode()).hexdigest()
+
+
+class RepeatCounter:
+    """Numbers identical sampled requests within one run: 0 for the first, 1 for the second, ...
+
+    Folding the number into the hash keeps repeated trials (n lines asking the same thing at
+    temperature 0.7) distinct in cache and cassettes, while a re-run replays the same set of answers.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def next(self, run: str, base_hash: str) -> int:
+        with self._lock:
+            index = self._seen.get((run, base_hash), 0)
+            self._seen[(run, base_hash)] = index + 1
+        return index

@@ -1,0 +1,149 @@
+"""Quality gates: thresholds on metrics, checked on the baseline and on the best variant.
+
+Gates come from `llmops_config.json`, per environment, as {"accuracy": ">= 0.6", "macro_f1": "> 0.5"}.
+Each gate is checked for the baseline and for the best variant (the highest value of the primary
+metric: the first gate's metric) on every dataset and every evaluation flow that reports the metric.
+A gate whose metric no evaluation flow reports fails, so a typo cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from llmops.errors import ConfigError
+from llmops.report.comparison import Comparison
+from llmops.report.formatting import exact
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    # Metrics are floats computed by flows: equality allows for rounding in the last digits.
+    "==": lambda value, threshold: math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-12),
+}
+_EXPRESSION = re.compile(r"^\s*(>=|<=|==|>|<)\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
+_VALID_FORM = (
+    'write \'<operator> <number>\' with operator one of >=, >, <=, <, == (for example "accuracy": ">= 0.6")'
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    operator: str
+    threshold: float
+
+    @property
+    def expression(self) -> str:
+        return f"{self.operator} {exact(self.threshold)}"
+
+    def passes(self, value: float | None) -> bool:
+        return value is not None and _COMPARE[self.operator](value, self.threshold)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate checked on one variant, for one evaluation flow and dataset."""
+
+    metric: str
+    variant_label: str
+    value: float | None  # None when the metric is missing for this variant
+    threshold: float
+    passed: bool
+    operator: str
+    role: str  # "baseline", "best" or "baseline, best"
+    eval_flow: str
+    dataset: str
+    note: str = ""
+
+    @property
+    def expression(self) -> str:
+        return f"{self.operator} {exact(self.threshold)}"
+
+
+def parse_gates(spec: Mapping[str, object], where: str = "llmops_config.json: gates") -> tuple[Gate, ...]:
+    """Parse {"metric": "<op> <number>"}; every bad entry is reported at once as a ConfigError."""
+    gates, problems = [], []
+    for metric, expression in spec.items():
+        match = _EXPRESSION.match(expression) if isinstance(expression, str) else None
+        if not isinstance(metric, str) or not metric.strip():
+            problems.append(f"{where}: {metric!r} is not a metric name; use a name an evaluation flow logs")
+        elif match is None:
+            problems.append(f"{where}.{metric}: {expression!r} is not a gate; {_VALID_FORM}")
+        else:
+            gates.append(Gate(metric, match.group(1), float(match.group(2))))
+    if problems:
+        raise ConfigError(problems)
+    return tuple(gates)
+
+
+def evaluate_gates(gates: Sequence[Gate], comparison: Comparison) -> tuple[GateResult, ...]:
+    """Check every gate on the baseline and the best variant of every dataset."""
+    results: list[GateResult] = []
+    for gate in gates:
+        groups = comparison.for_metric(gate.metric)
+        if not groups:
+            reported = sorted({m.metric for m in comparison.metrics})
+            note = f"no evaluation flow reports '{gate.metric}' (reported: {', '.join(reported) or 'none'})"
+            results.append(_result(gate, "", None, role="", eval_flow="", dataset="", note=note))
+            continue
+        for group in groups:
+            for label, role in _checked_variants(comparison, group.dataset):
+                figure = group.figure(label)
+                value = figure.value if figure else None
+                note = "" if figure else f"variant '{label}' was not evaluated by '{group.eval_flow}'"
+                results.append(_result(gate, label, value, role, group.eval_flow, group.dataset, note))
+    return tuple(results)
+
+
+def _result(
+    gate: Gate, variant_label: str, value: float | None, role: str, eval_flow: str, dataset: str, note: str
+) -> GateResult:
+    return GateResult(
+        metric=gate.metric,
+        variant_label=variant_label,
+        value=value,
+        threshold=gate.threshold,
+        passed=gate.passes(value),
+        operator=gate.operator,
+        role=role,
+        eval_flow=eval_flow,
+        dataset=dataset,
+        note=note,
+    )
+
+
+def _checked_variants(comparison: Comparison, dataset: str) -> list[tuple[str, str]]:
+    best = comparison.best[dataset]
+    baseline = comparison.baseline_label
+    if baseline is None:
+        return [(best, "best")]
+    if best == baseline:
+        return [(baseline, "baseline, best")]
+    return [(baseline, "baseline"), (best, "best")]
+
+
+def failure_message(results: Sequence[GateResult]) -> str | None:
+    """The text of the GateFailed error the caller raises, or None when every gate passed."""
+    failed = [r for r in results if not r.passed]
+    if not failed:
+        return None
+    lines = [f"{len(failed)} of {len(results)} quality gate checks failed:"]
+    for result in failed:
+        if not result.eval_flow:
+            lines.append(f"  {result.metric} {result.expression}: {result.note}")
+            continue
+        where = f"{result.eval_flow}, dataset '{result.dataset}'"
+        lines.append(
+            f"  {result.metric} of variant '{result.variant_label}' ({result.role}; {where}): "
+            f"{exact(result.value)}, needs {result.expression}" + (f" ({result.note})" if result.note else "")
+        )
+    lines.append(
+        "Improve the flow or its prompts, or change the gates in llmops_config.json if a threshold is wrong."
+    )
+    return "\n".join(lines)

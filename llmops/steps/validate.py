@@ -1,0 +1,48 @@
+"""Step: check every use case (or one) and report all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llmops.config.problems import Problem
+from llmops.config.use_case import load_use_case
+from llmops.config.workspace import Workspace
+from llmops.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class UseCaseCheck:
+    name: str
+    problems: list[Problem] = field(default_factory=list)
+    envs: list[str] = field(default_factory=list)
+    datasets: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    checks: list[UseCaseCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problem_count(self) -> int:
+        return sum(len(c.problems) for c in self.checks)
+
+
+def validate(workspace: Workspace, use_case: str | None = None) -> ValidationResult:
+    names = [workspace.use_case_dir(use_case).name] if use_case else workspace.use_case_names()
+    checks = []
+    for name in names:
+        try:
+            uc = load_use_case(workspace, name)
+        except ConfigError as exc:
+            checks.append(UseCaseCheck(name=name, problems=exc.problems))
+            continue
+        checks.append(UseCaseCheck(name=name, envs=uc.llmops.env_names, datasets=len(uc.data.datasets)))
+    return ValidationResult(checks=checks)

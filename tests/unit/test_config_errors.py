@@ -1,0 +1,173 @@
+"""Every malformed use case gives exact `<file>: <key path>: <problem>` lines, all reported together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from llmops.config.use_case import load_use_case
+from llmops.config.workspace import Workspace
+from llmops.errors import ConfigError
+from tests.support.mini_use_case import edit_json, write_use_case
+
+UC = "use_cases/mini"
+LC, MC, DC, XC = (f"{UC}/llmops_config.json", f"{UC}/configs/mapping_config.json",
+                  f"{UC}/configs/data_config.json", f"{UC}/configs/deployment_config.json")
+
+
+def env0(key: str, value: object) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        edit_json(folder / "llmops_config.json", lambda d: d["envs"][0].__setitem__(key, value))
+    return change
+
+
+def dataset(i: int, key: str, value: object) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        edit_json(folder / "configs/data_config.json", lambda d: d["datasets"][i].__setitem__(key, value))
+    return change
+
+
+def local(key: str, value: object) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        edit_json(folder / "configs/deployment_config.json",
+                  lambda d: d["local_endpoint"][0].__setitem__(key, value))
+    return change
+
+
+def mapping(change_fn: Callable[[dict], None]) -> Callable[[Path], None]:
+    return lambda folder: edit_json(folder / "configs/mapping_config.json", change_fn)
+
+
+def write(rel: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / rel).write_text(text, encoding="utf-8")
+
+
+def remove(rel: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / rel).unlink()
+
+
+CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
+    ("missing file", remove("configs/mapping_config.json"),
+     [f"{MC}: file not found; every use case needs it (see the README)"]),
+    ("bad JSON with line number", write("llmops_config.json", '{\n  "envs": [\n  ,\n]}'),
+     [f"{LC}: line 3 column 3: invalid JSON: Expecting value"]),
+    ("top level not an object", write("configs/data_config.json", "[]"),
+     [f"{DC}: expected a JSON object at the top level, got a list"]),
+    ("unknown key", env0("WORKSPACE", "ws"),
+     [f"{LC}: envs[0].WORKSPACE: unknown key; valid keys: BACKEND, CONCURRENCY, ENV_NAME, "
+      "EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, KEYVAULT_NAME, POST_PROD_EVALUATION_FLOW_PATH, "
+      "PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, STANDARD_FLOW_PATH, WORKSPACE_NAME"]),
+    ("wrong type", local("DEPLOYMENT_INSTANCE_COUNT", "two"),
+     [f'{XC}: local_endpoint[0].DEPLOYMENT_INSTANCE_COUNT: expected a whole number, got a string "two"']),
+    ("empty env list", lambda f: edit_json(f / "llmops_config.json", lambda d: d.__setitem__("envs", [])),
+     [f"{LC}: envs: must not be empty"]),
+    ("duplicate ENV_NAME", env0("ENV_NAME", "dev"),
+     [f"{LC}: envs: duplicate ENV_NAME 'dev'; each environment appears once"]),
+    ("required key missing", lambda f: edit_json(f / "llmops_config.json",
+                                                 lambda d: d["envs"][0].pop("STANDARD_FLOW_PATH")),
+     [f"{LC}: envs[0].STANDARD_FLOW_PATH: required key is missing"]),
+    ("bad gate", env0("GATES", {"accuracy": "about 0.6"}),
+     [f"{LC}: envs[0].GATES: gate for 'accuracy' is 'about 0.6'; expected '<op> <number>' with op one of "
+      ">=, >, <=, <, == (for example '>= 0.6')"]),
+    ("evaluation flow missing", env0("EVALUATION_FLOW_PATH", "flows/eval,flows/missing"),
+     [f"{LC}: envs[0].EVALUATION_FLOW_PATH: flow folder '{UC}/flows/missing' not found"]),
+    ("flow folder without dag", remove("flows/eval/flow.dag.yaml"),
+     [f"{UC}/flows/eval: no flow.dag.yaml in the flow folder"]),
+    ("flow dag invalid YAML", write("flows/standard/flow.dag.yaml", "inputs: [\n  url: {\n"),
+     [f"{UC}/flows/standard/flow.dag.yaml: line 3 column 1: invalid YAML: expected the node content, but found '<stream end>'"]),
+    ("variant default missing",
+     lambda f: (f / "flows/standard/flow.dag.yaml").write_text(
+         (f / "flows/standard/flow.dag.yaml").read_text().replace("default_variant_id: variant_0",
+                                                                    "default_variant_id: variant_9")),
+     [f"{UC}/flows/standard/flow.dag.yaml: node_variants.classify.default_variant_id: 'variant_9' is not one "
+      "of its variants: variant_0, variant_1"]),
+    ("mapping to a missing column", mapping(lambda d: d["experiment"].__setitem__("url", "${data.link}")),
+     [f"{MC}: experiment.url: '${{data.link}}': dataset 'mini_pr' (data/pr.jsonl) has no column 'link' "
+      "(columns: answer, url)",
+      f"{MC}: experiment.url: '${{data.link}}': dataset 'mini_dev' (data/dev.jsonl) has no column 'link' "
+      "(columns: answer, url)"]),
+    ("run output missing",
+     mapping(lambda d: d["evaluation"]["eval"].__setitem__("prediction", "${run.outputs.label}")),
+     [f"{MC}: evaluation.eval.prediction: '${{run.outputs.label}}': the standard flow has no output 'label' "
+      "(outputs: category)"]),
+    ("required input not mapped", mapping(lambda d: d.__setitem__("experiment", {})),
+     [f'{MC}: experiment: flow input \'url\' of \'flows/standard\' is not mapped; add "url": "${{data.url}}"']),
+    ("mapped key is not an input", mapping(lambda d: d["experiment"].__setitem__("link", "${data.url}")),
+     [f"{MC}: experiment.link: 'link' is not an input of flow 'flows/standard' (inputs: url)"]),
+    ("run output in experiment", mapping(lambda d: d["experiment"].__setitem__("url", "${run.outputs.url}")),
+     [f"{MC}: experiment.url: '${{run.outputs.url}}': the experiment reads only ${{data.<column>}}; run outputs "
+      "exist only for evaluation flows"]),
+    ("evaluation mapping missing", mapping(lambda d: d.__setitem__("evaluation", {})),
+     [f'{MC}: evaluation: no mapping for evaluation flow \'eval\' (env \'pr\'); add "eval": {{...}}',
+      f'{MC}: evaluation: no mapping for evaluation flow \'eval\' (env \'dev\'); add "eval": {{...}}']),
+    ("unused evaluation mapping", mapping(lambda d: d["evaluation"].__setitem__("other", {})),
+     [f"{MC}: evaluation.other: no env lists an evaluation flow 'other' (EVALUATION_FLOW_PATH in "
+      "llmops_config.json)"]),
+    ("RELATED_EXP_DATASET unknown", dataset(2, "RELATED_EXP_DATASET", "nope"),
+     [f"{DC}: datasets[2].RELATED_EXP_DATASET: 'nope' is not a DATASET_NAME of this file "
+      "(names: mini_pr, mini_dev, mini_dev_test)"]),
+    ("duplicate DATASET_NAME", dataset(1, "DATASET_NAME", "mini_pr"),
+     [f"{DC}: datasets: duplicate DATASET_NAME 'mini_pr'; dataset names are unique"]),
+    ("unknown DATA_PURPOSE", dataset(0, "DATA_PURPOSE", "train"),
+     [f"{DC}: datasets[0].DATA_PURPOSE: \"train\" is not allowed; expected 'pr_data', 'training_data', "
+      "'test_data' or 'production_log'"]),
+    ("dataset env unknown", dataset(0, "ENV_NAME", "qa"),
+     [f"{DC}: datasets[0].ENV_NAME: 'qa' is not an env of llmops_config.json (envs: pr, dev)"]),
+    ("data file not found", dataset(0, "DATA_PATH", "data/missing.jsonl"),
+     [f"{DC}: datasets[0].DATA_PATH: file not found: 'data/missing.jsonl'"]),
+    ("data file empty", write("data/pr.jsonl", "\n"),
+     [f"{UC}/data/pr.jsonl: the data file is empty; add at least one JSON line"]),
+    ("data line not an object", write("data/pr.jsonl", '{"url": "a", "answer": "App"}\n[1, 2]\n'),
+     [f"{UC}/data/pr.jsonl: line 2: expected a JSON object per line"]),
+    ("data line invalid JSON", write("data/pr.jsonl", '{"url": "a", "answer": "App"}\n{"url": \n'),
+     [f"{UC}/data/pr.jsonl: line 2: invalid JSON: Expecting value"]),
+    ("test file missing", local("TEST_FILE_PATH", "nope.json"),
+     [f"{XC}: local_endpoint[0].TEST_FILE_PATH: file not found: 'nope.json'"]),
+    ("traffic not whole", local("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION", "10.5"),
+     [f"{XC}: local_endpoint[0].CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: must be a whole number from 0 to 100, "
+      "got '10.5'"]),
+    ("traffic above 100", local("PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION", 120),
+     [f"{XC}: local_endpoint[0].PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION: must be a whole number from 0 to 100, "
+      "got 120"]),
+    ("traffic does not sum to 100", local("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION", "20"),
+     [f"{XC}: local_endpoint[0]: CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION (20) + PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION "
+      "(90) must sum to 100"]),
+    ("mirror above 50", local("MIRROR_TRAFFIC_ALLOCATION", "60"),
+     [f"{XC}: local_endpoint[0].MIRROR_TRAFFIC_ALLOCATION: must be at most 50, got 60"]),
+]
+
+
+@pytest.mark.parametrize("name,break_it,expected", CASES, ids=[c[0] for c in CASES])
+def test_config_error(tmp_path: Path, name: str, break_it: Callable[[Path], None], expected: list[str]) -> None:
+    folder = write_use_case(tmp_path)
+    break_it(folder)
+    with pytest.raises(ConfigError) as caught:
+        load_use_case(Workspace.find(tmp_path), "mini")
+    assert [str(p) for p in caught.value.problems] == expected
+
+
+def test_valid_use_case_loads(tmp_path: Path) -> None:
+    write_use_case(tmp_path)
+    uc = load_use_case(Workspace.find(tmp_path), "mini")
+    assert uc.llmops.env_names == ["pr", "dev"]
+    assert uc.standard_flow("pr").variants() == {"classify": ["variant_0", "variant_1"]}
+
+
+def test_all_problems_reported_together(tmp_path: Path) -> None:
+    folder = write_use_case(tmp_path)
+    dataset(0, "DATA_PATH", "data/missing.jsonl")(folder)
+    local("TEST_FILE_PATH", "nope.json")(folder)
+    mapping(lambda d: d["experiment"].__setitem__("link", "${data.url}"))(folder)
+    with pytest.raises(ConfigError) as caught:
+        load_use_case(Workspace.find(tmp_path), "mini")
+    assert len(caught.value.problems) == 3
+
+
+def test_unknown_use_case_lists_valid_names(tmp_path: Path) -> None:
+    write_use_case(tmp_path)
+    with pytest.raises(Exception) as caught:
+        load_use_case(Workspace.find(tmp_path), "nope")
+    assert str(caught.value) == ("unknown use case 'nope'; valid: mini. A use case is a folder under use_cases/ "
+                                 "holding llmops_config.json")
