@@ -22,6 +22,8 @@ def signed(value: float | None) -> str:
     if value is None:
         return NOTHING
     text = number(value)
+    if text.lstrip("-").strip("0.,") == "":
+        return number(0.0)  # no sign on a difference that rounds to zero (nor "-0.000")
     return text if text.startswith("-") else f"+{text}"
 
 

@@ -1,0 +1,171 @@
+"""summary.md: the PR comment. Rendered from summary.json's content and kept to MAX_LINES lines.
+
+When everything does not fit, tables keep the baseline, the best variant and the highest values,
+and the tables of other metrics are dropped last-first, each cut announced in a note.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmops.report import formatting as fmt
+
+MAX_LINES = 60
+MAX_TABLE_ROWS = 8
+MAX_GATE_LINES = 5
+_TABLE_HEADER = [
+    "| variant | value [95% CI] | Δ vs baseline [95% CI] | significance | gate |",
+    "|---|---|---|---|---|",
+]
+_SHORT_METHOD = (
+    "<sub>95% intervals: Wilson for 0/1 metrics, Student t otherwise. Deltas pair each variant with the "
+    "baseline on the same lines and are significant when their interval excludes 0; exact McNemar p for "
+    "0/1 metrics.</sub>"
+)
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    head = [summary["marker"], f"### llmops report · {summary['use_case']} · {summary['env']}", ""]
+    head += [_gate_verdict(summary["gates"]), "", _context(summary)]
+    head += _failed_gates(summary["gates"]["results"])
+    footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
+    omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
+    available = MAX_LINES - len(head) - len(footer) - omission_note
+    body: list[str] = []
+    shown = 0
+    for group in summary["metrics"]:
+        rows_budget = min(MAX_TABLE_ROWS, available - 4)  # blank, heading, header, separator
+        if rows_budget < 2:
+            break
+        block = _table(group, rows_budget)
+        body += block
+        available -= len(block)
+        shown += 1
+    omitted = len(summary["metrics"]) - shown
+    if omitted:
+        body += ["", f"*{omitted} more metric tables not shown: see report.html or summary.json.*"]
+    return "\n".join(head + body + footer) + "\n"
+
+
+def _gate_verdict(gates: dict[str, Any]) -> str:
+    if gates["checked"] == 0:
+        return "**Quality gates:** none configured"
+    if gates["passed"]:
+        return f"**Quality gates: ✅ passed** ({gates['checked']} checks)"
+    return f"**Quality gates: ❌ {gates['failed']} of {gates['checked']} checks failed**"
+
+
+def _context(summary: dict[str, Any]) -> str:
+    datasets = ", ".join(f"{_code(d['name'])} v{d['version']}" for d in summary["datasets"])
+    parts = [f"Datasets: {datasets}", f"{summary['variant_count']} variants"]
+    if summary["baseline_variant"] is not None:
+        parts.append(f"baseline {_code(summary['baseline_variant'])}")
+    best = summary["best_variants"]
+    if len(best) == 1:
+        parts.append(f"best: {_code(best[0]['variant_label'])}")
+    elif best:
+        parts.append(
+            "best: " + ", ".join(f"{_code(b['variant_label'])} on {_code(b['dataset'])}" for b in best)
+        )
+    parts.append(summary["created_utc"].replace("T", " ").replace("Z", " UTC"))
+    parts.append(f"report {_code(summary['report_folder'])}")
+    return " · ".join(parts)
+
+
+def _failed_gates(results: list[dict[str, Any]]) -> list[str]:
+    failed = [r for r in results if not r["passed"]]
+    if not failed:
+        return []
+    lines = [""]
+    for result in failed[:MAX_GATE_LINES]:
+        if not result["eval_flow"]:
+            lines.append(f"- ❌ {_code(result['metric'])} {result['expression']}: {result['note']}")
+            continue
+        lines.append(
+            f"- ❌ {_code(result['metric'])} of {_code(result['variant_label'])} ({result['role']}; "
+            f"{result['eval_flow']}, {_code(result['dataset'])}): {fmt.exact(result['value'])}, "
+            f"needs {result['expression']}"
+        )
+    if len(failed) > MAX_GATE_LINES:
+        lines.append(f"- … and {len(failed) - MAX_GATE_LINES} more failed checks in report.html")
+    return lines
+
+
+def _table(group: dict[str, Any], max_rows: int) -> list[str]:
+    title = group["metric"] + (" (primary)" if group["is_primary"] else "")
+    heading = f"#### {_cell(title)} · {_cell(group['eval_flow'])} · {_cell(group['dataset'])}"
+    variants = group["variants"]
+    kept = variants if len(variants) <= max_rows else _most_telling(variants, max_rows - 1)
+    rows = [_row(v, group["has_line_values"]) for v in kept]
+    if len(kept) < len(variants):
+        rows.append(f"| *… {len(variants) - len(kept)} more variants in report.html* | | | | |")
+    return ["", heading, *_TABLE_HEADER, *rows]
+
+
+def _most_telling(variants: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The baseline and the best, then the highest values; shown in their original order."""
+    ranked = sorted(
+        range(len(variants)),
+        key=lambda i: (
+            not variants[i]["is_baseline"],
+            not variants[i]["is_best"],
+            -(variants[i]["value"] if variants[i]["value"] is not None else float("-inf")),
+        ),
+    )
+    return [variants[i] for i in sorted(ranked[:limit])]
+
+
+def _row(variant: dict[str, Any], has_line_values: bool) -> str:
+    name = _code(variant["variant_label"])
+    if variant["is_baseline"]:
+        name += " (baseline)"
+    if variant["is_best"]:
+        name += " ★ best"
+    value = fmt.number(variant["value"])
+    if variant["ci_low"] is not None:
+        value += " " + fmt.interval(variant["ci_low"], variant["ci_high"])
+    elif variant["note"]:
+        value += f" ({variant['note']})"
+    delta, significance = fmt.NOTHING, fmt.NOTHING
+    if variant["delta"] is not None:
+        d = variant["delta"]
+        delta = fmt.signed(d["mean"])
+        if d["ci_low"] is not None:
+            delta += " " + fmt.interval(d["ci_low"], d["ci_high"], signed_values=True)
+        significance = d["verdict"] if not d["note"] else d["note"]
+        if d["mcnemar_p"] is not None:
+            significance += f" · McNemar p{_p_text(d['mcnemar_p'])}"
+    gates = (
+        ", ".join(("✅ " if g["passed"] else "❌ ") + g["expression"] for g in variant["gates"])
+        or fmt.NOTHING
+    )
+    return f"| {_cell(name)} | {value} | {delta} | {_cell(significance)} | {gates} |"
+
+
+def _lines_and_cost(summary: dict[str, Any]) -> str:
+    lines = summary["lines"]
+    text = f"**Lines:** {fmt.count(lines['failed'])} of {fmt.count(lines['total'])} failed in experiment runs"
+    text += f", {fmt.count(lines['evaluation_failed'])} in evaluation runs."
+    usage = summary["usage"]
+    if usage is None:
+        return text + " **Cost:** no LLM usage recorded."
+    tokens = usage["prompt_tokens"] + usage["completion_tokens"]
+    return (
+        text + f" **Cost:** {fmt.money(usage['cost_usd'])} for {fmt.count(usage['calls'])} LLM calls, "
+        f"{fmt.count(tokens)} tokens, {fmt.count(usage['cache_hits'])} cache hits."
+    )
+
+
+def _code(text: str) -> str:
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def _cell(text: str) -> str:
+    """A table cell: a pipe would end the cell, even inside a code span."""
+    return text.replace("|", "\\|")
+
+
+def _p_text(p: float) -> str:
+    """'=0.250' or '<0.001', to follow 'p'."""
+    text = fmt.p_value(p)
+    return text if text.startswith("<") else f"={text}"
