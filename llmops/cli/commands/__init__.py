@@ -7,4 +7,10 @@ prompt flow and Azure are imported inside run().
 COMMANDS = [
     "validate",
     "flow_test",
+    "register_data",
+    "experiment",
+    "evaluate",
+    "report",
+    "run",
+    "record",
 ]

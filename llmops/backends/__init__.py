@@ -1,0 +1,1 @@
+"""Backends: `local` (this machine, SQLite registry) and `azureml`, behind one small interface."""

@@ -1,0 +1,58 @@
+"""Datasets in the local registry: a new version only when the bytes changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from llmops.backends.local.db import connect, transaction
+from llmops.backends.local.snapshot import file_sha256
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    name: str
+    version: int
+    sha256: str
+    path: str
+    description: str
+    rows: int
+    registered_at: str
+    changed: bool  # True when this call registered a new version
+
+
+def register(state_dir: Path, name: str, path: Path, description: str) -> DataVersion:
+    digest = file_sha256(path)
+    rows = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    with connect(state_dir) as conn, transaction(conn):
+        row = conn.execute("SELECT * FROM datasets WHERE name=? AND sha256=? ORDER BY version DESC LIMIT 1",
+                           (name, digest)).fetchone()
+        if row is not None:
+            return DataVersion(row["name"], row["version"], row["sha256"], row["path"], row["description"],
+                               row["rows"], row["registered_at"], changed=False)
+        latest = conn.execute("SELECT MAX(version) FROM datasets WHERE name=?", (name,)).fetchone()[0] or 0
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        conn.execute("INSERT INTO datasets VALUES (?,?,?,?,?,?,?)",
+                     (name, latest + 1, digest, str(path), description, rows, now))
+        return DataVersion(name, latest + 1, digest, str(path), description, rows, now, changed=True)
+
+
+def current_version(state_dir: Path, name: str, path: Path) -> DataVersion | None:
+    """The registered version for the file's current bytes, or None when not registered."""
+    digest = file_sha256(path)
+    with connect(state_dir) as conn:
+        row = conn.execute("SELECT * FROM datasets WHERE name=? AND sha256=? ORDER BY version DESC LIMIT 1",
+                           (name, digest)).fetchone()
+    if row is None:
+        return None
+    return DataVersion(row["name"], row["version"], row["sha256"], row["path"], row["description"], row["rows"],
+                       row["registered_at"], changed=False)
+
+
+def list_versions(state_dir: Path, name: str | None = None) -> list[DataVersion]:
+    with connect(state_dir) as conn:
+        rows = conn.execute("SELECT * FROM datasets WHERE (? IS NULL OR name=?) ORDER BY name, version",
+                            (name, name)).fetchall()
+    return [DataVersion(r["name"], r["version"], r["sha256"], r["path"], r["description"], r["rows"],
+                        r["registered_at"], changed=False) for r in rows]

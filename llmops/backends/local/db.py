@@ -1,0 +1,71 @@
+"""The local registry's SQLite database: WAL, a busy timeout, one connection per call site.
+
+WAL lets readers work while one process writes; the busy timeout makes a second CLI command wait for
+the first one's write instead of failing, so two commands on the same state never corrupt it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, path TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '', rows INTEGER NOT NULL DEFAULT 0, registered_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, name TEXT NOT NULL, use_case TEXT NOT NULL, env TEXT NOT NULL,
+    kind TEXT NOT NULL, flow TEXT NOT NULL, variant TEXT NOT NULL, variant_label TEXT NOT NULL,
+    dataset TEXT NOT NULL, dataset_version INTEGER NOT NULL, parent_run_id TEXT,
+    status TEXT NOT NULL, lines_total INTEGER NOT NULL, lines_failed INTEGER NOT NULL DEFAULT 0,
+    metrics TEXT NOT NULL DEFAULT '{}', key TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS run_lines (
+    run_id TEXT NOT NULL, idx INTEGER NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
+    aggregation_inputs TEXT NOT NULL DEFAULT '{}', error TEXT, seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE IF NOT EXISTS run_sets (
+    set_id TEXT PRIMARY KEY, use_case TEXT NOT NULL, env TEXT NOT NULL, kind TEXT NOT NULL,
+    run_ids TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL, version INTEGER NOT NULL, sha256 TEXT NOT NULL, snapshot TEXT NOT NULL,
+    lineage TEXT NOT NULL, registered_at TEXT NOT NULL, PRIMARY KEY (name, version)
+);
+"""
+
+
+def registry_path(state_dir: Path) -> Path:
+    return state_dir / "registry.sqlite"
+
+
+@contextmanager
+def connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(registry_path(state_dir), timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.row_factory = sqlite3.Row
+        conn.executescript(SCHEMA)
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,113 @@
+"""Run a prompt flow line by line with its in-process executor, many lines at once.
+
+Prompt flow's batch engine pays a per-line cost that grows with the lines a worker has done (see
+FACTS.md); its in-process executor driven by our own thread pool stays linear and keeps LLM calls
+concurrent, which is what an experiment over many variants needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    index: int
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    error: str | None
+    seconds: float
+    # Node outputs that aggregation nodes read; kept so metrics can be computed over resumed lines too.
+    aggregation_inputs: dict[str, Any] | None = None
+
+
+def _error_text(run_info: Any) -> str:
+    error = getattr(run_info, "error", None) or {}
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or "line failed")
+    return str(error)
+
+
+def _plain(value: Any) -> Any:
+    """Outputs as JSON-able values (prompt flow may hand back generators or custom objects)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+class FlowRunner:
+    """One flow (a materialized dag in a snapshot folder) with fixed connections."""
+
+    def __init__(self, working_dir: Path, dag_file: str, connections: dict[str, dict[str, Any]]) -> None:
+        self.working_dir = working_dir
+        self.dag_file = dag_file
+        self._connections = connections
+        self._executor: Any = None
+        self._lock = threading.Lock()
+
+    def _get_executor(self) -> Any:
+        with self._lock:
+            if self._executor is None:
+                from promptflow.executor import FlowExecutor
+
+                self._executor = FlowExecutor.create(
+                    self.working_dir / self.dag_file, self._connections, working_dir=self.working_dir,
+                    raise_ex=False,
+                )
+            return self._executor
+
+    def run_line(self, index: int, inputs: dict[str, Any]) -> LineOutcome:
+        started = time.perf_counter()
+        try:
+            result = self._get_executor().exec_line(inputs, index=index)
+        except Exception as exc:  # a broken line must not stop the batch
+            return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+        status = str(getattr(result.run_info.status, "value", result.run_info.status))
+        outputs = {k: _plain(v) for k, v in (result.output or {}).items() if k != "line_number"}
+        error = None if status == "Completed" else _error_text(result.run_info)
+        return LineOutcome(index, inputs, outputs if error is None else {}, error, time.perf_counter() - started,
+                           _plain(result.aggregation_inputs or {}))
+
+    def run_lines(self, lines: Iterable[tuple[int, dict[str, Any]]], concurrency: int,
+                  on_done: Callable[[LineOutcome], None] | None = None) -> list[LineOutcome]:
+        pending = list(lines)
+        if not pending:
+            return []
+        self._get_executor()  # create once, before the threads race for it
+        outcomes: list[LineOutcome] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending)))) as pool:
+            futures = [pool.submit(self.run_line, index, inputs) for index, inputs in pending]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome)
+        return sorted(outcomes, key=lambda o: o.index)
+
+    def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:
+        """Run the aggregation nodes over the succeeded lines; returns the metrics they logged."""
+        executor = self._get_executor()
+        if not getattr(executor._flow, "has_aggregation_node", False):
+            return {}
+        done = [o for o in outcomes if o.error is None]
+        if not done:
+            return {}
+        input_names = list(done[0].inputs)
+        inputs = {name: [o.inputs.get(name) for o in done] for name in input_names}
+        keys = sorted({k for o in done for k in (o.aggregation_inputs or {})})
+        aggregation_inputs = {k: [(o.aggregation_inputs or {}).get(k) for o in done] for k in keys}
+        result = executor.exec_aggregation(inputs, aggregation_inputs)
+        return {k: _plain(v) for k, v in (getattr(result, "metrics", None) or {}).items()}

@@ -1,0 +1,117 @@
+"""Execute one content-addressed run: reuse it when finished, resume it when interrupted.
+
+Shared by the experiment, evaluation and post-production steps: they differ in what they feed a
+flow, not in how a run is executed, stored and resumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local import run_registry
+from llmops.backends.local.flow_runner import FlowRunner, LineOutcome
+from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.backends.local.snapshot import materialize
+from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.config.flow_dag import FlowDag
+
+logger = logging.getLogger(__name__)
+
+ProgressFactory = Callable[[str, int, int], Callable[[LineOutcome], None]]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    use_case: str
+    env: str
+    kind: str  # experiment | evaluation | post_prod
+    flow: FlowDag
+    variant: dict[str, str]
+    variant_label: str
+    dataset: str
+    dataset_version: int
+    data_sha256: str
+    mapping: dict[str, str]
+    rows: list[tuple[int, dict[str, Any]]]  # (line index, flow inputs) after mapping
+    parent_run_id: str | None = None
+    skipped: dict[int, str] | None = None  # lines not run (index -> reason), recorded as failed
+
+
+@dataclass(frozen=True)
+class RunResult:
+    record: run_registry.RunRecord
+    lines: list[LineOutcome]
+    reused: bool
+    executed_lines: int
+
+
+def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> dict[str, Any]:
+    return {"kind": spec.kind, "flow": flow_sha256, "variant": spec.variant, "data": spec.data_sha256,
+            "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
+
+
+def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
+            progress: ProgressFactory | None = None) -> RunResult:
+    configure_promptflow(state_dir)
+    flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
+    key = run_key(spec, flow_sha, session.identity())
+    run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}_{run_id[:6]}"
+    existing = run_registry.get_run(state_dir, run_id)
+    if existing is not None and existing.status == "completed":
+        logger.info("reusing run %s (%d lines, %d failed): nothing changed", name, existing.lines_total,
+                    existing.lines_failed)
+        return RunResult(existing, run_registry.lines(state_dir, run_id), reused=True, executed_lines=0)
+
+    total = len(spec.rows) + len(spec.skipped or {})
+    record = run_registry.RunRecord(
+        run_id=run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
+        variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
+        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status="running",
+        lines_total=total, lines_failed=0,
+    )
+    run_registry.start_run(state_dir, record, key)
+    done = run_registry.done_line_indexes(state_dir, run_id)
+    skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in done]
+    run_registry.save_lines(state_dir, run_id, skipped)
+    pending = [(i, inputs) for i, inputs in spec.rows if i not in done]
+    if done:
+        logger.info("resuming run %s: %d of %d lines already done", name, len(done), total)
+
+    dag_name, node_connections = write_variant_dag(snapshot, spec.flow.file, spec.variant)
+    connections = session.pf_connections(spec.flow.name, run_id, spec.variant_label, node_connections)
+    runner = FlowRunner(snapshot, dag_name, connections)
+    tick = progress(name, total, len(done)) if progress else None
+
+    def on_done(outcome: LineOutcome) -> None:
+        run_registry.save_lines(state_dir, run_id, [outcome])  # saved one by one: an interrupt loses no line
+        if tick:
+            tick(outcome)
+
+    runner.run_lines(pending, concurrency, on_done)
+    all_lines = run_registry.lines(state_dir, run_id)
+    metrics = runner.aggregate(all_lines)
+    final = run_registry.finish_run(state_dir, run_id, metrics)
+    return RunResult(final, all_lines, reused=False, executed_lines=len(pending))
+
+
+def map_inputs(mapping: dict[str, str], row: dict[str, Any], run_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Apply a column mapping: ${data.col} from the data row, ${run.outputs.x} from the run's line, else literal."""
+    from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
+
+    inputs: dict[str, Any] = {}
+    for name, ref in mapping.items():
+        data_ref, run_ref = DATA_REF.match(ref), RUN_OUTPUT_REF.match(ref)
+        if data_ref:
+            inputs[name] = row.get(data_ref.group(1))
+        elif run_ref:
+            inputs[name] = (run_outputs or {}).get(run_ref.group(1))
+        else:
+            inputs[name] = ref
+    return inputs

@@ -1,0 +1,121 @@
+"""Runs and their lines in the local registry. A run is keyed by its content hash, so an unchanged
+run is found and reused, and a run interrupted half way keeps the lines it finished."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local.db import connect, transaction
+from llmops.backends.local.flow_runner import LineOutcome
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    name: str
+    use_case: str
+    env: str
+    kind: str  # experiment | evaluation | post_prod
+    flow: str
+    variant: dict[str, str]
+    variant_label: str
+    dataset: str
+    dataset_version: int
+    parent_run_id: str | None
+    status: str  # running | completed
+    lines_total: int
+    lines_failed: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    finished_at: str | None = None
+
+
+def _record(row: Any) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"], name=row["name"], use_case=row["use_case"], env=row["env"], kind=row["kind"],
+        flow=row["flow"], variant=json.loads(row["variant"]), variant_label=row["variant_label"],
+        dataset=row["dataset"], dataset_version=row["dataset_version"], parent_run_id=row["parent_run_id"],
+        status=row["status"], lines_total=row["lines_total"], lines_failed=row["lines_failed"],
+        metrics=json.loads(row["metrics"]), created_at=row["created_at"], finished_at=row["finished_at"],
+    )
+
+
+def get_run(state_dir: Path, run_id: str) -> RunRecord | None:
+    with connect(state_dir) as conn:
+        row = conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    return _record(row) if row else None
+
+
+def start_run(state_dir: Path, record: RunRecord, key: dict[str, Any]) -> RunRecord:
+    """Create the run if new; an existing run (same content key) is returned as it is."""
+    with connect(state_dir) as conn, transaction(conn):
+        row = conn.execute("SELECT * FROM runs WHERE run_id=?", (record.run_id,)).fetchone()
+        if row is not None:
+            return _record(row)
+        conn.execute(
+            "INSERT INTO runs (run_id, name, use_case, env, kind, flow, variant, variant_label, dataset, "
+            "dataset_version, parent_run_id, status, lines_total, lines_failed, metrics, key, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (record.run_id, record.name, record.use_case, record.env, record.kind, record.flow,
+             json.dumps(record.variant, sort_keys=True), record.variant_label, record.dataset,
+             record.dataset_version, record.parent_run_id, "running", record.lines_total, 0, "{}",
+             json.dumps(key, sort_keys=True), _now()),
+        )
+    return record
+
+
+def done_line_indexes(state_dir: Path, run_id: str) -> set[int]:
+    with connect(state_dir) as conn:
+        return {r[0] for r in conn.execute("SELECT idx FROM run_lines WHERE run_id=?", (run_id,))}
+
+
+def save_lines(state_dir: Path, run_id: str, outcomes: list[LineOutcome]) -> None:
+    if not outcomes:
+        return
+    with connect(state_dir) as conn, transaction(conn):
+        conn.executemany(
+            "INSERT OR REPLACE INTO run_lines VALUES (?,?,?,?,?,?,?)",
+            [(run_id, o.index, json.dumps(o.inputs, default=str), json.dumps(o.outputs, default=str),
+              json.dumps(o.aggregation_inputs or {}, default=str), o.error, o.seconds) for o in outcomes],
+        )
+
+
+def lines(state_dir: Path, run_id: str) -> list[LineOutcome]:
+    with connect(state_dir) as conn:
+        rows = conn.execute("SELECT * FROM run_lines WHERE run_id=? ORDER BY idx", (run_id,)).fetchall()
+    return [LineOutcome(r["idx"], json.loads(r["inputs"]), json.loads(r["outputs"]), r["error"], r["seconds"],
+                        json.loads(r["aggregation_inputs"])) for r in rows]
+
+
+def finish_run(state_dir: Path, run_id: str, metrics: dict[str, Any]) -> RunRecord:
+    with connect(state_dir) as conn, transaction(conn):
+        failed = conn.execute("SELECT COUNT(*) FROM run_lines WHERE run_id=? AND error IS NOT NULL",
+                              (run_id,)).fetchone()[0]
+        conn.execute("UPDATE runs SET status='completed', lines_failed=?, metrics=?, finished_at=? WHERE run_id=?",
+                     (failed, json.dumps(metrics, sort_keys=True, default=str), _now(), run_id))
+        row = conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    return _record(row)
+
+
+def record_run_set(state_dir: Path, kind: str, use_case: str, env: str, run_ids: list[str]) -> str:
+    """Remember which runs made up the latest experiment (or evaluation) of a use case and env."""
+    set_id = f"{use_case}:{env}:{kind}:{_now()}:{'|'.join(run_ids)}"
+    with connect(state_dir) as conn, transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO run_sets VALUES (?,?,?,?,?,?)",
+                     (set_id, use_case, env, kind, json.dumps(run_ids), _now()))
+    return set_id
+
+
+def latest_run_set(state_dir: Path, kind: str, use_case: str, env: str) -> list[str] | None:
+    with connect(state_dir) as conn:
+        row = conn.execute("SELECT run_ids FROM run_sets WHERE use_case=? AND env=? AND kind=? "
+                           "ORDER BY rowid DESC LIMIT 1", (use_case, env, kind)).fetchone()
+    return json.loads(row["run_ids"]) if row else None

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.common import add_use_case, workspace
+from llmops.cli.llm_args import add_llm_options, open_session
+
+NAME = "evaluate"
+HELP = "run every evaluation flow of the env on every run of the latest experiment"
+EXAMPLE = "llmops evaluate --use-case web_classification --env pr"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    add_llm_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.cli.commands._render import runs_table
+    from llmops.cli.progress import progress_bars
+    from llmops.config.use_case import load_use_case
+    from llmops.steps.evaluate import evaluate
+
+    ws = workspace(args)
+    uc = load_use_case(ws, args.use_case)
+    with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env)) as session:
+        result = evaluate(ws, uc, args.env, session, progress_bars())
+    runs_table(result.runs)
+    return 0

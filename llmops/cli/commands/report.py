@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.common import add_use_case, out, workspace
+
+NAME = "report"
+HELP = "write the report of the latest experiment and evaluation, and check the quality gates (exit 3)"
+EXAMPLE = "llmops report --use-case web_classification --env pr"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    parser.add_argument("--md", action="store_true", help="print summary.md on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.config.use_case import load_use_case
+    from llmops.steps.report import report
+
+    ws = workspace(args)
+    result = report(ws, load_use_case(ws, args.use_case), args.env, enforce_gates=False).report
+    if args.md:
+        out(result.summary_md.read_text(encoding="utf-8").rstrip())  # type: ignore[attr-defined]
+    out(f"report: {result.folder}")  # type: ignore[attr-defined]
+    if not result.gates_passed:  # type: ignore[attr-defined]
+        from llmops.errors import GateFailed
+
+        raise GateFailed(str(result.gate_failure_message))  # type: ignore[attr-defined]
+    return 0

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.commands.experiment import add_variant_options
+from llmops.cli.common import add_use_case, out, workspace
+from llmops.cli.llm_args import add_llm_options, open_session
+
+NAME = "run"
+HELP = "the PR pipeline in one command: register-data, experiment, evaluate, report, gates"
+EXAMPLE = "llmops run --use-case web_classification --env pr"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    add_variant_options(parser)
+    add_llm_options(parser)
+
+
+def run(args: argparse.Namespace, record: bool = False) -> int:
+    from llmops.cli.commands._render import runs_table
+    from llmops.cli.progress import progress_bars
+    from llmops.config.use_case import load_use_case
+    from llmops.pipelines import experiment_pipeline
+
+    ws = workspace(args)
+    uc = load_use_case(ws, args.use_case)
+    flows = [uc.standard_flow(args.env), *uc.evaluation_flows(args.env)]
+    with open_session(args, ws, uc, args.env, flows, record=record) as session:
+        result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars())
+    for v in result.data.versions:
+        out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
+    runs_table(result.experiment.runs + result.evaluation.runs)
+    rep = result.report.report
+    for gate in rep.gate_results:  # type: ignore[attr-defined]
+        verdict = "pass" if gate.passed else "FAIL"
+        out(f"gate {gate.metric} {gate.expression} on {gate.variant_label}: {gate.value} -> {verdict}")
+    out(f"report: {rep.folder}")  # type: ignore[attr-defined]
+    if result.failure is not None:
+        raise result.failure
+    return 0

@@ -1,0 +1,37 @@
+"""Command-line options for LLM access, and the session they open (the one place that reads .env)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from llmops.config.flow_dag import FlowDag
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+
+
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", metavar="NAME",
+                        help="auto (default: .env key, else the embedded model), azure_openai, openai, "
+                             "openai_compatible, embedded or replay (recorded responses)")
+    parser.add_argument("--model", metavar="NAME", default="qwen-1.5b",
+                        help="embedded model: qwen-1.5b (default), qwen-0.5b, smollm2-135m")
+    parser.add_argument("--env-file", metavar="PATH", help="connections file (default: .env at the repository root)")
+
+
+def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[FlowDag],
+                 record: bool = False) -> Any:
+    from llmops.llm.connections import read_connections
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+
+    env_file = ws.root / ".env" if not args.env_file else __import__("pathlib").Path(args.env_file)
+    provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
+    settings = LlmSettings(
+        state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,
+        connections=read_connections(env_file, os.environ), record=record, embedded_model=args.model,
+        record_hint=f"llmops record --use-case {uc.name} --env {env}",
+    )
+    uses = [Use(flow.name, node, conn) for flow in flows for node, conn in flow.connections()]
+    return LlmSession(settings, uses)

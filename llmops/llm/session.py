@@ -1,0 +1,122 @@
+"""An LLM session: the embedded model (when a connection needs it) and the gateway, for one step or pipeline.
+
+Steps get prompt flow connections from the session: each points at a gateway route tagged with the
+run, variant, flow and node, and carries a dummy key; the gateway holds the real keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmops.llm.connections import Connection
+from llmops.llm.providers import Choice, Use, choose
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_KEY = "llmops-gateway"  # what prompt flow sees; the real key stays in the gateway
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    state_dir: Path
+    cassette_dir: Path
+    provider: str = "auto"  # auto | azure_openai | openai | openai_compatible | embedded | replay
+    connections: dict[str, Connection] = field(default_factory=dict)
+    record: bool = False  # write cassettes of what the upstream answered
+    embedded_model: str = "qwen-1.5b"
+    record_hint: str = "llmops record --use-case <name> --env <env>"
+    cache: bool = True
+    simulated_latency_s: float = 0.1  # used only by the `simulated` test upstream
+
+
+class LlmSession:
+    def __init__(self, settings: LlmSettings, uses: list[Use]) -> None:
+        self.settings = settings
+        self.uses = uses
+        self.choices: dict[str, Choice] = choose(uses, settings.connections, settings.provider)
+        self.notes: list[str] = []
+        self._stack = ExitStack()
+        self.gateway: Any = None
+
+    def __enter__(self) -> LlmSession:
+        from llmops.llm.gateway import Gateway, Mode
+
+        try:
+            upstreams = {name: self._upstream(choice) for name, choice in self.choices.items()}
+            mode = Mode.REPLAY if self.settings.provider == "replay" else (
+                Mode.RECORD if self.settings.record else Mode.LIVE)
+            self.gateway = self._stack.enter_context(Gateway(
+                upstreams=upstreams, mode=mode, cassette_dir=self.settings.cassette_dir,
+                cache_path=(self.settings.state_dir / "llm_cache.sqlite") if self.settings.cache else None,
+                accounting_path=self.settings.state_dir / "llm_calls.sqlite",
+                replay_hint=self.settings.record_hint,
+            ))
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _upstream(self, choice: Choice) -> Any:
+        from llmops.llm.gateway import Upstream
+
+        profile = choice.profile
+        conn = self.settings.connections.get(choice.connection)
+        if profile == "replay":
+            return Upstream(name="replay", kind="simulated")
+        if profile == "simulated":
+            return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s)
+        if profile == "embedded":
+            from llmops.llm.embedded import embedded_server
+
+            base_url = self._stack.enter_context(embedded_server(self.settings.embedded_model, self.settings.state_dir))
+            note = f"{choice.reason}: using the embedded model {self.settings.embedded_model} (no network, no key)"
+            if note not in self.notes:
+                self.notes.append(note)
+                logger.info(note)
+            return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", base_url=base_url,
+                            max_concurrency=1)
+        assert conn is not None
+        if profile == "azure_openai":
+            return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,
+                            api_key=conn.api_key, api_version=conn.api_version)
+        base = conn.base_url or "https://api.openai.com/v1"
+        return Upstream(name=f"openai-{base}", kind="openai", base_url=base, api_key=conn.api_key,
+                        model=conn.model or None)
+
+    def identity(self) -> dict[str, str]:
+        """What the LLM answers depend on, per connection: part of every run's content key."""
+        ident = {}
+        for name, choice in self.choices.items():
+            if choice.profile == "embedded":
+                ident[name] = f"embedded-{self.settings.embedded_model}"
+            elif choice.profile == "replay":
+                ident[name] = "replay"
+            else:
+                conn = self.settings.connections[name]
+                ident[name] = f"{choice.profile}-{conn.target}-{conn.model}"
+        if self.settings.record:
+            # A recording session must really run its lines (cache hits still reach the cassette),
+            # so it never reuses the runs of a plain session.
+            ident = {name: f"{value}+record" for name, value in ident.items()}
+        return ident
+
+    def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
+        """Prompt flow connection dicts for a materialized dag's per-node connection aliases."""
+        from llmops.llm.gateway import Tag
+
+        out: dict[str, Any] = {}
+        for nc in node_connections:
+            url = self.gateway.route(nc.connection, nc.kind, Tag(run=run, variant=variant, flow=flow, node=nc.node))
+            if nc.kind == "azure":
+                out[nc.alias] = {"type": "AzureOpenAIConnection", "value": {
+                    "api_key": PLACEHOLDER_KEY, "api_base": url, "api_type": "azure", "api_version": "2024-02-01"}}
+            else:
+                out[nc.alias] = {"type": "OpenAIConnection", "value": {"api_key": PLACEHOLDER_KEY, "base_url": url}}
+        return out

@@ -1,0 +1,46 @@
+"""Pipelines are lists of steps, kept in this one place. Steps never import each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmops.backends.local.run_execution import ProgressFactory
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import GateFailed, LlmopsError, StepFailed
+from llmops.steps.evaluate import EvaluationResult, evaluate
+from llmops.steps.experiment import ExperimentResult, experiment
+from llmops.steps.register_data import RegisterDataResult, register_data
+from llmops.steps.report import ReportStepResult, report
+
+
+@dataclass(frozen=True)
+class ExperimentPipelineResult:
+    data: RegisterDataResult
+    experiment: ExperimentResult
+    evaluation: EvaluationResult
+    report: ReportStepResult
+    failure: LlmopsError | None  # raised by the caller once the results are shown
+
+
+def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
+                        max_runs: int = 16, progress: ProgressFactory | None = None) -> ExperimentPipelineResult:
+    """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
+
+    The report is written even when runs have too many failed lines or a gate fails, so the reason
+    can be read in it; the failure is returned for the caller to raise after showing the results.
+    """
+    data = register_data(workspace, use_case, env)
+    exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False)
+    ev = evaluate(workspace, use_case, env, session, progress)
+    rep = report(workspace, use_case, env, enforce_gates=False)
+    failure: LlmopsError | None = None
+    if exp.failing_runs:
+        details = "; ".join(f"{r.record.name}: {r.record.lines_failed} of {r.record.lines_total} lines failed"
+                            for r in exp.failing_runs)
+        failure = StepFailed(f"runs over the failed-line threshold {exp.threshold:.0%} "
+                             f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
+    elif not rep.report.gates_passed:  # type: ignore[attr-defined]
+        failure = GateFailed(str(rep.report.gate_failure_message))  # type: ignore[attr-defined]
+    return ExperimentPipelineResult(data, exp, ev, rep, failure)

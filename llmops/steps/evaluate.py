@@ -1,0 +1,81 @@
+"""Step: run every evaluation flow of the env on every run of the latest experiment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from llmops.backends.local import data_registry, run_registry
+from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.config.mapping_config import RUN_OUTPUT_REF
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import ConfigError, LlmopsError
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    runs: list[RunResult]
+
+
+def _check_mappings(use_case: UseCase, env: str) -> None:
+    """Fail before any run starts when a mapping does not fit (validate checks the same, more broadly)."""
+    from llmops.config.validate import check_use_case
+
+    problems = [p for p in check_use_case(use_case) if "mapping_config.json" in p.file]
+    if problems:
+        raise ConfigError(problems)
+
+
+def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
+             progress: ProgressFactory | None = None) -> EvaluationResult:
+    env_config = use_case.env(env)
+    flows = use_case.evaluation_flows(env)
+    _check_mappings(use_case, env)
+    run_ids = run_registry.latest_run_set(workspace.state_dir, "experiment", use_case.name, env)
+    if not run_ids:
+        raise LlmopsError(f"no experiment of '{use_case.name}' in env '{env}' yet; run: llmops experiment "
+                          f"--use-case {use_case.name} --env {env}")
+    results: list[RunResult] = []
+    for run_id in run_ids:
+        parent = run_registry.get_run(workspace.state_dir, run_id)
+        if parent is None:
+            raise LlmopsError(f"run '{run_id}' of the latest experiment is missing from the registry; "
+                              "run the experiment again")
+        parent_lines = {line.index: line for line in run_registry.lines(workspace.state_dir, run_id)}
+        exp_dataset = use_case.data.named(parent.dataset)
+        if exp_dataset is None:
+            raise LlmopsError(f"dataset '{parent.dataset}' of run {parent.name} is no longer in data_config.json")
+        eval_dataset = use_case.data.evaluation_dataset_for(exp_dataset)
+        version = data_registry.current_version(workspace.state_dir, eval_dataset.DATASET_NAME,
+                                                use_case.path(eval_dataset.DATA_PATH))
+        if version is None:
+            raise LlmopsError(f"dataset '{eval_dataset.DATASET_NAME}' is not registered at its current content; "
+                              f"run: llmops register-data --use-case {use_case.name} --env {env}")
+        text = use_case.path(eval_dataset.DATA_PATH).read_text(encoding="utf-8")
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        for flow in flows:
+            mapping = use_case.mapping.evaluation[flow.name]
+            mapped: list[tuple[int, dict[str, Any]]] = []
+            skipped: dict[int, str] = {}
+            for index, row in enumerate(rows):
+                line = parent_lines.get(index)
+                needs_run = any(RUN_OUTPUT_REF.match(v) for v in mapping.values())
+                if needs_run and (line is None or line.error):
+                    skipped[index] = "not evaluated: the experiment line failed"
+                    continue
+                mapped.append((index, map_inputs(mapping, row, line.outputs if line else None)))
+            spec = RunSpec(
+                use_case=use_case.name, env=env, kind="evaluation", flow=flow, variant=flow.default_variants(),
+                variant_label=f"{parent.variant_label}.{flow.name}", dataset=eval_dataset.DATASET_NAME,
+                dataset_version=version.version, data_sha256=version.sha256, mapping=mapping, rows=mapped,
+                parent_run_id=run_id, skipped=skipped,
+            )
+            results.append(execute(workspace.state_dir, spec, session, env_config.CONCURRENCY, progress))
+    run_registry.record_run_set(workspace.state_dir, "evaluation", use_case.name, env,
+                                [r.record.run_id for r in results])
+    return EvaluationResult(runs=results)
+
+
+

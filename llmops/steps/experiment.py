@@ -1,0 +1,75 @@
+"""Step: run the standard flow on each experiment dataset once per variant combination."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from llmops.backends.local import data_registry, run_registry
+from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.config.use_case import UseCase
+from llmops.config.variants import DEFAULT_MAX_RUNS, enumerate_variants, label
+from llmops.config.workspace import Workspace
+from llmops.errors import LlmopsError, StepFailed
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    runs: list[RunResult]
+    threshold: float
+
+    @property
+    def failing_runs(self) -> list[RunResult]:
+        return [r for r in self.runs if r.record.lines_total
+                and r.record.lines_failed / r.record.lines_total > self.threshold]
+
+
+def registered_version(workspace: Workspace, use_case: UseCase, dataset: Any) -> data_registry.DataVersion:
+    version = data_registry.current_version(workspace.state_dir, dataset.DATASET_NAME, use_case.path(dataset.DATA_PATH))
+    if version is None:
+        raise LlmopsError(
+            f"dataset '{dataset.DATASET_NAME}' ({dataset.DATA_PATH}) is not registered at its current content; "
+            f"run: llmops register-data --use-case {use_case.name} --env {dataset.ENV_NAME}"
+        )
+    return version
+
+
+def read_rows(use_case: UseCase, dataset: Any) -> list[dict[str, Any]]:
+    text = use_case.path(dataset.DATA_PATH).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
+               max_runs: int = DEFAULT_MAX_RUNS, progress: ProgressFactory | None = None,
+               fail_on_failed_lines: bool = True) -> ExperimentResult:
+    env_config = use_case.env(env)
+    flow = use_case.standard_flow(env)
+    combos = enumerate_variants(flow, variants, max_runs)
+    defaults = flow.default_variants()
+    datasets = use_case.experiment_datasets(env)
+    if not datasets:
+        raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no pr_data or training_data dataset in "
+                          "configs/data_config.json")
+    results: list[RunResult] = []
+    for dataset in datasets:
+        version = registered_version(workspace, use_case, dataset)
+        rows = read_rows(use_case, dataset)
+        mapped = [(i, map_inputs(use_case.mapping.experiment, row)) for i, row in enumerate(rows)]
+        for combo in combos:
+            spec = RunSpec(
+                use_case=use_case.name, env=env, kind="experiment", flow=flow, variant=combo,
+                variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
+                dataset_version=version.version, data_sha256=version.sha256,
+                mapping=use_case.mapping.experiment, rows=mapped,
+            )
+            results.append(execute(workspace.state_dir, spec, session, env_config.CONCURRENCY, progress))
+    run_registry.record_run_set(workspace.state_dir, "experiment", use_case.name, env,
+                                [r.record.run_id for r in results])
+    result = ExperimentResult(runs=results, threshold=env_config.FAILED_LINE_THRESHOLD)
+    if fail_on_failed_lines and result.failing_runs:
+        details = "; ".join(f"{r.record.name}: {r.record.lines_failed} of {r.record.lines_total} lines failed"
+                            for r in result.failing_runs)
+        raise StepFailed(f"runs over the failed-line threshold {result.threshold:.0%} "
+                         f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
+    return result

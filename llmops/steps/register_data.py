@@ -1,0 +1,24 @@
+"""Step: register every dataset of an env; a new version only when its bytes changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmops.backends.local import data_registry
+from llmops.backends.local.data_registry import DataVersion
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class RegisterDataResult:
+    versions: list[DataVersion]
+
+
+def register_data(workspace: Workspace, use_case: UseCase, env: str) -> RegisterDataResult:
+    use_case.env(env)  # unknown env -> error listing the valid ones
+    versions = [
+        data_registry.register(workspace.state_dir, ds.DATASET_NAME, use_case.path(ds.DATA_PATH), ds.DATASET_DESC)
+        for ds in use_case.data.for_env(env)
+    ]
+    return RegisterDataResult(versions=versions)

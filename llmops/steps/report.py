@@ -1,0 +1,91 @@
+"""Step: turn the latest experiment and its evaluation into report files, and check the quality gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.backends.local import run_registry
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import GateFailed, LlmopsError
+
+
+@dataclass(frozen=True)
+class ReportStepResult:
+    report: object  # llmops.report.writer.ReportResult
+
+
+def _usage(accounting: Path, run_id: str):  # type: ignore[no-untyped-def]
+    from llmops.report.model import UsageTotals
+
+    if not accounting.is_file():
+        return None
+    from llmops.llm.gateway.totals import run_totals
+
+    totals = run_totals(accounting, run_id)
+    if not totals.calls:
+        return UsageTotals(0, 0, 0, 0.0, None, None, 0)
+    return UsageTotals(calls=totals.calls, prompt_tokens=totals.prompt_tokens,
+                       completion_tokens=totals.completion_tokens, cost_usd=totals.cost_usd,
+                       p50_latency_ms=totals.p50_latency_ms, p95_latency_ms=totals.p95_latency_ms,
+                       cache_hits=totals.cache_hits)
+
+
+def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment"):  # type: ignore[no-untyped-def]
+    """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
+    from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
+
+    state = workspace.state_dir
+    run_ids = run_registry.latest_run_set(state, kind, use_case.name, env)
+    if not run_ids:
+        raise LlmopsError(f"no {kind} of '{use_case.name}' in env '{env}' yet; run: llmops run "
+                          f"--use-case {use_case.name} --env {env}")
+    eval_ids = set(run_registry.latest_run_set(state, "evaluation", use_case.name, env) or [])
+    accounting = state / "llm_calls.sqlite"
+    runs, evaluations = [], []
+    for run_id in run_ids:
+        record = run_registry.get_run(state, run_id)
+        if record is None:
+            continue
+        lines = run_registry.lines(state, run_id)
+        runs.append(ExperimentRun(
+            run_id=run_id, name=record.name, variant=record.variant, variant_label=record.variant_label,
+            is_baseline=record.variant_label == "defaults", dataset=record.dataset,
+            dataset_version=record.dataset_version,
+            lines=tuple(LineResult(o.index, o.inputs, o.outputs, o.error) for o in lines),
+            usage=_usage(accounting, run_id),
+        ))
+        by_index = {o.index: o for o in lines}
+        for child in run_registry.child_runs(state, run_id, "evaluation"):
+            if child.run_id not in eval_ids:
+                continue
+            eval_lines = {o.index: o for o in run_registry.lines(state, child.run_id)}
+            names = sorted({k for o in eval_lines.values() for k, v in o.outputs.items() if _number(v) is not None})
+            values = {name: tuple(_number(eval_lines[i].outputs.get(name)) if i in eval_lines else None
+                                  for i in sorted(by_index)) for name in names}
+            errors = tuple(eval_lines[i].error if i in eval_lines else "not evaluated" for i in sorted(by_index))
+            evaluations.append(EvaluationRun(
+                eval_flow=child.flow, run_id=child.run_id, experiment_run_id=run_id, dataset=child.dataset,
+                metrics={k: float(v) for k, v in child.metrics.items() if _number(v) is not None},
+                line_values=values, line_errors=errors,
+            ))
+    return runs, evaluations
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: bool = True) -> ReportStepResult:
+    from llmops.report.writer import write_report
+
+    runs, evaluations = load_runs(workspace, use_case, env)
+    result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir)
+    if enforce_gates and not result.gates_passed:
+        raise GateFailed(f"{result.gate_failure_message} (report: {result.folder})")
+    return ReportStepResult(report=result)
