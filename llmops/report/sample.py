@@ -67,7 +67,7 @@ def _run(
         node, variant_id = label.split(".")
         variant[node] = variant_id
     return ExperimentRun(
-        run_id=f"run-{position:02d}-{label}",
+        run_id=f"run-{position:02d}-{label}-{dataset}",
         name=f"web_classification_pr_{label}_{dataset}_{position:06x}",
         variant=variant,
         variant_label=label,

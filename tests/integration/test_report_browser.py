@@ -55,9 +55,13 @@ def test_report_opens_offline_with_charts_and_tables(browser, tmp_path: Path) ->
     from selenium.webdriver.common.by import By
 
     runs, evaluations = sample_experiment(variant_count=4, line_count=24)
-    hostile = LineResult(0, {"url": "https://example.com/x"}, {"category": "<script>window.pwned=1</script>"}, None)
+    hostile = LineResult(
+        0, {"url": "https://example.com/x"}, {"category": "<script>window.pwned=1</script>"}, None
+    )
     runs = (replace(runs[0], lines=(hostile, *runs[0].lines[1:])), *runs[1:])
-    report = write_report("web_classification", "pr", runs, evaluations, {"accuracy": ">= 0.6"}, tmp_path / "out")
+    report = write_report(
+        "web_classification", "pr", runs, evaluations, {"accuracy": ">= 0.6"}, tmp_path / "out"
+    )
 
     browser.get(report.html.as_uri())
 
