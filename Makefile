@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The PR pipeline on the embedded model: no key, no network beyond the first install.
 demo: install
 	$(BIN)/llmops validate --use-case $(USE_CASE)
 	$(BIN)/llmops model install
-	$(BIN)/llmops flow-test --use-case $(USE_CASE) --env $(ENV)
+	$(BIN)/llmops run --use-case $(USE_CASE) --env $(ENV) --provider embedded
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -8,6 +8,9 @@ from llmops.errors import LlmopsError, UsageError
 from llmops.llm.connections import SAMPLE_LINE, Connection
 
 PROFILES = ("azure_openai", "openai", "openai_compatible", "embedded", "replay")
+# Deterministic in-process answers at a fixed latency: selectable from the Python API by tests and
+# benchmarks only, never offered on the command line.
+TEST_ONLY_PROFILES = ("simulated",)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -35,7 +38,8 @@ def check_profile(name: str) -> str:
 
 def choose(uses: list[Use], connections: dict[str, Connection], requested: str) -> dict[str, Choice]:
     """One profile per connection the flows name. `auto` uses the .env key when there is one, else embedded."""
-    check_profile(requested)
+    if requested not in TEST_ONLY_PROFILES:
+        check_profile(requested)
     choices: dict[str, Choice] = {}
     for use in uses:
         if use.connection in choices:

@@ -96,8 +96,8 @@ class LlmSession:
         for name, choice in self.choices.items():
             if choice.profile == "embedded":
                 ident[name] = f"embedded-{self.settings.embedded_model}"
-            elif choice.profile == "replay":
-                ident[name] = "replay"
+            elif choice.profile in ("replay", "simulated"):
+                ident[name] = choice.profile
             else:
                 conn = self.settings.connections[name]
                 ident[name] = f"{choice.profile}-{conn.target}-{conn.model}"

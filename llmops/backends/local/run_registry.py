@@ -119,3 +119,10 @@ def latest_run_set(state_dir: Path, kind: str, use_case: str, env: str) -> list[
         row = conn.execute("SELECT run_ids FROM run_sets WHERE use_case=? AND env=? AND kind=? "
                            "ORDER BY rowid DESC LIMIT 1", (use_case, env, kind)).fetchone()
     return json.loads(row["run_ids"]) if row else None
+
+
+def child_runs(state_dir: Path, parent_run_id: str, kind: str) -> list[RunRecord]:
+    with connect(state_dir) as conn:
+        rows = conn.execute("SELECT * FROM runs WHERE parent_run_id=? AND kind=? AND status='completed' "
+                            "ORDER BY created_at, rowid", (parent_run_id, kind)).fetchall()
+    return [_record(r) for r in rows]

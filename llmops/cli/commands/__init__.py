@@ -13,4 +13,6 @@ COMMANDS = [
     "report",
     "run",
     "record",
+    "model",
+    "connections",
 ]

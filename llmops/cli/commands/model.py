@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from llmops.cli.common import add_json, out, out_json, workspace
+
+NAME = "model"
+HELP = "the embedded model: install (sha256-verified), serve on loopback, status with measured speed"
+EXAMPLE = "llmops model install && llmops model status --model qwen-1.5b"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["install", "serve", "status", "stop"])
+    parser.add_argument("--model", default="qwen-1.5b", metavar="NAME",
+                        help="qwen-1.5b (default), qwen-0.5b or smollm2-135m")
+    parser.add_argument("--no-measure", action="store_true", help="status: skip the speed measurement")
+    add_json(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.llm import embedded
+
+    if args.action == "install":
+        result = embedded.install(args.model)
+        how = "already installed" if result.reused else f"installed in {result.total_seconds:.0f} s"
+        out(f"{result.name}: {how}: {result.path} ({result.size_bytes / 1e9:.2f} GB, sha256 {result.sha256})")
+        return 0
+    ws = workspace(args)
+    if args.action == "stop":
+        out(f"{args.model}: {'stopped' if embedded.stop(args.model, ws.state_dir) else 'was not running'}")
+        return 0
+    if args.action == "serve":
+        base_url, started = embedded.ensure_running(args.model, ws.state_dir)
+        out(f"{args.model}: serving an OpenAI-compatible API at {base_url} (Ctrl-C stops it)")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if started:
+                embedded.stop(args.model, ws.state_dir)
+        return 0
+    st = embedded.status(args.model, ws.state_dir, measure=not args.no_measure)
+    if args.json:
+        out_json(st.__dict__ | {"speed": st.speed.__dict__ if st.speed else None})
+        return 0
+    out(f"model:     {st.name} ({st.title}, {st.license})")
+    out(f"file:      {st.path} ({'verified' if st.verified else 'installed, NOT verified' if st.installed else 'not installed'})")
+    out(f"sha256:    {st.sha256}")
+    out(f"server:    {st.base_url + f' (pid {st.pid})' if st.running else 'not running'}")
+    if st.speed:
+        prompt = f", prompt {st.speed.prompt_tokens_per_second:.0f} tokens/s" if st.speed.prompt_tokens_per_second else ""
+        out(f"speed:     decode {st.speed.decode_tokens_per_second:.1f} tokens/s{prompt}")
+    return 0 if st.verified or args.action != "status" else 1
