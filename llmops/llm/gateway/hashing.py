@@ -22,8 +22,19 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _same_number_same_form(value: Any) -> Any:
+    """1.0 and 1 are the same temperature: clients differ in which they send, hashes must not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _same_number_same_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_same_number_same_form(v) for v in value]
+    return value
+
+
 def canonical_request(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in _FIELDS_OUTSIDE_IDENTITY}
+    return {k: _same_number_same_form(v) for k, v in body.items() if k not in _FIELDS_OUTSIDE_IDENTITY}
 
 
 def is_sampled(endpoint: Endpoint, body: Mapping[str, Any]) -> bool:
@@ -39,7 +50,11 @@ def is_sampled(endpoint: Endpoint, body: Mapping[str, Any]) -> bool:
 
 def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None) -> str:
     """The cassette hash: what was asked, independent of which upstream answered."""
-    identity: dict[str, Any] = {"endpoint": endpoint.value, "model": model, "request": canonical_request(body)}
+    identity: dict[str, Any] = {
+        "endpoint": endpoint.value,
+        "model": model,
+        "request": canonical_request(body),
+    }
     if repeat is not None:
         identity["repeat"] = repeat
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()

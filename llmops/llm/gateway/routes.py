@@ -60,7 +60,7 @@ class IncomingCall:
 
 
 def parse_call_path(raw_path: str) -> IncomingCall:
-    """Split a request path such as /x/ab12/openai/deployments/gpt-35-turbo/chat/completions?api-version=..."""
+    """Split a path such as /x/ab12/openai/deployments/gpt-35-turbo/chat/completions?api-version=..."""
     path = urlsplit(raw_path).path
     match = _PATH.match(path)
     if match is None:
@@ -71,6 +71,9 @@ def parse_call_path(raw_path: str) -> IncomingCall:
         )
     if match["deployment"] is not None:
         return IncomingCall(
-            match["tag"], Shape.AZURE, _ENDPOINT_BY_PATH[match["azure_endpoint"]], unquote(match["deployment"])
+            match["tag"],
+            Shape.AZURE,
+            _ENDPOINT_BY_PATH[match["azure_endpoint"]],
+            unquote(match["deployment"]),
         )
     return IncomingCall(match["tag"], Shape.OPENAI, _ENDPOINT_BY_PATH[match["openai_endpoint"]], None)

@@ -55,8 +55,8 @@ class RouteTable:
         if route is None:
             raise GatewayCallError(
                 UNKNOWN_ROUTE_STATUS,
-                f"unknown gateway route tag '{tag_id}'; routes are made by Gateway.route() and last as long as "
-                "that gateway: give the flow a connection from the running gateway",
+                f"unknown gateway route tag '{tag_id}'; routes are made by Gateway.route() and last as "
+                "long as that gateway: give the flow a connection from the running gateway",
                 "invalid_request_error",
             )
         return route
@@ -65,4 +65,6 @@ class RouteTable:
 def check_connection(name: str, known: list[str]) -> None:
     """Raise the standard unknown-name error when `name` is not a configured connection."""
     if name not in known:
-        raise unknown_name("gateway connection", name, known, "add an Upstream for it to Gateway(upstreams=...)")
+        raise unknown_name(
+            "gateway connection", name, known, "add an Upstream for it to Gateway(upstreams=...)"
+        )

@@ -26,8 +26,9 @@ class UpstreamRequest:
     payload: bytes
 
 
-def build_upstream_request(upstream: Upstream, endpoint: Endpoint, requested_model: str,
-                           body: Mapping[str, Any]) -> UpstreamRequest:
+def build_upstream_request(
+    upstream: Upstream, endpoint: Endpoint, requested_model: str, body: Mapping[str, Any]
+) -> UpstreamRequest:
     model = upstream.deployment_for(requested_model)
     upstream_body = {k: v for k, v in body.items() if k not in _STREAMING_FIELDS}
     upstream_body["model"] = model
