@@ -51,7 +51,7 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _friendly(err: dict, model: type[BaseModel]) -> str:
+def _friendly(err: Any, model: type[BaseModel]) -> str:
     kind = err["type"]
     value = err.get("input")
     if kind == "missing":

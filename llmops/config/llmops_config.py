@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -68,6 +69,7 @@ class LlmopsConfig(ConfigFile):
 
 
 OPERATORS = (">=", "<=", "==", ">", "<")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def parse_gate(expression: str) -> tuple[str, float] | None:
@@ -75,8 +77,6 @@ def parse_gate(expression: str) -> tuple[str, float] | None:
     text = expression.strip()
     for op in OPERATORS:
         if text.startswith(op):
-            try:
-                return op, float(text[len(op):].strip())
-            except ValueError:
-                return None
+            number = text[len(op):].strip()
+            return (op, float(number)) if _NUMBER.match(number) else None
     return None

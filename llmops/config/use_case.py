@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from llmops.config.data_config import DataConfig, Dataset
 from llmops.config.deployment_config import DeploymentConfig
 from llmops.config.flow_dag import FlowDag, load_flow
@@ -65,7 +67,8 @@ class UseCase:
 
 
 def read_configs(folder: Path, root: Path, problems: list[Problem]) -> dict[str, object]:
-    models = {"llmops": LlmopsConfig, "mapping": MappingConfig, "data": DataConfig, "deployment": DeploymentConfig}
+    models: dict[str, type[BaseModel]] = {"llmops": LlmopsConfig, "mapping": MappingConfig, "data": DataConfig,
+                                          "deployment": DeploymentConfig}
     return {key: load_model(models[key], folder / CONFIG_FILES[key], root, problems) for key in models}
 
 

@@ -35,7 +35,7 @@ def enumerate_variants(flow: FlowDag, spec: str = "each", max_runs: int = DEFAUL
             combos.extend({**defaults, node: vid} for vid in ids if vid != defaults[node])
     elif spec == "grid":
         nodes = list(options)
-        combos = [dict(zip(nodes, values)) for values in itertools.product(*(options[n] for n in nodes))]
+        combos = [dict(zip(nodes, values, strict=True)) for values in itertools.product(*(options[n] for n in nodes))]
     elif "." not in spec:
         raise UsageError(f"unknown --variants value '{spec}'; valid: {', '.join(MODES)}, or a list of "
                          "node.variant items such as summarize.variant_1,classify.variant_1")

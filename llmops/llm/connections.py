@@ -40,7 +40,8 @@ class Connection:
         return mask(self.api_key)
 
     def __repr__(self) -> str:  # keeps the key out of logs and tracebacks
-        return f"Connection(name={self.name!r}, api_type={self.api_type!r}, target={self.target!r}, key={self.masked_key})"
+        return (f"Connection(name={self.name!r}, api_type={self.api_type!r}, target={self.target!r}, "
+                f"key={self.masked_key})")
 
 
 def mask(secret: str) -> str:

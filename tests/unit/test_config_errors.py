@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -76,7 +76,8 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("flow folder without dag", remove("flows/eval/flow.dag.yaml"),
      [f"{UC}/flows/eval: no flow.dag.yaml in the flow folder"]),
     ("flow dag invalid YAML", write("flows/standard/flow.dag.yaml", "inputs: [\n  url: {\n"),
-     [f"{UC}/flows/standard/flow.dag.yaml: line 3 column 1: invalid YAML: expected the node content, but found '<stream end>'"]),
+     [f"{UC}/flows/standard/flow.dag.yaml: line 3 column 1: invalid YAML: expected the node content, "
+      "but found '<stream end>'"]),
     ("variant default missing",
      lambda f: (f / "flows/standard/flow.dag.yaml").write_text(
          (f / "flows/standard/flow.dag.yaml").read_text().replace("default_variant_id: variant_0",

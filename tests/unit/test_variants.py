@@ -12,7 +12,8 @@ from llmops.errors import NotFoundError, UsageError
 
 
 def flow(**nodes: list[str]) -> FlowDag:
-    variants = {n: {"default_variant_id": ids[0], "variants": {i: {"node": {}} for i in ids}} for n, ids in nodes.items()}
+    variants = {n: {"default_variant_id": ids[0], "variants": {i: {"node": {}} for i in ids}}
+                for n, ids in nodes.items()}
     return FlowDag(folder=Path("f"), file=Path("f/flow.dag.yaml"), inputs={}, outputs={}, nodes=[],
                    node_variants=variants)
 

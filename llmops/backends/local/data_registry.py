@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from llmops.backends.local.db import connect, transaction
@@ -32,7 +32,7 @@ def register(state_dir: Path, name: str, path: Path, description: str) -> DataVe
             return DataVersion(row["name"], row["version"], row["sha256"], row["path"], row["description"],
                                row["rows"], row["registered_at"], changed=False)
         latest = conn.execute("SELECT MAX(version) FROM datasets WHERE name=?", (name,)).fetchone()[0] or 0
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute("INSERT INTO datasets VALUES (?,?,?,?,?,?,?)",
                      (name, latest + 1, digest, str(path), description, rows, now))
         return DataVersion(name, latest + 1, digest, str(path), description, rows, now, changed=True)

@@ -63,6 +63,7 @@ class FlowRunner:
             if self._executor is None:
                 from promptflow.executor import FlowExecutor
 
+                logger.debug("creating a prompt flow executor for %s", self.working_dir / self.dag_file)
                 self._executor = FlowExecutor.create(
                     self.working_dir / self.dag_file, self._connections, working_dir=self.working_dir,
                     raise_ex=False,
@@ -88,13 +89,18 @@ class FlowRunner:
             return []
         self._get_executor()  # create once, before the threads race for it
         outcomes: list[LineOutcome] = []
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending)))) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending))))
+        try:
             futures = [pool.submit(self.run_line, index, inputs) for index, inputs in pending]
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
+        finally:
+            # On Ctrl-C, drop the lines not started yet instead of running them all before exiting;
+            # what finished is already saved, and the next run resumes from there.
+            pool.shutdown(wait=True, cancel_futures=True)
         return sorted(outcomes, key=lambda o: o.index)
 
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:

@@ -101,7 +101,8 @@ def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
     return RunResult(final, all_lines, reused=False, executed_lines=len(pending))
 
 
-def map_inputs(mapping: dict[str, str], row: dict[str, Any], run_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def map_inputs(mapping: dict[str, str], row: dict[str, Any],
+               run_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Apply a column mapping: ${data.col} from the data row, ${run.outputs.x} from the run's line, else literal."""
     from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
 

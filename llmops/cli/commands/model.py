@@ -49,10 +49,12 @@ def run(args: argparse.Namespace) -> int:
         out_json(st.__dict__ | {"speed": st.speed.__dict__ if st.speed else None})
         return 0
     out(f"model:     {st.name} ({st.title}, {st.license})")
-    out(f"file:      {st.path} ({'verified' if st.verified else 'installed, NOT verified' if st.installed else 'not installed'})")
+    state = "verified" if st.verified else "installed, NOT verified" if st.installed else "not installed"
+    out(f"file:      {st.path} ({state})")
     out(f"sha256:    {st.sha256}")
-    out(f"server:    {st.base_url + f' (pid {st.pid})' if st.running else 'not running'}")
+    out(f"server:    {f'{st.base_url} (pid {st.pid})' if st.running else 'not running'}")
     if st.speed:
-        prompt = f", prompt {st.speed.prompt_tokens_per_second:.0f} tokens/s" if st.speed.prompt_tokens_per_second else ""
+        prompt_speed = st.speed.prompt_tokens_per_second
+        prompt = f", prompt {prompt_speed:.0f} tokens/s" if prompt_speed else ""
         out(f"speed:     decode {st.speed.decode_tokens_per_second:.1f} tokens/s{prompt}")
     return 0 if st.verified or args.action != "status" else 1
