@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from llmops.config.flow_dag import FlowDag
-from llmops.config.use_case import UseCase
-from llmops.config.workspace import Workspace
+if TYPE_CHECKING:  # imported for types only: `llmops --help` must not pay for pydantic and YAML
+    from llmops.config.flow_dag import FlowDag
+    from llmops.config.use_case import UseCase
+    from llmops.config.workspace import Workspace
 
 
 def add_llm_options(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +28,7 @@ def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str,
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
 
-    env_file = ws.root / ".env" if not args.env_file else __import__("pathlib").Path(args.env_file)
+    env_file = Path(args.env_file) if args.env_file else ws.root / ".env"
     provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
     settings = LlmSettings(
         state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,
