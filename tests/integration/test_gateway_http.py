@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import sqlite3
 import threading
 import time
@@ -67,9 +68,7 @@ def chat(
     base_url: str, temperature: float = 0.0, messages: list[dict[str, str]] = QUESTION, **extra: Any
 ) -> tuple[int, dict[str, Any]]:
     body = {"model": "gpt-35-turbo", "messages": messages, "temperature": temperature, **extra}
-    status, _, raw = post(
-        base_url, "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01", body
-    )
+    status, _, raw = post(base_url, "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01", body)
     return status, json.loads(raw)
 
 
@@ -119,9 +118,7 @@ def test_both_request_shapes_reach_either_upstream_kind(
         url = gateway.route("aoai", client_shape, Tag(run="r"))
         client: openai.OpenAI
         if client_shape == "azure":
-            client = openai.AzureOpenAI(
-                api_key="gateway", azure_endpoint=url, api_version="2024-02-01", max_retries=0
-            )
+            client = openai.AzureOpenAI(api_key="gateway", azure_endpoint=url, api_version="2024-02-01", max_retries=0)
         else:
             client = openai.OpenAI(api_key="gateway", base_url=url, max_retries=0)
         answer = client.chat.completions.create(model="gpt-35-turbo", messages=QUESTION, temperature=0)
@@ -240,13 +237,20 @@ def test_record_then_replay_gives_identical_responses(upstream: LoopbackUpstream
     lines = (cassettes / "web_classification.jsonl").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["hash"] for e in entries] == sorted(e["hash"] for e in entries) and len(entries) == 4
-    assert {tuple(sorted(e)) for e in entries} == {
-        ("endpoint", "flow", "hash", "model", "node", "request", "response")
-    }
+    assert {tuple(sorted(e)) for e in entries} == {("endpoint", "flow", "hash", "model", "node", "request", "response")}
     assert all(line == json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False) for line in lines)
     assert {(e["flow"], e["node"], e["endpoint"], e["model"]) for e in entries} == {
         ("web_classification", "classify", "chat", "gpt-35-turbo")
     }
+
+
+def test_untagged_replay_searches_every_cassette(upstream: LoopbackUpstream, tmp_path: Path) -> None:
+    cassettes = tmp_path / "cassettes"
+    with Gateway({"aoai": azure_upstream(upstream)}, mode="record", cassette_dir=cassettes) as gateway:
+        recorded = chat(gateway.route("aoai", "azure", Tag(flow="evaluation", node="grade")))
+    with Gateway({}, mode="replay", cassette_dir=cassettes) as gateway:
+        replayed = chat(gateway.url)
+    assert replayed == recorded and recorded[0] == 200
 
 
 def test_replay_miss_names_the_request_and_how_to_record_it(tmp_path: Path) -> None:
@@ -286,11 +290,7 @@ def test_rate_limit_then_success(upstream: LoopbackUpstream, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("retry_after", ["0.4", "retry-after-ms:400"])
 def test_retry_after_is_honoured(upstream: LoopbackUpstream, retry_after: str) -> None:
-    header = (
-        {"retry-after-ms": "400"}
-        if retry_after.startswith("retry-after-ms")
-        else {"retry-after": retry_after}
-    )
+    header = {"retry-after-ms": "400"} if retry_after.startswith("retry-after-ms") else {"retry-after": retry_after}
     upstream.push(ScriptedAnswer(429, "slow down", header))
     policy = RetryPolicy(max_attempts=3, max_total_seconds=5, base_delay_seconds=0.001)
     with Gateway({"aoai": azure_upstream(upstream)}, retry=policy) as gateway:
@@ -350,9 +350,7 @@ def test_server_error_that_never_recovers_fails_after_the_bound(
 
 
 def test_slow_upstream_times_out_within_the_bound(tmp_path: Path) -> None:
-    policy = RetryPolicy(
-        max_attempts=2, max_total_seconds=5, attempt_timeout_seconds=0.1, base_delay_seconds=0.01
-    )
+    policy = RetryPolicy(max_attempts=2, max_total_seconds=5, attempt_timeout_seconds=0.1, base_delay_seconds=0.01)
     with (
         LoopbackUpstream(latency_s=0.5) as slow,
         Gateway({"aoai": azure_upstream(slow)}, retry=policy) as gateway,
@@ -400,9 +398,7 @@ def test_tags_reach_the_accounting(upstream: LoopbackUpstream, tmp_path: Path) -
             )
             chat(url, messages=[{"role": "user", "content": f"{variant} line {line}"}])
     per_variant = call_totals(accounting, group_by=("run", "variant"))
-    assert rows(
-        accounting, "run, variant, flow, node, line, connection, upstream, model, endpoint, status"
-    ) == [
+    assert rows(accounting, "run, variant, flow, node, line, connection, upstream, model, endpoint, status") == [
         ("exp-1", "v0", "web", "classify", 0, "aoai", "stub-azure", "gpt-35-turbo", "chat", 200),
         ("exp-1", "v0", "web", "classify", 1, "aoai", "stub-azure", "gpt-35-turbo", "chat", 200),
         ("exp-1", "v1", "web", "classify", 0, "aoai", "stub-azure", "gpt-35-turbo", "chat", 200),
@@ -444,9 +440,7 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
     previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    upstream.push(
-        ScriptedAnswer(503, f"key {key} is throttled"), ScriptedAnswer(401, f"Incorrect API key: {key}")
-    )
+    upstream.push(ScriptedAnswer(503, f"key {key} is throttled"), ScriptedAnswer(401, f"Incorrect API key: {key}"))
     try:
         with Gateway(
             {"aoai": azure_upstream(upstream, api_key=key)},
@@ -517,9 +511,7 @@ ROUTING_ERRORS = [
 
 
 @pytest.mark.parametrize(("path", "status", "message"), ROUTING_ERRORS)
-def test_routing_errors_say_what_to_do(
-    upstream: LoopbackUpstream, path: str, status: int, message: str
-) -> None:
+def test_routing_errors_say_what_to_do(upstream: LoopbackUpstream, path: str, status: int, message: str) -> None:
     with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
         answer = post(gateway.url, path, {"messages": QUESTION})
     assert (answer[0], json.loads(answer[2])["error"]["message"]) == (status, message)
@@ -532,11 +524,82 @@ def test_health_and_untagged_calls(upstream: LoopbackUpstream) -> None:
         connection.request("GET", "/health")
         health = connection.getresponse()
         assert (health.status, json.loads(health.read())) == (200, {"status": "ok"})
-        status, _, raw = post(
-            gateway.url, "/v1/embeddings", {"model": "text-embedding-3-small", "input": ["a", "b"]}
-        )
+        status, _, raw = post(gateway.url, "/v1/embeddings", {"model": "text-embedding-3-small", "input": ["a", "b"]})
     assert status == 200 and [len(d["embedding"]) for d in json.loads(raw)["data"]] == [1536, 1536]
-    assert (
-        upstream.requests[0].path
-        == "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-02-01"
-    )
+    assert upstream.requests[0].path == "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-02-01"
+
+
+def raw_exchange(port: int, payload: bytes) -> bytes:
+    """Send raw bytes, read until the server closes or a full answer arrived."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        received = b""
+        while b"\r\n\r\n" not in received or len(received.split(b"\r\n\r\n", 1)[1]) < _content_length(received):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def _content_length(received: bytes) -> int:
+    for line in received.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+CHAT_JSON = json.dumps({"messages": QUESTION, "temperature": 0}).encode()
+CHUNKED = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (CHAT_JSON[:20], CHAT_JSON[20:]))
+RAW_REQUESTS = [
+    # what is sent, status line expected, a fragment of the body expected, connection header expected
+    (
+        b"GARBAGE\r\n\r\n",
+        b"HTTP/1.1 400 Bad Request",
+        b"bad HTTP request: request line b'GARBAGE\\\\r\\\\n'",
+        b"Connection: close",
+    ),
+    (
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"HTTP/1.1 404 Not Found",
+        b"unknown gateway request 'GET /metrics'; GET serves /health, POST serves LLM calls",
+        None,
+    ),
+    (b"GET /health HTTP/1.0\r\n\r\n", b"HTTP/1.1 200 OK", b'{"status":"ok"}', b"Connection: close"),
+    (
+        b"POST /openai/deployments/gpt-35-turbo/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n" + CHUNKED + b"0\r\n\r\n",
+        b"HTTP/1.1 200 OK",
+        b'"chat.completion"',
+        b"Connection: close",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "status_line", "fragment", "connection_header"), RAW_REQUESTS)
+def test_raw_http_requests(
+    upstream: LoopbackUpstream, payload: bytes, status_line: bytes, fragment: bytes, connection_header: bytes | None
+) -> None:
+    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+        answer = raw_exchange(gateway.port, payload)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == status_line
+    assert fragment in body
+    assert (connection_header in head.split(b"\r\n")) if connection_header else b"Connection: close" not in head
+
+
+def test_keep_alive_connection_serves_many_calls_and_stop_does_not_wait_for_it(upstream: LoopbackUpstream) -> None:
+    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+        connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+        sockets = set()
+        for index in range(3):
+            body = json.dumps({"messages": [{"role": "user", "content": f"q{index}"}], "temperature": 0})
+            connection.request("POST", "/openai/deployments/gpt-35-turbo/chat/completions", body=body)
+            response = connection.getresponse()
+            assert response.status == 200 and json.loads(response.read())["object"] == "chat.completion"
+            sockets.add(id(connection.sock))
+        started = time.monotonic()
+    stop_seconds = time.monotonic() - started
+    connection.close()
+    assert len(sockets) == 1  # one TCP connection for all three calls
+    assert stop_seconds < 1.0

@@ -50,9 +50,7 @@ def flow_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def run_line(flow_dir: Path, connection: dict[str, Any], question: str) -> Any:
     from promptflow.executor import FlowExecutor
 
-    executor = FlowExecutor.create(
-        flow_dir / "flow.dag.yaml", connections={"aoai": connection}, working_dir=flow_dir
-    )
+    executor = FlowExecutor.create(flow_dir / "flow.dag.yaml", connections={"aoai": connection}, working_dir=flow_dir)
     return executor.exec_line({"question": question}, index=0)
 
 
@@ -99,8 +97,7 @@ def test_failing_upstream_fails_the_line_after_the_gateway_bound(flow_dir: Path,
         totals = gateway.run_totals("broken")
     message = str(raised.value)
     assert message.startswith(
-        "OpenAI API hits APIStatusError: Error code: 424 - upstream 'sim' (gpt-35-turbo) "
-        "failed after 3 attempts in "
+        "OpenAI API hits APIStatusError: Error code: 424 - upstream 'sim' (gpt-35-turbo) failed after 3 attempts in "
     )
     assert "; last error: HTTP 500: " in message and "injected server error" in message
     # One call reached the gateway: prompt flow's tool did not retry the 424 answer.

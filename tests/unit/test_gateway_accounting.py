@@ -60,9 +60,7 @@ def test_totals_per_run_and_variant(tmp_path: Path) -> None:
         1,
     )
     assert (run.cost_usd, run.p50_latency_ms, run.p95_latency_ms) == (pytest.approx(1.0), 50.0, 95.0)
-    assert [
-        (t.group, t.calls, t.failed_calls, t.attempts) for t in call_totals(db, group_by=("run", "variant"))
-    ] == [
+    assert [(t.group, t.calls, t.failed_calls, t.attempts) for t in call_totals(db, group_by=("run", "variant"))] == [
         ({"run": "r1", "variant": "v0"}, 60, 0, 60),
         ({"run": "r1", "variant": "v1"}, 41, 0, 40),
         ({"run": "r2", "variant": "v0"}, 1, 1, 3),
@@ -85,8 +83,7 @@ def test_query_errors_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as column:
         call_totals(tmp_path / "none.sqlite", group_by=("colour",))
     assert str(missing.value) == (
-        f"no LLM accounting database at '{tmp_path / 'none.sqlite'}'; pass the "
-        "accounting_path the gateway used"
+        f"no LLM accounting database at '{tmp_path / 'none.sqlite'}'; pass the accounting_path the gateway used"
     )
     assert str(column.value) == (
         "unknown accounting column 'colour'; valid: cache, connection, endpoint, flow, "
@@ -121,9 +118,7 @@ def test_repository_price_table(model: str, prompt: float, completion: float) ->
 def test_price_file_problems_are_all_reported(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     path.write_text(
-        json.dumps(
-            {"default": {"prompt_per_1k": -1}, "models": {"m": {"prompt_per_1k": "cheap", "output": 1}}}
-        )
+        json.dumps({"default": {"prompt_per_1k": -1}, "models": {"m": {"prompt_per_1k": "cheap", "output": 1}}})
     )
     with pytest.raises(ConfigError) as raised:
         PriceTable.load(path)

@@ -78,9 +78,7 @@ def test_routes_need_a_running_gateway_a_known_connection_and_kind() -> None:
         "unknown gateway connection 'gpt4'; valid: aoai. add an Upstream for it to Gateway(upstreams=...)"
     )
     assert str(unknown_kind.value) == "unknown connection kind 'anthropic'; valid: azure, openai"
-    assert (
-        str(no_accounting.value) == "this gateway keeps no accounting; pass accounting_path to Gateway(...)"
-    )
+    assert str(no_accounting.value) == "this gateway keeps no accounting; pass accounting_path to Gateway(...)"
     assert azure.startswith("http://127.0.0.1:") and openai == f"{azure}/v1"
     assert len(azure.rsplit("/x/", 1)[1]) == 16
 

@@ -41,9 +41,7 @@ def test_requests_that_ask_the_same_thing_share_a_hash(first: dict[str, Any], se
 def test_anything_else_changes_the_hash(
     endpoint: Endpoint, model: str, body: dict[str, Any], repeat: int | None
 ) -> None:
-    assert request_hash(endpoint, model, body, repeat) != request_hash(
-        Endpoint.CHAT, "gpt-35-turbo", BODY, None
-    )
+    assert request_hash(endpoint, model, body, repeat) != request_hash(Endpoint.CHAT, "gpt-35-turbo", BODY, None)
 
 
 def test_cache_key_binds_the_hash_to_one_upstream() -> None:
@@ -63,17 +61,14 @@ def test_cache_key_binds_the_hash_to_one_upstream() -> None:
         (Endpoint.EMBEDDINGS, {"input": "x"}, False),
     ],
 )
-def test_sampled_means_temperature_above_zero(
-    endpoint: Endpoint, body: dict[str, Any], sampled: bool
-) -> None:
+def test_sampled_means_temperature_above_zero(endpoint: Endpoint, body: dict[str, Any], sampled: bool) -> None:
     assert is_sampled(endpoint, body) is sampled
 
 
 def test_repeat_counter_numbers_identical_requests_per_run() -> None:
     counter = RepeatCounter()
     seen = [
-        counter.next(run, digest)
-        for run, digest in [("r1", "a"), ("r1", "a"), ("r1", "b"), ("r2", "a"), ("r1", "a")]
+        counter.next(run, digest) for run, digest in [("r1", "a"), ("r1", "a"), ("r1", "b"), ("r2", "a"), ("r1", "a")]
     ]
     assert seen == [0, 1, 0, 0, 2]
 

@@ -29,9 +29,7 @@ def test_same_request_same_answer_other_request_other_answer() -> None:
         (Endpoint.EMBEDDINGS, {"input": ["abcd", "efgh"], "dimensions": 8}, 3),
     ],
 )
-def test_usage_counts_scale_with_the_prompt(
-    endpoint: Endpoint, body: dict[str, Any], prompt_tokens: int
-) -> None:
+def test_usage_counts_scale_with_the_prompt(endpoint: Endpoint, body: dict[str, Any], prompt_tokens: int) -> None:
     answer = simulated_answer(endpoint, "m", body, reported_model="simulated-m")
     usage = answer["usage"]
     assert (answer["model"], usage["prompt_tokens"]) == ("simulated-m", prompt_tokens)

@@ -22,9 +22,7 @@ def test_chat_answer_becomes_content_then_finish_then_usage() -> None:
         "created": 7,
         "model": "m",
         "usage": USAGE,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Hi there"}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi there"}, "finish_reason": "stop"}],
     }
     chunks = events(sse_from_response(Endpoint.CHAT, response, include_usage=True))
     assert [(c["object"], c["id"], c["choices"]) for c in chunks] == [

@@ -52,9 +52,7 @@ class FaultPlan:
             if not 0 <= share <= 1:
                 problems.append(f"fault plan: {name}: {share!r} must be between 0 and 1")
         if self.rate_limit_share + self.server_error_share + self.timeout_share > 1:
-            problems.append(
-                "fault plan: rate_limit_share + server_error_share + timeout_share must not exceed 1"
-            )
+            problems.append("fault plan: rate_limit_share + server_error_share + timeout_share must not exceed 1")
         valid = [f.value for f in Fault]
         for step in self.script:
             if step not in valid:
@@ -95,9 +93,7 @@ class FaultyTransport:
         if slow:
             time.sleep(self._plan.extra_latency_seconds)
         if fault == Fault.RATE_LIMIT:
-            return _error_response(
-                429, "injected rate limit", {"retry-after": f"{self._plan.retry_after_seconds:g}"}
-            )
+            return _error_response(429, "injected rate limit", {"retry-after": f"{self._plan.retry_after_seconds:g}"})
         if fault == Fault.SERVER_ERROR:
             return _error_response(500, "injected server error", {})
         if fault == Fault.TIMEOUT:

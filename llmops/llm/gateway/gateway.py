@@ -99,9 +99,7 @@ class Gateway:
             bindings[connection] = by_upstream[upstream.name]
         self._cache = ResponseCache(self.cache_path) if self.cache_path is not None else None
         self._cassettes = CassetteStore(self.cassette_dir) if self.cassette_dir is not None else None
-        self._accounting = (
-            AccountingWriter(self.accounting_path) if self.accounting_path is not None else None
-        )
+        self._accounting = AccountingWriter(self.accounting_path) if self.accounting_path is not None else None
         pipeline = CallPipeline(
             bindings=bindings,
             routes=self._routes,

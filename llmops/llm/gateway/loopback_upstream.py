@@ -86,9 +86,7 @@ class LoopbackUpstream:
         with self._lock:
             self._script.extend(answers)
 
-    def answer(
-        self, path: str, headers: dict[str, str], raw_body: bytes
-    ) -> tuple[int, dict[str, str], bytes]:
+    def answer(self, path: str, headers: dict[str, str], raw_body: bytes) -> tuple[int, dict[str, str], bytes]:
         body = json.loads(raw_body or b"{}")
         with self._lock:
             self.requests.append(ReceivedRequest(path, headers, body, time.monotonic()))
@@ -99,9 +97,7 @@ class LoopbackUpstream:
             if self.latency_s:
                 time.sleep(self.latency_s)
             if scripted is not None:
-                error = {
-                    "error": {"message": scripted.message, "type": "scripted", "code": str(scripted.status)}
-                }
+                error = {"error": {"message": scripted.message, "type": "scripted", "code": str(scripted.status)}}
                 return scripted.status, scripted.headers, json.dumps(error).encode()
             try:
                 call = parse_call_path(path)

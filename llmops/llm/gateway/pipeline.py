@@ -158,6 +158,8 @@ class CallPipeline:
     def _untagged_connection(self) -> str:
         if len(self._bindings) == 1:
             return next(iter(self._bindings))
+        if self._mode == Mode.REPLAY:
+            return ""  # replay needs no upstream: every cassette is searched
         raise GatewayCallError(
             404,
             f"the gateway has {len(self._bindings)} upstream connections and this call names none; "
@@ -187,8 +189,7 @@ class CallPipeline:
             )
             raise GatewayCallError(
                 REPLAY_MISS_STATUS,
-                f"replay miss: no recorded response for request {call.digest} ({flow}{node}) "
-                f"in '{where}'; {how}",
+                f"replay miss: no recorded response for request {call.digest} ({flow}{node}) in '{where}'; {how}",
                 "replay_miss",
             )
         return UpstreamResponse(200, json.dumps(recorded, ensure_ascii=False).encode()), recorded
@@ -302,9 +303,7 @@ def _parse_body(raw_body: bytes) -> dict[str, Any]:
             BAD_REQUEST_STATUS, f"request body is not valid JSON: {error}", "invalid_request_error"
         ) from error
     if not isinstance(body, dict):
-        raise GatewayCallError(
-            BAD_REQUEST_STATUS, "request body must be a JSON object", "invalid_request_error"
-        )
+        raise GatewayCallError(BAD_REQUEST_STATUS, "request body must be a JSON object", "invalid_request_error")
     return body
 
 

@@ -62,9 +62,7 @@ class PriceTable:
 
     def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         price = self.price_for(model)
-        return (
-            prompt_tokens * price.prompt_per_1k + completion_tokens * price.completion_per_1k
-        ) / _TOKENS_PER_UNIT
+        return (prompt_tokens * price.prompt_per_1k + completion_tokens * price.completion_per_1k) / _TOKENS_PER_UNIT
 
 
 def _parse_price(entry: object, where: str, problems: list[str]) -> ModelPrice:

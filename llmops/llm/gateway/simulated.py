@@ -56,9 +56,7 @@ def simulated_answer(
 
     `reported_model` is the response's "model" field (default: `model`), the name prices are looked up by.
     """
-    digest = hashlib.sha256(
-        canonical_json({"endpoint": endpoint.value, "model": model, "body": body}).encode()
-    )
+    digest = hashlib.sha256(canonical_json({"endpoint": endpoint.value, "model": model, "body": body}).encode())
     seed = int.from_bytes(digest.digest()[:8], "big")
     rng = random.Random(seed)
     prompt_text, overhead = _prompt_text(endpoint, body)

@@ -65,6 +65,4 @@ class RouteTable:
 def check_connection(name: str, known: list[str]) -> None:
     """Raise the standard unknown-name error when `name` is not a configured connection."""
     if name not in known:
-        raise unknown_name(
-            "gateway connection", name, known, "add an Upstream for it to Gateway(upstreams=...)"
-        )
+        raise unknown_name("gateway connection", name, known, "add an Upstream for it to Gateway(upstreams=...)")

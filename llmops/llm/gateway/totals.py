@@ -38,17 +38,13 @@ def percentile(sorted_values: Sequence[float], share: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def call_totals(
-    db_path: Path, group_by: Sequence[str] = ("run",), run: str | None = None
-) -> list[CallTotals]:
+def call_totals(db_path: Path, group_by: Sequence[str] = ("run",), run: str | None = None) -> list[CallTotals]:
     """Totals per group (sorted by group values), optionally for one run only."""
     for column in group_by:
         if column not in GROUP_COLUMNS:
             raise unknown_name("accounting column", column, GROUP_COLUMNS)
     if not db_path.is_file():
-        raise NotFoundError(
-            f"no LLM accounting database at '{db_path}'; pass the accounting_path the gateway used"
-        )
+        raise NotFoundError(f"no LLM accounting database at '{db_path}'; pass the accounting_path the gateway used")
     where, params = ("WHERE run = ?", (run,)) if run is not None else ("", ())
     columns = ", ".join(group_by) if group_by else "''"
     query = (

@@ -77,9 +77,7 @@ class HttpTransport:
             connection.close()
 
     def _exchange(self, connection: http.client.HTTPConnection, request: UpstreamRequest) -> UpstreamResponse:
-        connection.request(
-            "POST", self._prefix + request.path, body=request.payload, headers=dict(request.headers)
-        )
+        connection.request("POST", self._prefix + request.path, body=request.payload, headers=dict(request.headers))
         raw = connection.getresponse()
         body = raw.read()
         headers = {name.lower(): value for name, value in raw.getheaders()}

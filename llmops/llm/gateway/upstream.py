@@ -30,7 +30,7 @@ class Upstream:
     api_key: str = field(default="", repr=False)
     api_version: str = "2024-02-01"
     model: str | None = None
-    max_concurrency: int = 4
+    max_concurrency: int = 16  # prompt flow runs up to 16 lines at once by default
     simulated_latency_s: float = 0.0
 
     def __post_init__(self) -> None:

@@ -1,0 +1,148 @@
+"""Latency the LLM gateway adds per call, at 50 concurrent requests, against a loopback upstream.
+
+Three phases in one run, same requests, same client code (one keep-alive connection per client thread):
+  direct   clients -> upstream
+  gateway  clients -> gateway -> upstream (cache off, accounting on: the path of a cache miss)
+  hit      clients -> gateway, every request already cached (no upstream)
+
+The upstream is an OpenAI-compatible HTTP server in its own process (as a model server or a cloud API
+is), answering after a fixed latency. Clients and gateway share this process and its GIL, as prompt
+flow's executor threads and the gateway do in a real run.
+
+    .venv/bin/python benchmarks/gateway_overhead.py [--concurrency 50] [--calls 20] [--upstream-ms 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from llmops.llm.gateway import Gateway, Tag, Upstream
+from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+
+AZURE_PATH = "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01"
+
+
+def serve_upstream(latency_s: float, address: Any, stop: Any) -> None:
+    """Runs in a child process: the upstream model server."""
+    with LoopbackUpstream(latency_s=latency_s) as upstream:
+        address.put(upstream.url)
+        stop.wait()
+
+
+def request_body(worker: int, index: int) -> bytes:
+    question = f"Classify https://example.com/{worker}/{index} into one of: news, shop, blog, docs."
+    return json.dumps(
+        {
+            "messages": [{"role": "system", "content": "You classify URLs."}, {"role": "user", "content": question}],
+            "temperature": 0,
+            "max_tokens": 16,
+        }
+    ).encode()
+
+
+def run_clients(base_url: str, concurrency: int, calls: int) -> tuple[list[float], float]:
+    """Latencies in ms of concurrency x calls requests, and the wall time in s."""
+    parts = urlsplit(base_url)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start_together = threading.Barrier(concurrency + 1)
+
+    def client(worker: int) -> None:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+        bodies = [request_body(worker, i) for i in range(calls)]
+        mine: list[float] = []
+        start_together.wait()
+        for body in bodies:
+            started = time.perf_counter()
+            connection.request("POST", parts.path + AZURE_PATH, body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status} from {base_url}")
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    start_together.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - began
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=20, help="calls per client thread")
+    parser.add_argument("--upstream-ms", type=float, default=50.0, help="upstream answer latency")
+    args = parser.parse_args()
+
+    context = multiprocessing.get_context("spawn")
+    address, stop = context.Queue(), context.Event()
+    child = context.Process(target=serve_upstream, args=(args.upstream_ms / 1000, address, stop), daemon=True)
+    child.start()
+    upstream_url = address.get(timeout=30)
+    upstream = Upstream("bench", "azure", upstream_url, api_key="bench-key", max_concurrency=args.concurrency)
+    total = args.concurrency * args.calls
+    print(
+        f"{total} calls per phase: {args.concurrency} concurrent clients x {args.calls} calls; "
+        f"upstream answers after {args.upstream_ms:g} ms (separate process)"
+    )
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            run_clients(upstream_url, args.concurrency, 2)  # warm up the upstream's threads
+            direct, direct_wall = run_clients(upstream_url, args.concurrency, args.calls)
+            with Gateway({"aoai": upstream}, accounting_path=Path(scratch) / "calls.sqlite") as gateway:
+                route = gateway.route("aoai", "azure", Tag(run="bench-miss"))
+                run_clients(route, args.concurrency, 2)
+                via_gateway, gateway_wall = run_clients(route, args.concurrency, args.calls)
+            cache = Path(scratch) / "cache.sqlite"
+            with Gateway(
+                {"aoai": upstream}, cache_path=cache, accounting_path=Path(scratch) / "hits.sqlite"
+            ) as gateway:
+                route = gateway.route("aoai", "azure", Tag(run="bench-hit"))
+                run_clients(route, args.concurrency, args.calls)  # fills the cache
+                hits, hit_wall = run_clients(route, args.concurrency, args.calls)
+    finally:
+        stop.set()
+        child.join(timeout=10)
+
+    direct_p50, direct_p99 = percentiles(direct)
+    gateway_p50, gateway_p99 = percentiles(via_gateway)
+    hit_p50, hit_p99 = percentiles(hits)
+    print(f"{'phase':<22}{'p50 ms':>10}{'p99 ms':>10}{'calls/s':>10}")
+    for name, p50, p99, wall in (
+        ("direct to upstream", direct_p50, direct_p99, direct_wall),
+        ("through gateway", gateway_p50, gateway_p99, gateway_wall),
+        ("gateway cache hit", hit_p50, hit_p99, hit_wall),
+    ):
+        print(f"{name:<22}{p50:>10.2f}{p99:>10.2f}{total / wall:>10.0f}")
+    added_p50, added_p99 = gateway_p50 - direct_p50, gateway_p99 - direct_p99
+    print(f"added by the gateway: p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms")
+    print(f"ratio gateway/direct: p50 {gateway_p50 / direct_p50:.3f}x, p99 {gateway_p99 / direct_p99:.3f}x")
+    print(f"cache hit vs direct: p50 {hit_p50 / direct_p50:.3f}x")
+    verdict = "met" if added_p50 < 2.0 else "NOT met"
+    print(f"target p50 added < 2 ms: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
