@@ -71,7 +71,9 @@ class LlmSession:
         if profile == "replay":
             return Upstream(name="replay", kind="simulated")
         if profile == "simulated":
-            return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s)
+            # No real service behind it, so no reason to queue calls: the limit only bounds threads.
+            return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s,
+                            max_concurrency=256)
         if profile == "embedded":
             from llmops.llm.embedded import embedded_server
 

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS models (
 """
 
 
+_READY: set[Path] = set()  # databases whose schema this process has already ensured
+
+
 def registry_path(state_dir: Path) -> Path:
     return state_dir / "registry.sqlite"
 
@@ -47,13 +50,16 @@ def registry_path(state_dir: Path) -> Path:
 @contextmanager
 def connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
     state_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(registry_path(state_dir), timeout=30, isolation_level=None)
+    path = registry_path(state_dir)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.row_factory = sqlite3.Row
-        conn.executescript(SCHEMA)
+        if path not in _READY:
+            conn.execute("PRAGMA journal_mode=WAL")  # persistent: once per database is enough
+            conn.executescript(SCHEMA)
+            _READY.add(path)
         yield conn
     finally:
         conn.close()

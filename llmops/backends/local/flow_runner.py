@@ -1,17 +1,17 @@
 """Run a prompt flow line by line with its in-process executor, many lines at once.
 
 Prompt flow's batch engine pays a per-line cost that grows with the lines a worker has done (see
-FACTS.md); its in-process executor driven by our own thread pool stays linear and keeps LLM calls
-concurrent, which is what an experiment over many variants needs.
+FACTS.md); its in-process executor driven by our own concurrent line runner stays linear and keeps
+LLM calls concurrent, which is what an experiment over many variants needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,14 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _outcome(index: int, inputs: dict[str, Any], result: Any, started: float) -> LineOutcome:
+    status = str(getattr(result.run_info.status, "value", result.run_info.status))
+    outputs = {k: _plain(v) for k, v in (result.output or {}).items() if k != "line_number"}
+    error = None if status == "Completed" else _error_text(result.run_info)
+    return LineOutcome(index, inputs, outputs if error is None else {}, error, time.perf_counter() - started,
+                       _plain(result.aggregation_inputs or {}))
+
+
 class FlowRunner:
     """One flow (a materialized dag in a snapshot folder) with fixed connections."""
 
@@ -76,31 +84,39 @@ class FlowRunner:
             result = self._get_executor().exec_line(inputs, index=index)
         except Exception as exc:  # a broken line must not stop the batch
             return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
-        status = str(getattr(result.run_info.status, "value", result.run_info.status))
-        outputs = {k: _plain(v) for k, v in (result.output or {}).items() if k != "line_number"}
-        error = None if status == "Completed" else _error_text(result.run_info)
-        return LineOutcome(index, inputs, outputs if error is None else {}, error, time.perf_counter() - started,
-                           _plain(result.aggregation_inputs or {}))
+        return _outcome(index, inputs, result, started)
 
     def run_lines(self, lines: Iterable[tuple[int, dict[str, Any]]], concurrency: int,
                   on_done: Callable[[LineOutcome], None] | None = None) -> list[LineOutcome]:
-        pending = list(lines)
-        if not pending:
-            return []
-        self._get_executor()  # create once, before the threads race for it
+        """Run lines `concurrency` at a time on one event loop with prompt flow's async line API.
+
+        The sync API starts a thread pool per line, and on 2 cores thread start-up alone costs more
+        than a python-only line; the async API lets many lines share one loop, while LLM calls
+        still run concurrently in prompt flow's node threads.
+        """
+        pending = iter(list(lines))
+        executor = self._get_executor()
         outcomes: list[LineOutcome] = []
-        pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(pending))))
-        try:
-            futures = [pool.submit(self.run_line, index, inputs) for index, inputs in pending]
-            for future in as_completed(futures):
-                outcome = future.result()
+
+        async def worker() -> None:
+            for index, inputs in pending:  # the workers share one iterator: each line runs once
+                started = time.perf_counter()
+                try:
+                    result = await executor.exec_line_async(inputs, index=index)
+                    outcome = _outcome(index, inputs, result, started)
+                except Exception as exc:  # a broken line must not stop the batch
+                    outcome = LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}",
+                                          time.perf_counter() - started)
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
-        finally:
-            # On Ctrl-C, drop the lines not started yet instead of running them all before exiting;
-            # what finished is already saved, and the next run resumes from there.
-            pool.shutdown(wait=True, cancel_futures=True)
+
+        async def drive() -> None:
+            await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+
+        # On Ctrl-C asyncio.run cancels the workers: lines not started never start, and what
+        # finished was handed to on_done already, so the next run resumes from there.
+        asyncio.run(drive())
         return sorted(outcomes, key=lambda o: o.index)
 
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:

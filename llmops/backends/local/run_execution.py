@@ -89,12 +89,17 @@ def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
     runner = FlowRunner(snapshot, dag_name, connections)
     tick = progress(name, total, len(done)) if progress else None
 
+    writer = run_registry.LineWriter(state_dir, run_id)
+
     def on_done(outcome: LineOutcome) -> None:
-        run_registry.save_lines(state_dir, run_id, [outcome])  # saved one by one: an interrupt loses no line
+        writer.add(outcome)
         if tick:
             tick(outcome)
 
-    runner.run_lines(pending, concurrency, on_done)
+    try:
+        runner.run_lines(pending, concurrency, on_done)
+    finally:
+        writer.close()  # on Ctrl-C too: finished lines are kept for the resume
     all_lines = run_registry.lines(state_dir, run_id)
     metrics = runner.aggregate(all_lines)
     final = run_registry.finish_run(state_dir, run_id, metrics)

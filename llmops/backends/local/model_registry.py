@@ -1,0 +1,95 @@
+"""Models in the local registry: a model version is a flow snapshot, new only when the flow's hash changed.
+
+`<state>/models/<name>/<version>/` holds the flow files (sorted by relative path, runtime folders left
+out; see snapshot.py); the `models` table holds the hash and the lineage (git commit, data versions,
+runs, chosen variant, metrics) as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local.db import connect, transaction
+from llmops.backends.local.snapshot import flow_files, flow_hash
+from llmops.errors import NotFoundError, unknown_name
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    sha256: str
+    snapshot: Path
+    lineage: dict[str, Any] = field(default_factory=dict)
+    registered_at: str = ""
+    changed: bool = False  # True when this call registered a new version
+
+
+def model_dir(state_dir: Path, name: str, version: int) -> Path:
+    return state_dir / "models" / name / str(version)
+
+
+def _version(row: Any, changed: bool = False) -> ModelVersion:
+    return ModelVersion(row["name"], row["version"], row["sha256"], Path(row["snapshot"]), json.loads(row["lineage"]),
+                        row["registered_at"], changed)
+
+
+def register(state_dir: Path, name: str, flow_folder: Path, lineage: dict[str, Any]) -> ModelVersion:
+    """Register the flow folder as a new version of `name` unless a version with the same hash exists."""
+    digest = flow_hash(flow_folder)
+    # The write lock is held while the files are copied, so two commands never take the same version.
+    with connect(state_dir) as conn, transaction(conn):
+        row = conn.execute("SELECT * FROM models WHERE name=? AND sha256=? ORDER BY version DESC LIMIT 1",
+                           (name, digest)).fetchone()
+        if row is not None:
+            return _version(row)
+        version = (conn.execute("SELECT MAX(version) FROM models WHERE name=?", (name,)).fetchone()[0] or 0) + 1
+        target = model_dir(state_dir, name, version)
+        _copy_flow(flow_folder, target)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        conn.execute("INSERT INTO models VALUES (?,?,?,?,?,?)",
+                     (name, version, digest, str(target), json.dumps(lineage, sort_keys=True, default=str), now))
+    return ModelVersion(name, version, digest, target, lineage, now, changed=True)
+
+
+def _copy_flow(folder: Path, target: Path) -> None:
+    """Copy beside the target, then rename: a crash never leaves a half-copied version folder."""
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    for rel in flow_files(folder):
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / rel, staging / rel)
+    staging.mkdir(parents=True, exist_ok=True)  # a flow folder with no files still gets its folder
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def get(state_dir: Path, name: str, version: int | None = None) -> ModelVersion:
+    """The given version of a model, or its latest; NotFoundError names what exists."""
+    with connect(state_dir) as conn:
+        if version is None:
+            row = conn.execute("SELECT * FROM models WHERE name=? ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+        else:
+            row = conn.execute("SELECT * FROM models WHERE name=? AND version=?", (name, version)).fetchone()
+        if row is not None:
+            return _version(row)
+        names = [r[0] for r in conn.execute("SELECT DISTINCT name FROM models")]
+        versions = [str(r[0]) for r in conn.execute("SELECT version FROM models WHERE name=? ORDER BY version",
+                                                    (name,))]
+    if not versions:
+        raise unknown_name("model", name, names, "Register it with: llmops register-model --use-case <name> "
+                                                 "--env <env> (a model is named <use_case>_<env>)")
+    raise NotFoundError(f"model '{name}' has no version {version}; versions: {', '.join(versions)}")
+
+
+def list_versions(state_dir: Path, use_case: str | None = None) -> list[ModelVersion]:
+    """Every version, by name then version; with `use_case`, those whose lineage names that use case."""
+    with connect(state_dir) as conn:
+        rows = conn.execute("SELECT * FROM models ORDER BY name, version").fetchall()
+    versions = [_version(r) for r in rows]
+    return [v for v in versions if use_case is None or v.lineage.get("use_case") == use_case]
