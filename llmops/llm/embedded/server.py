@@ -52,7 +52,11 @@ def ensure_running(
     threads: int = DEFAULT_THREADS,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> tuple[str, bool]:
-    """(OpenAI base URL, started_here): reuse the live server recorded in state_dir, else start one."""
+    """(OpenAI base URL, started_here): reuse the live server recorded in state_dir, else start one.
+
+    A live server is reused whatever threads and context it was started with. A recorded server that
+    is dead, serves another file or does not answer within 5 s is stopped and replaced.
+    """
     state = Path(state_dir).resolve()
     spec = get_model(name)
     with exclusive_lock(server_dir(state) / f"{spec.name}.lock"):
@@ -75,10 +79,14 @@ def stop(name: str, state_dir: Path | str) -> bool:
 
 @contextmanager
 def embedded_server(
-    name: str, state_dir: Path | str, models_dir: Path | None = None, threads: int = DEFAULT_THREADS
+    name: str,
+    state_dir: Path | str,
+    models_dir: Path | None = None,
+    threads: int = DEFAULT_THREADS,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> Iterator[str]:
     """Yield the OpenAI base URL of a running server; on exit stop it only if this call started it."""
-    base_url, started_here = ensure_running(name, state_dir, models_dir, threads)
+    base_url, started_here = ensure_running(name, state_dir, models_dir, threads, context_tokens)
     try:
         yield base_url
     finally:
