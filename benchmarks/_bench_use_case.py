@@ -47,7 +47,8 @@ def write(root: Path, name: str, rows: list[dict], llm_variants: int = 0, concur
     flow = folder / "flows" / "standard"
     flow.mkdir(parents=True, exist_ok=True)
     if llm_variants:
-        (flow / "flow.dag.yaml").write_text(LLM_DAG_HEAD + "".join(LLM_VARIANT.format(i=i) for i in range(llm_variants)))
+        variants = "".join(LLM_VARIANT.format(i=i) for i in range(llm_variants))
+        (flow / "flow.dag.yaml").write_text(LLM_DAG_HEAD + variants)
         for i in range(llm_variants):
             (flow / f"prompt_{i}.jinja2").write_text(f"# system:\nPrompt variant {i}.\n# user:\n{{{{text}}}}\n")
         mapping = {"text": "${data.text}"}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return str(value)
+
+
+@contextmanager
+def _first_interrupt_sets(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (the endpoint server runs lines elsewhere)
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        logger.warning("interrupt: finishing the lines in flight, starting no new ones (Ctrl-C again to stop now)")
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _outcome(index: int, inputs: dict[str, Any], result: Any, started: float) -> LineOutcome:
@@ -97,9 +117,12 @@ class FlowRunner:
         pending = iter(list(lines))
         executor = self._get_executor()
         outcomes: list[LineOutcome] = []
+        stop = threading.Event()
 
         async def worker() -> None:
             for index, inputs in pending:  # the workers share one iterator: each line runs once
+                if stop.is_set():
+                    return
                 started = time.perf_counter()
                 try:
                     result = await executor.exec_line_async(inputs, index=index)
@@ -114,9 +137,14 @@ class FlowRunner:
         async def drive() -> None:
             await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
-        # On Ctrl-C asyncio.run cancels the workers: lines not started never start, and what
-        # finished was handed to on_done already, so the next run resumes from there.
-        asyncio.run(drive())
+        # Ctrl-C must not cancel prompt flow's line tasks: its async scheduler answers a cancellation
+        # by ending the whole process with os._exit(0). So the first Ctrl-C only stops new lines from
+        # starting, the lines in flight finish and are handed to on_done, and then KeyboardInterrupt
+        # is raised; a second Ctrl-C interrupts at once.
+        with _first_interrupt_sets(stop):
+            asyncio.run(drive())
+        if stop.is_set():
+            raise KeyboardInterrupt
         return sorted(outcomes, key=lambda o: o.index)
 
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:
