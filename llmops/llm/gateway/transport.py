@@ -1,15 +1,14 @@
-"""HTTP to one upstream over reused keep-alive connections (stdlib http.client)."""
+"""HTTP to one upstream over reused keep-alive connections."""
 
 from __future__ import annotations
 
-import http.client
 import logging
-import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from llmops.llm.gateway.http_connection import HttpConnection, StaleConnection
 from llmops.llm.gateway.translate import UpstreamRequest
 
 logger = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ class UpstreamResponse:
     headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
 
 
-_STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+_STALE_CONNECTION_ERRORS = (StaleConnection, BrokenPipeError, ConnectionResetError)
 
 
 class UpstreamTransportError(Exception):
@@ -42,21 +41,25 @@ class HttpTransport:
         parts = urlsplit(base_url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
-        self._port = parts.port
+        self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[HttpConnection] = []
         self._lock = threading.Lock()
 
     def send(self, request: UpstreamRequest, timeout_s: float) -> UpstreamResponse:
         for on_fresh_connection in (False, True):
-            connection: http.client.HTTPConnection | None = None
+            connection: HttpConnection | None = None
             reused = False
             try:
-                if on_fresh_connection:
-                    connection = self._connect(timeout_s)
-                else:
-                    connection, reused = self._checkout(timeout_s)
-                return self._exchange(connection, request)
+                if not on_fresh_connection:
+                    with self._lock:
+                        connection = self._idle.pop() if self._idle else None
+                    reused = connection is not None
+                if connection is None:
+                    connection = HttpConnection(self._host, self._port, self._https, timeout_s)
+                raw = connection.exchange(
+                    "POST", self._prefix + request.path, dict(request.headers), request.payload, timeout_s
+                )
             except _STALE_CONNECTION_ERRORS as error:
                 if connection is not None:
                     connection.close()
@@ -64,10 +67,17 @@ class HttpTransport:
                     raise UpstreamTransportError(_describe(error, timeout_s)) from error
                 # The upstream closed an idle keep-alive connection before we reused it: the request
                 # never reached it, so one immediate resend on a fresh connection is not a retry.
-            except (OSError, http.client.HTTPException) as error:
+                continue
+            except OSError as error:
                 if connection is not None:
                     connection.close()
                 raise UpstreamTransportError(_describe(error, timeout_s)) from error
+            if raw.keep_alive:
+                with self._lock:
+                    self._idle.append(connection)
+            else:
+                connection.close()
+            return UpstreamResponse(raw.status, raw.body, raw.headers)
         raise AssertionError("unreachable: the fresh-connection pass returns or raises")
 
     def close(self) -> None:
@@ -75,37 +85,6 @@ class HttpTransport:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
-
-    def _exchange(self, connection: http.client.HTTPConnection, request: UpstreamRequest) -> UpstreamResponse:
-        connection.request("POST", self._prefix + request.path, body=request.payload, headers=dict(request.headers))
-        raw = connection.getresponse()
-        body = raw.read()
-        headers = {name.lower(): value for name, value in raw.getheaders()}
-        if raw.will_close:
-            connection.close()
-        else:
-            with self._lock:
-                self._idle.append(connection)
-        return UpstreamResponse(raw.status, body, headers)
-
-    def _checkout(self, timeout_s: float) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            return self._connect(timeout_s), False
-        connection.timeout = timeout_s
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout_s)
-        return connection, True
-
-    def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
-        connection_class = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        connection = connection_class(self._host, self._port, timeout=timeout_s)
-        connection.connect()
-        if connection.sock is not None:
-            # Small request/response pairs: without this, Nagle + delayed ACK can add 40 ms per call.
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection
 
 
 def _describe(error: BaseException, timeout_s: float) -> str:
