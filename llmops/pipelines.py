@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends.local.run_execution import ProgressFactory
 from llmops.config.use_case import UseCase
@@ -13,6 +13,11 @@ from llmops.steps.evaluate import EvaluationResult, evaluate
 from llmops.steps.experiment import ExperimentResult, experiment
 from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
+
+if TYPE_CHECKING:  # the CD steps import the serving code; only cd_pipeline needs them, at call time
+    from llmops.steps.deploy import DeployResult
+    from llmops.steps.register_model import RegisterModelResult
+    from llmops.steps.test_endpoint import EndpointTestResult
 
 
 @dataclass(frozen=True)
@@ -44,3 +49,26 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
     elif not rep.report.gates_passed:  # type: ignore[attr-defined]
         failure = GateFailed(str(rep.report.gate_failure_message))  # type: ignore[attr-defined]
     return ExperimentPipelineResult(data, exp, ev, rep, failure)
+
+
+@dataclass(frozen=True)
+class CdPipelineResult:
+    model: RegisterModelResult
+    endpoint_started: bool  # False when the endpoint server was already running
+    deployment: DeployResult
+    endpoint_test: EndpointTestResult
+
+
+def cd_pipeline(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", test_lines: int = 0,
+                model_version: int | None = None) -> CdPipelineResult:
+    """register model -> endpoint up (unless running) -> deploy (0%, smoke test, split) -> test-endpoint: the CD
+    pipeline. A failed smoke test or endpoint test raises StepFailed (exit 1)."""
+    from llmops.steps.deploy import deploy, endpoint_up
+    from llmops.steps.register_model import register_model
+    from llmops.steps.test_endpoint import test_endpoint
+
+    model = register_model(workspace, use_case, env)
+    _, started = endpoint_up(workspace, use_case, env, provider)
+    deployed = deploy(workspace, use_case, env, "local", model_version)
+    tested = test_endpoint(workspace, use_case, env, lines=test_lines)
+    return CdPipelineResult(model, started, deployed, tested)

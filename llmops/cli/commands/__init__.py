@@ -15,4 +15,10 @@ COMMANDS = [
     "record",
     "model",
     "connections",
+    "register_model",
+    "models",
+    "endpoint",
+    "deploy",
+    "test_endpoint",
+    "post_prod_eval",
 ]

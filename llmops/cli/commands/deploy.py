@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+
+NAME = "deploy"
+HELP = ("deploy the latest model version to the env's endpoint: create it without traffic, smoke-test it, then shift "
+        "traffic to the configured split")
+EXAMPLE = "llmops deploy --use-case web_classification --env dev --target local"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    parser.add_argument("--target", default="local", metavar="NAME", help="deployment target: local (default)")
+    parser.add_argument("--model-version", type=int, metavar="N", help="model version to deploy (default: latest)")
+    add_json(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.config.use_case import load_use_case
+    from llmops.steps.deploy import deploy
+
+    ws = workspace(args)
+    result = deploy(ws, load_use_case(ws, args.use_case), args.env, args.target, args.model_version)
+    d = result.deployment
+    if args.json:
+        out_json({"endpoint": result.endpoint, "deployment": d.name, "model": d.model_name,
+                  "model_version": d.model_version, "variant": d.variant, "variant_label": d.variant_label,
+                  "variant_source": result.choice.source, "traffic": result.traffic.split.live,
+                  "mirror": result.traffic.split.mirror, "notes": result.notes,
+                  "smoke_test": [c.describe() for c in result.smoke]})
+        return 0
+    out(f"deployment {d.name} on endpoint {result.endpoint}: model {d.model_name} version {d.model_version}, "
+        f"variant {d.variant_label} ({result.choice.source})")
+    for check in result.smoke:
+        out(f"smoke test {check.describe()}")
+    for note in result.notes:
+        out(f"note: {note}")
+    out(f"traffic: {result.traffic.split.describe()}")
+    return 0

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.llm_args import add_llm_options
+
+NAME = "endpoint"
+HELP = "the env's local endpoint: up, down, status, traffic --set blue=90,green=10, rollback"
+EXAMPLE = "llmops endpoint up --use-case web_classification --env dev --provider replay"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["up", "down", "status", "traffic", "rollback"])
+    add_use_case(parser)
+    add_llm_options(parser)
+    parser.add_argument("--port", type=int, default=0, metavar="N", help="up: port on 127.0.0.1 (default: any free)")
+    parser.add_argument("--threads", type=int, default=8, metavar="N", help="up: server worker threads (default 8)")
+    parser.add_argument("--seed", type=int, metavar="N", help="up: seed the traffic draws (reproducible splits)")
+    parser.add_argument("--log-max-bytes", type=int, metavar="N",
+                        help="up: rotate the production log past this size (default 10 MiB)")
+    parser.add_argument("--set", metavar="MAP", help="traffic: live shares, e.g. blue=90,green=10 (sum 100)")
+    parser.add_argument("--mirror", metavar="MAP",
+                        help="traffic: mirror shares, e.g. green=10 (at most 50, to a deployment with no live "
+                             "traffic); 'none' clears it")
+    add_json(parser)
+
+
+def _status_json(status: Any) -> dict[str, Any]:
+    server, endpoint = status.server, status.endpoint
+    split = endpoint.split if endpoint else None
+    return {
+        "endpoint": status.name, "running": server is not None, "healthy": status.healthy,
+        "pid": server.pid if server else None, "url": server.url if server else None,
+        "scoring_url": server.scoring_url if server else None, "provider": endpoint.provider if endpoint else None,
+        "server_log": server.server_log if server else None,
+        "production_log": str(status.production_log),
+        "traffic": split.live if split else {}, "mirror": split.mirror if split else {},
+        "deployments": [{"name": d.name, "model": d.model_name, "model_version": d.model_version,
+                         "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
+                         "mirror": split.mirror.get(d.name, 0) if split else 0}
+                        for d in (endpoint.deployments if endpoint else ())],
+    }
+
+
+def _show_status(status: Any) -> None:
+    data = _status_json(status)
+    if data["running"]:
+        health = "healthy" if data["healthy"] else "NOT answering /health"
+        out(f"endpoint {data['endpoint']}: running (pid {data['pid']}, provider {data['provider']}), {health}")
+        out(f"scoring url: {data['scoring_url']}")
+    else:
+        out(f"endpoint {data['endpoint']}: not running")
+    for d in data["deployments"]:
+        mirror = f", mirror {d['mirror']}%" if d["mirror"] else ""
+        out(f"deployment {d['name']}: model {d['model']} version {d['model_version']}, variant {d['variant']}, "
+            f"traffic {d['traffic']}%{mirror}")
+    if not data["deployments"]:
+        out("no deployments yet; deploy with: llmops deploy --use-case <name> --env <env>")
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.config.use_case import load_use_case
+    from llmops.steps import deploy as steps
+
+    ws = workspace(args)
+    uc = load_use_case(ws, args.use_case)
+    if args.action == "up":
+        return _up(args, ws, uc)
+    if args.action == "down":
+        stopped = steps.endpoint_down(ws, uc, args.env)
+        out(f"endpoint stopped (pid {stopped.pid})" if stopped else "endpoint was not running")
+        return 0
+    if args.action == "traffic":
+        return _traffic(args, ws, uc)
+    if args.action == "rollback":
+        undone, restored = steps.rollback(ws, uc, args.env)
+        out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
+        return 0
+    status = steps.endpoint_status(ws, uc, args.env)
+    if args.json:
+        out_json(_status_json(status))
+    else:
+        _show_status(status)
+    return 0
+
+
+def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
+    from pathlib import Path
+
+    from llmops.llm.providers import check_profile
+    from llmops.steps.deploy import endpoint_up
+
+    provider = check_profile(args.provider or uc.env(args.env).PROVIDER)
+    info, started = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model,
+                                env_file=Path(args.env_file) if args.env_file else None, port=args.port,
+                                threads=args.threads, seed=args.seed, log_max_bytes=args.log_max_bytes)
+    if args.json:
+        out_json({"endpoint": info.endpoint, "started": started, "pid": info.pid, "scoring_url": info.scoring_url,
+                  "provider": info.provider})
+        return 0
+    how = "started" if started else "already running"
+    out(f"endpoint {info.endpoint}: {how} (pid {info.pid}, provider {info.provider})")
+    out(f"scoring url: {info.scoring_url}")
+    return 0
+
+
+def _traffic(args: argparse.Namespace, ws: Any, uc: Any) -> int:
+    from llmops.backends.local import endpoint_registry
+    from llmops.serving.endpoint_config import local_endpoint
+    from llmops.serving.traffic import parse_split
+    from llmops.steps.deploy import set_traffic
+
+    if args.set is None and args.mirror is None:
+        for entry in endpoint_registry.history(ws.state_dir, local_endpoint(uc, args.env).ENDPOINT_NAME):
+            state = " (rolled back)" if entry.rolled_back else ""
+            out(f"{entry.seq}: {entry.split.describe()}  {entry.created_at}  {entry.reason}{state}")
+        return 0
+    current = endpoint_registry.get_endpoint(ws.state_dir, local_endpoint(uc, args.env).ENDPOINT_NAME).split
+    live = parse_split(args.set) if args.set else current.live
+    mirror = None if args.mirror is None else ({} if args.mirror.strip() == "none" else
+                                               parse_split(args.mirror, "--mirror"))
+    applied = set_traffic(ws, uc, args.env, live, mirror)
+    out(f"traffic: {applied.split.describe()}")
+    return 0

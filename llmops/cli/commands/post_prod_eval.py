@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.llm_args import add_llm_options, open_session
+
+NAME = "post-prod-eval"
+HELP = ("run the env's post-production evaluation flow over the endpoint's production log (or a dataset) and "
+        "compare the current deployment with the prior")
+EXAMPLE = "llmops post-prod-eval --use-case web_classification --env dev --provider replay"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--log", action="store_true", help="read the endpoint's production log (default when it "
+                                                           "has answered requests)")
+    source.add_argument("--dataset", metavar="NAME", help="read this dataset of data_config.json instead (default "
+                                                         "without a log: the env's production_log dataset)")
+    parser.add_argument("--record", action="store_true", help="record the LLM answers as cassettes for replay")
+    add_llm_options(parser)
+    add_json(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.cli.commands._render import runs_table
+    from llmops.cli.progress import progress_bars
+    from llmops.config.use_case import load_use_case
+    from llmops.errors import LlmopsError, UsageError
+    from llmops.report.deployment_comparison import render_markdown, to_json
+    from llmops.steps.post_prod_eval import FROM_LOG, post_prod_eval
+
+    if args.record and args.provider == "replay":
+        raise UsageError("--record needs a live provider (auto, embedded, azure_openai, ...), not replay")
+    ws = workspace(args)
+    uc = load_use_case(ws, args.use_case)
+    flow = uc.post_prod_flow(args.env)
+    if flow is None:
+        raise LlmopsError(f"env '{args.env}' of use case '{uc.name}' has no POST_PROD_EVALUATION_FLOW_PATH in "
+                          "llmops_config.json; add the post-production evaluation flow there")
+    source = FROM_LOG if args.log else args.dataset
+    with open_session(args, ws, uc, args.env, [flow], record=args.record) as session:
+        result = post_prod_eval(ws, uc, args.env, session, source, progress_bars())
+    report = result.report
+    if args.json:
+        out_json({"source": result.source.description, "run_id": result.run.record.run_id,
+                  "metrics": result.run.record.metrics, "report": str(report.folder),
+                  "deployments": [f.label for m in report.comparison.metrics[:1] for f in m.variants],
+                  "comparison": to_json(result.comparison)})
+        return 0
+    out(f"source: {result.source.description}")
+    runs_table([result.run])
+    for group in report.comparison.metrics:
+        for figure in group.variants:
+            estimate = figure.estimate
+            interval = (f" [{estimate.ci_low:.3f}, {estimate.ci_high:.3f}]" if estimate.has_interval else "")
+            value = "n/a" if estimate.mean is None else f"{estimate.mean:.3f}"
+            out(f"{group.metric} on {figure.label}: {value}{interval} (n={estimate.n})")
+    if result.comparison:
+        out(render_markdown(result.comparison).rstrip())
+    out(f"report: {report.folder}")
+    return 0

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import argparse
+
+from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+
+NAME = "test-endpoint"
+HELP = "send sample-request.json (and optionally N dataset lines) to the running endpoint; exit 1 on any failure"
+EXAMPLE = "llmops test-endpoint --use-case web_classification --env dev --lines 5"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_use_case(parser)
+    parser.add_argument("--lines", type=int, default=0, metavar="N", help="also send the first N lines of a dataset")
+    parser.add_argument("--dataset", metavar="NAME", help="dataset for --lines (default: the env's experiment data)")
+    parser.add_argument("--deployment", metavar="NAME", help="force one deployment (azureml-model-deployment)")
+    add_json(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmops.config.use_case import load_use_case
+    from llmops.steps.test_endpoint import test_endpoint
+
+    ws = workspace(args)
+    result = test_endpoint(ws, load_use_case(ws, args.use_case), args.env, args.lines, args.dataset,
+                           args.deployment, raise_on_failure=False)
+    if args.json:
+        out_json({"scoring_url": result.scoring_url, "checks": [
+            {"name": c.name, "status": c.status, "deployment": c.deployment, "ok": c.ok,
+             "milliseconds": round(c.seconds * 1000, 1), "problems": list(c.problems)} for c in result.checks]})
+    else:
+        for check in result.checks:
+            out(check.describe())
+        out(f"{len(result.checks) - len(result.failed)} of {len(result.checks)} requests ok ({result.scoring_url})")
+    if result.failure is not None:
+        raise result.failure
+    return 0

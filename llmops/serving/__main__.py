@@ -1,0 +1,43 @@
+"""`python -m llmops.serving`: the endpoint server process (started by `llmops endpoint up`, not by hand)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from llmops.serving.production_log import DEFAULT_MAX_BYTES
+from llmops.serving.server import ServeOptions, check_port, serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmops.serving", description=__doc__)
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--use-case", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--provider", default="auto")
+    parser.add_argument("--model", default="qwen-1.5b")
+    parser.add_argument("--env-file")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--log-max-bytes", type=int, default=DEFAULT_MAX_BYTES)
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("waitress.queue", "execution", "promptflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    serve(ServeOptions(
+        root=Path(args.root), state_dir=Path(args.state_dir), use_case=args.use_case, env=args.env,
+        endpoint=args.endpoint, provider=args.provider, embedded_model=args.model,
+        env_file=Path(args.env_file) if args.env_file else None, port=check_port(args.port), threads=args.threads,
+        seed=args.seed, log_max_bytes=args.log_max_bytes,
+    ))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""A small HTTP client for the local endpoint, loopback only (the endpoint never listens elsewhere)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from llmops.errors import LlmopsError
+
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ScoreReply:
+    status: int
+    deployment: str | None  # from the azureml-model-deployment response header
+    body: Any
+    seconds: float
+
+    @property
+    def error_message(self) -> str:
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            return str(self.body["error"].get("message", ""))
+        return ""
+
+
+def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+        raise LlmopsError(f"endpoint URL '{url}' is not on loopback; the local endpoint listens on 127.0.0.1 only")
+    return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout), parts.path or "/"
+
+
+def _request(url: str, method: str, body: bytes | None, headers: dict[str, str],
+             timeout: float) -> tuple[int, dict[str, str], Any]:
+    conn, path = _connection(url, timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        response_headers = {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        parsed = raw.decode("utf-8", errors="replace")
+    return response.status, response_headers, parsed
+
+
+def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
+    status, _, body = _request(url, "GET", None, {}, timeout)
+    return status, body
+
+
+def score(url: str, inputs: Any, deployment: str | None = None, headers: dict[str, str] | None = None,
+          timeout: float = 300.0) -> ScoreReply:
+    """POST the inputs to `<url>` (the scoring URL); `deployment` forces one, as Azure ML's header does."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if deployment:
+        sent[DEPLOYMENT_HEADER] = deployment
+    started = time.perf_counter()
+    status, received, body = _request(url, "POST", json.dumps(inputs).encode(), sent, timeout)
+    return ScoreReply(status, received.get(DEPLOYMENT_HEADER), body, time.perf_counter() - started)

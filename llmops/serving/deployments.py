@@ -1,0 +1,99 @@
+"""A deployment made runnable: its model version's snapshot, its variant applied, one FlowRunner.
+
+Loaded deployments are cached by what they run (model version, variant, flow), so a traffic change
+reuses the runners it already has and only a new release pays for a new prompt flow executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmops.backends.local import model_registry
+from llmops.backends.local.endpoint_registry import Deployment
+from llmops.backends.local.flow_runner import FlowRunner
+from llmops.backends.local.snapshot import materialize
+from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.config.flow_dag import find_dag_file
+from llmops.errors import LlmopsError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedDeployment:
+    record: Deployment
+    runner: FlowRunner | None  # None when it could not be loaded; `error` says why
+    required_inputs: tuple[str, ...]
+    error: str | None = None
+
+
+def _key(record: Deployment) -> tuple[Any, ...]:
+    return (record.name, record.model_name, record.model_version, record.flow,
+            tuple(sorted(record.variant.items())), tuple(sorted(record.env_vars.items())))
+
+
+def required_inputs(dag_file: Path) -> tuple[str, ...]:
+    raw = yaml.safe_load(dag_file.read_text(encoding="utf-8")) or {}
+    return tuple(name for name, spec in (raw.get("inputs") or {}).items() if "default" not in (spec or {}))
+
+
+class DeploymentCache:
+    """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes)."""
+
+    def __init__(self, state_dir: Path, endpoint: str, session: Any) -> None:
+        self.state_dir = state_dir
+        self.endpoint = endpoint
+        self.session = session
+        self._loaded: dict[tuple[Any, ...], LoadedDeployment] = {}
+        self._env_owner: dict[str, tuple[str, str]] = {}  # variable -> (deployment, value)
+
+    def load_all(self, records: tuple[Deployment, ...]) -> dict[str, LoadedDeployment]:
+        keys = {_key(r): r for r in records}
+        for stale in set(self._loaded) - set(keys):
+            del self._loaded[stale]
+        for key, record in keys.items():
+            if key not in self._loaded:
+                self._loaded[key] = self._load(record)
+        return {r.name: self._loaded[_key(r)] for r in records}
+
+    def _load(self, record: Deployment) -> LoadedDeployment:
+        try:
+            runner, required = self._runner(record)
+        except (LlmopsError, OSError, KeyError, ValueError, yaml.YAMLError) as error:
+            message = (f"deployment '{record.name}' (model {record.model_name} version {record.model_version}) "
+                       f"could not be loaded: {error}")
+            logger.error(message)
+            return LoadedDeployment(record, None, (), message)
+        logger.info("loaded deployment %s: model %s version %s, variant %s", record.name, record.model_name,
+                    record.model_version, record.variant_label)
+        return LoadedDeployment(record, runner, required)
+
+    def _runner(self, record: Deployment) -> tuple[FlowRunner, tuple[str, ...]]:
+        model = model_registry.get(self.state_dir, record.model_name, record.model_version)
+        if not model.snapshot.is_dir():
+            raise LlmopsError(f"its snapshot folder '{model.snapshot}' is missing; register the model again")
+        _, snapshot = materialize(model.snapshot, self.state_dir / "snapshots")
+        dag_file = find_dag_file(snapshot)
+        if dag_file is None:
+            raise LlmopsError(f"no flow.dag.yaml in '{model.snapshot}'")
+        self._apply_env(record)
+        dag_name, node_connections = write_variant_dag(snapshot, dag_file, record.variant)
+        connections = self.session.pf_connections(record.flow, f"endpoint:{self.endpoint}:{record.name}",
+                                                  record.variant_label, node_connections)
+        return FlowRunner(snapshot, dag_name, connections), required_inputs(dag_file)
+
+    def _apply_env(self, record: Deployment) -> None:
+        """Deployments share one process, so their variables do too: a clash is refused at deploy time."""
+        for name, value in record.env_vars.items():
+            owner = self._env_owner.get(name)
+            if owner is not None and owner[0] != record.name and owner[1] != value:
+                logger.warning("deployment %s sets %s, which deployment %s set to another value; the newer wins",
+                               record.name, name, owner[0])
+            os.environ[name] = value
+            self._env_owner[name] = (record.name, value)

@@ -1,0 +1,118 @@
+"""The production log: one JSON line per request an endpoint answered (or shadowed), rotated by size.
+
+`<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest).
+A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs:
+never a header, so no key or session id reaches the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "production_log.jsonl"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+
+
+def log_path(state_dir: Path, endpoint: str) -> Path:
+    return state_dir / "endpoints" / endpoint / LOG_FILE
+
+
+def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
+               inputs: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+    return {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "endpoint": endpoint,
+            "deployment": deployment, "mirror": mirror, "latency_ms": round(latency_ms, 3), "status": status,
+            "inputs": inputs, "outputs": outputs}
+
+
+class ProductionLog:
+    """Appends entries from many threads of one server process; rotates when the file passes max_bytes."""
+
+    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
+        if max_bytes < 1 or backups < 1:
+            raise ValueError(f"production log needs max_bytes >= 1 and backups >= 1, got {max_bytes}, {backups}")
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._lock = threading.Lock()
+        self._handle: TextIO | None = None
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            handle = self._open()
+            handle.write(line)
+            handle.flush()  # a reader (post-prod-eval) sees every answered request
+            if handle.tell() >= self.max_bytes:
+                self._rotate()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def _open(self) -> TextIO:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+        return self._handle
+
+    def _rotate(self) -> None:
+        assert self._handle is not None
+        self._handle.close()
+        self._handle = None
+        oldest = rotated(self.path, self.backups)
+        oldest.unlink(missing_ok=True)
+        for number in range(self.backups - 1, 0, -1):
+            source = rotated(self.path, number)
+            if source.exists():
+                source.rename(rotated(self.path, number + 1))
+        self.path.rename(rotated(self.path, 1))
+        logger.info("rotated %s (reached %d bytes)", self.path, self.max_bytes)
+
+
+def rotated(path: Path, number: int) -> Path:
+    return path.with_name(f"{path.name}.{number}")
+
+
+def log_files(path: Path) -> list[Path]:
+    """The log and its rotated files, oldest first."""
+    numbered = []
+    for candidate in path.parent.glob(f"{path.name}.*"):
+        suffix = candidate.name[len(path.name) + 1:]
+        if suffix.isdigit():
+            numbered.append((int(suffix), candidate))
+    files = [p for _, p in sorted(numbered, reverse=True)]
+    return files + ([path] if path.exists() else [])
+
+
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Every entry, oldest first; a torn last line (the server was killed mid-write) is skipped."""
+    for file in log_files(path):
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                logger.warning("%s: line %d is not JSON; skipped", file, number)
+
+
+def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answered requests as dataset rows: input and output keys at top level, plus deployment and mirror."""
+    rows = []
+    for entry in entries:
+        if entry.get("status") != 200 or not isinstance(entry.get("inputs"), dict):
+            continue
+        rows.append({**entry["inputs"], **(entry.get("outputs") or {}), "deployment": entry.get("deployment"),
+                     "mirror": bool(entry.get("mirror"))})
+    return rows

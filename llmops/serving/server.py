@@ -1,0 +1,110 @@
+"""The endpoint server process: one LLM session, the live deployments, waitress on loopback.
+
+Started by `llmops endpoint up` as `python -m llmops.serving ...` (see process.py); it writes its
+record once it listens and removes it when SIGTERM (`llmops endpoint down`) stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local import endpoint_registry
+from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.config.deployment_config import LocalEndpoint
+from llmops.config.use_case import load_use_case
+from llmops.config.workspace import Workspace
+from llmops.errors import LlmopsError
+from llmops.serving import process
+from llmops.serving.app import EndpointApp
+from llmops.serving.live_state import LiveState
+from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    root: Path
+    state_dir: Path
+    use_case: str
+    env: str
+    endpoint: str
+    provider: str = "auto"
+    embedded_model: str = "qwen-1.5b"
+    env_file: Path | None = None
+    port: int = 0
+    threads: int = 8
+    seed: int | None = None
+    log_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def open_session(options: ServeOptions, workspace: Workspace) -> Any:
+    from llmops.llm.connections import read_connections
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+
+    use_case = load_use_case(workspace, options.use_case)
+    flow = use_case.standard_flow(options.env)
+    settings = LlmSettings(
+        state_dir=options.state_dir, cassette_dir=use_case.folder / "cassettes", provider=options.provider,
+        connections=read_connections(options.env_file or options.root / ".env", os.environ),
+        embedded_model=options.embedded_model,
+        record_hint=f"llmops record --use-case {options.use_case} --env {options.env}",
+    )
+    return LlmSession(settings, [Use(flow.name, node, conn) for node, conn in flow.connections()])
+
+
+def sticky_header(workspace: Workspace, options: ServeOptions) -> str:
+    block = load_use_case(workspace, options.use_case).deployment.for_env("local", options.env)
+    return block.STICKY_SESSION_HEADER if isinstance(block, LocalEndpoint) else ""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(0)  # waitress's run() ends on SystemExit and lets in-flight requests finish
+
+
+def serve(options: ServeOptions) -> None:
+    from waitress.server import create_server
+
+    workspace = Workspace(root=options.root, state_dir=options.state_dir, reports_dir=options.root / "reports")
+    configure_promptflow(options.state_dir)
+    endpoint_registry.get_endpoint(options.state_dir, options.endpoint)  # `endpoint up` registered it
+    log = ProductionLog(log_path(options.state_dir, options.endpoint), options.log_max_bytes)
+    signal.signal(signal.SIGTERM, _stop)
+    with open_session(options, workspace) as session:
+        state = LiveState(options.state_dir, options.endpoint, session, options.seed)
+        app = EndpointApp(options.endpoint, state, log, sticky_header(workspace, options))
+        server = create_server(app, host=process.LOOPBACK, port=options.port, threads=options.threads,
+                               ident="llmops-endpoint", connection_limit=1000, asyncore_use_poll=True,
+                               channel_timeout=300)
+        port = int(server.effective_port)  # type: ignore[union-attr]
+        info = process.ServerInfo(
+            endpoint=options.endpoint, use_case=options.use_case, env=options.env, provider=options.provider,
+            pid=os.getpid(), port=port, url=f"http://{process.LOOPBACK}:{port}",
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            server_log=str(process.server_log_path(options.state_dir, options.endpoint)),
+        )
+        process.write_info(options.state_dir, info)
+        logger.info("endpoint %s listening on %s (pid %d, provider %s)", options.endpoint, info.url, info.pid,
+                    options.provider)
+        try:
+            server.run()
+        finally:
+            server.close()
+            app.mirror.close()
+            log.close()
+            state.close()
+            process.remove_info(options.state_dir, options.endpoint, os.getpid())
+            logger.info("endpoint %s stopped", options.endpoint)
+
+
+def check_port(port: int) -> int:
+    if not 0 <= port <= 65535:
+        raise LlmopsError(f"--port {port} is not a TCP port; use 0 (any free port) or 1-65535")
+    return port

@@ -1,0 +1,45 @@
+"""Request checks shared by the deploy smoke test and test-endpoint: status 200 and every flow output present."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmops.serving.client import score
+
+
+@dataclass(frozen=True)
+class RequestCheck:
+    name: str  # what was sent: "sample-request.json" or "<dataset> line 3"
+    status: int
+    deployment: str | None
+    seconds: float
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def describe(self) -> str:
+        where = f" on {self.deployment}" if self.deployment else ""
+        verdict = "ok" if self.ok else "FAILED: " + "; ".join(self.problems)
+        return f"{self.name}: status {self.status}{where} in {self.seconds * 1000:.0f} ms: {verdict}"
+
+
+def check_request(scoring_url: str, name: str, inputs: Any, expected_outputs: list[str],
+                  deployment: str | None = None) -> RequestCheck:
+    try:
+        reply = score(scoring_url, inputs, deployment)
+    except OSError as error:
+        return RequestCheck(name, 0, None, 0.0, (f"no answer from {scoring_url}: {error}",))
+    problems: list[str] = []
+    if reply.status != 200:
+        problems.append(f"expected status 200, got {reply.status}: {reply.error_message or reply.body}")
+    else:
+        got = sorted(reply.body) if isinstance(reply.body, dict) else []
+        missing = [key for key in expected_outputs if key not in got]
+        if missing:
+            problems.append(f"missing output(s) {', '.join(missing)}; got: {', '.join(got) or '(none)'}")
+    if deployment and reply.deployment != deployment:
+        problems.append(f"answered by '{reply.deployment}', not the requested deployment '{deployment}'")
+    return RequestCheck(name, reply.status, reply.deployment, reply.seconds, tuple(problems))

@@ -1,0 +1,191 @@
+"""Step: deploy a model version to the local endpoint with A/B traffic; and the endpoint's own operations.
+
+deploy: the current deployment is created at 0%, smoke-tested directly (the azureml-model-deployment
+header), removed again if the test fails (traffic untouched), else traffic moves to the configured
+split, validated as a whole before anything changed. The prior deployment stays for rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local import endpoint_registry, model_registry
+from llmops.backends.local.endpoint_registry import Deployment, Endpoint, TrafficMap
+from llmops.backends.local.model_registry import ModelVersion
+from llmops.config.flow_dag import FlowDag, load_flow
+from llmops.config.problems import Problem
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import ConfigError, LlmopsError, StepFailed, UsageError
+from llmops.serving import process
+from llmops.serving.deploy_plan import plan_split
+from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.production_log import log_path
+from llmops.serving.smoke import RequestCheck, check_request
+from llmops.serving.traffic import Split, check_split
+from llmops.serving.variant_choice import VariantChoice, choose_variant
+
+logger = logging.getLogger(__name__)
+
+TARGETS = ("local",)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    endpoint: str
+    deployment: Deployment
+    model: ModelVersion
+    choice: VariantChoice
+    smoke: list[RequestCheck]
+    traffic: TrafficMap
+    notes: list[str] = field(default_factory=list)
+
+
+def _running(workspace: Workspace, use_case: UseCase, env: str, endpoint: str) -> process.ServerInfo:
+    info = process.running(workspace.state_dir, endpoint)
+    if info is None:
+        raise LlmopsError(f"endpoint '{endpoint}' is not running; start it with: llmops endpoint up "
+                          f"--use-case {use_case.name} --env {env}")
+    return info
+
+
+def model_flow(model: ModelVersion) -> FlowDag:
+    problems: list[Problem] = []
+    flow = load_flow(model.snapshot, None, problems, (f"model {model.name} version {model.version}", "snapshot"))
+    if flow is None:
+        raise ConfigError(problems)
+    return flow
+
+
+def smoke_requests(use_case: UseCase, test_file: str) -> list[tuple[str, Any]]:
+    """(name, inputs) of each request in TEST_FILE_PATH: one JSON object, or a list of them."""
+    path = use_case.path(test_file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' of use case '{use_case.name}' not found at {path}; "
+                          "point it at a JSON file of flow inputs (sample-request.json)") from error
+    except json.JSONDecodeError as error:
+        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' is not JSON ({error}); write the flow inputs as a "
+                          "JSON object") from error
+    if isinstance(data, list):
+        return [(f"{Path(test_file).name}[{i}]", item) for i, item in enumerate(data)]
+    return [(Path(test_file).name, data)]
+
+
+def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:
+    """Deployments of one local endpoint share a process, hence its environment variables."""
+    for other in endpoint.deployments:
+        if other.name == deployment.name:
+            continue
+        for key, value in deployment.env_vars.items():
+            if key in other.env_vars and other.env_vars[key] != value:
+                raise LlmopsError(
+                    f"ENVIRONMENT_VARIABLES: '{key}' is '{value}' for deployment '{deployment.name}' but "
+                    f"'{other.env_vars[key]}' for deployment '{other.name}' of the same local endpoint, which "
+                    "runs both in one process; use the same value"
+                )
+
+
+def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "local",
+           model_version: int | None = None) -> DeployResult:
+    if target not in TARGETS:
+        raise UsageError(f"deploy target '{target}' is not available in the local backend; valid: "
+                         f"{', '.join(TARGETS)}")
+    state = workspace.state_dir
+    block = local_endpoint(use_case, env)
+    name, current = block.ENDPOINT_NAME, block.CURRENT_DEPLOYMENT_NAME
+    info = _running(workspace, use_case, env, name)
+    endpoint = endpoint_registry.get_endpoint(state, name)
+    model = model_registry.get(state, f"{use_case.name}_{env}", model_version)
+    flow = model_flow(model)
+    requests = smoke_requests(use_case, block.TEST_FILE_PATH)
+    choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
+    deployment = Deployment(endpoint=name, name=current, model_name=model.name, model_version=model.version,
+                            flow=str(model.lineage.get("flow") or flow.name), variant=choice.variant,
+                            variant_label=choice.label, env_vars=dict(block.ENVIRONMENT_VARIABLES))
+    existing = [d.name for d in endpoint.deployments]
+    split, notes = plan_split(block, existing)
+    # Validate the whole final map (and the variables) before anything changes.
+    check_split(split, [*existing, current], name)
+    _check_env_vars(endpoint, deployment)
+
+    before = next((d for d in endpoint.deployments if d.name == current), None)
+    endpoint_registry.put_deployment(state, deployment)
+    is_new_release = before is None or not before.same_release(deployment)
+    logger.info("deployment %s: model %s version %d, variant %s (%s); smoke test with %s", current, model.name,
+                model.version, choice.label, choice.source, block.TEST_FILE_PATH)
+    checks = [check_request(info.scoring_url, label, inputs, list(flow.outputs), current)
+              for label, inputs in requests]
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        kept = endpoint_registry.get_endpoint(state, name).split.describe()
+        if is_new_release:
+            endpoint_registry.remove_deployment(state, name, current)
+        what = "it was removed" if is_new_release else "it was not changed"
+        raise StepFailed(f"smoke test of deployment '{current}' (model {model.name} version {model.version}) "
+                         f"failed: " + "; ".join(c.describe() for c in failed)
+                         + f"; {what} and traffic is unchanged ({kept})")
+    traffic = endpoint_registry.set_split(state, name, split,
+                                          f"deploy {model.name} version {model.version} as {current}")
+    return DeployResult(name, deployment, model, choice, checks, traffic, notes)
+
+
+# -- the endpoint's own operations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    name: str
+    server: process.ServerInfo | None
+    healthy: bool
+    endpoint: Endpoint | None  # None until `endpoint up` registered it
+    production_log: Path
+
+
+def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", *,
+                embedded_model: str = "qwen-1.5b", env_file: Path | None = None, port: int = 0, threads: int = 8,
+                seed: int | None = None, log_max_bytes: int | None = None) -> tuple[process.ServerInfo, bool]:
+    """Start the env's endpoint server in the background; returns (its record, True when this call started it)."""
+    name = local_endpoint(use_case, env).ENDPOINT_NAME
+    already = process.running(workspace.state_dir, name)
+    if already is not None:
+        return already, False
+    endpoint_registry.ensure_endpoint(workspace.state_dir, name, use_case.name, env, provider)
+    return process.start(process.StartOptions(
+        root=workspace.root, state_dir=workspace.state_dir, use_case=use_case.name, env=env, endpoint=name,
+        provider=provider, embedded_model=embedded_model, env_file=env_file, port=port, threads=threads, seed=seed,
+        log_max_bytes=log_max_bytes,
+    ))
+
+
+def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.ServerInfo | None:
+    return process.stop(workspace.state_dir, local_endpoint(use_case, env).ENDPOINT_NAME)
+
+
+def endpoint_status(workspace: Workspace, use_case: UseCase, env: str) -> EndpointStatus:
+    name = local_endpoint(use_case, env).ENDPOINT_NAME
+    server = process.running(workspace.state_dir, name)
+    try:
+        endpoint: Endpoint | None = endpoint_registry.get_endpoint(workspace.state_dir, name)
+    except LlmopsError:
+        endpoint = None
+    return EndpointStatus(name, server, server is not None and process.healthy(server), endpoint,
+                          log_path(workspace.state_dir, name))
+
+
+def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int],
+                mirror: dict[str, int] | None = None) -> TrafficMap:
+    """Set the live map (and the mirror map; None keeps the current mirror) on the endpoint, running or not."""
+    name = local_endpoint(use_case, env).ENDPOINT_NAME
+    current = endpoint_registry.get_endpoint(workspace.state_dir, name).split
+    split = Split(dict(live), dict(current.mirror if mirror is None else mirror))
+    return endpoint_registry.set_split(workspace.state_dir, name, split, "llmops endpoint traffic --set")
+
+
+def rollback(workspace: Workspace, use_case: UseCase, env: str) -> tuple[TrafficMap, TrafficMap]:
+    return endpoint_registry.rollback(workspace.state_dir, local_endpoint(use_case, env).ENDPOINT_NAME)

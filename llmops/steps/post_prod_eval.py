@@ -1,0 +1,168 @@
+"""Step: run the env's post-production evaluation flow over the endpoint's production log (or a dataset),
+report it as an experiment is reported, one column per deployment, and compare current against prior."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local import data_registry, run_registry
+from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import LlmopsError, unknown_name
+from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.production_log import flatten, log_path, read_entries
+
+logger = logging.getLogger(__name__)
+
+FROM_LOG = "log"
+UNKNOWN_DEPLOYMENT = "unknown"
+
+
+@dataclass(frozen=True)
+class PostProdSource:
+    dataset: data_registry.DataVersion
+    rows: list[dict[str, Any]]
+    description: str  # said to the user: which log or dataset was read
+
+
+@dataclass(frozen=True)
+class PostProdResult:
+    source: PostProdSource
+    run: RunResult
+    report: Any  # llmops.report.writer.ReportResult
+    comparison: list[Any]  # llmops.report.deployment_comparison.DeploymentComparison
+    comparison_file: Path | None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _from_log(workspace: Workspace, endpoint: str) -> PostProdSource | None:
+    """The production log flattened into a content-addressed dataset file; None when the log is empty."""
+    path = log_path(workspace.state_dir, endpoint)
+    rows = flatten(read_entries(path))
+    if not rows:
+        return None
+    text = "".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in rows)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    file = path.parent / "post_prod" / f"{digest}.jsonl"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if not file.is_file():
+        file.write_text(text, encoding="utf-8")
+    version = data_registry.register(workspace.state_dir, f"{endpoint}_production_log", file,
+                                     f"answered requests of endpoint {endpoint}")
+    return PostProdSource(version, rows, f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
+
+
+def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str | None) -> PostProdSource:
+    if name:
+        dataset = use_case.data.named(name)
+        if dataset is None:
+            raise unknown_name("dataset", name, [d.DATASET_NAME for d in use_case.data.datasets])
+    else:
+        logs = use_case.data.for_env(env, "production_log")
+        if not logs:
+            raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no production log yet and no dataset "
+                              "with DATA_PURPOSE production_log in configs/data_config.json; send requests to the "
+                              "endpoint first, or pass --dataset")
+        dataset = logs[0]
+    path = use_case.path(dataset.DATA_PATH)
+    version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC)
+    return PostProdSource(version, _read_jsonl(path), f"dataset {dataset.DATASET_NAME} version {version.version}")
+
+
+def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str | None) -> PostProdSource:
+    """`log`: the endpoint's production log; a dataset name; None: the log when it has lines, else the
+    env's production_log dataset."""
+    if source in (None, FROM_LOG):
+        found = _from_log(workspace, local_endpoint(use_case, env).ENDPOINT_NAME)
+        if found is not None:
+            return found
+        if source == FROM_LOG:
+            raise LlmopsError(f"the production log of endpoint '{local_endpoint(use_case, env).ENDPOINT_NAME}' "
+                              "has no answered request yet; send requests first (llmops test-endpoint)")
+    return _from_dataset(workspace, use_case, env, source)
+
+
+def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: Any, source: str | None = None,
+                   progress: ProgressFactory | None = None) -> PostProdResult:
+    flow = use_case.post_prod_flow(env)
+    if flow is None:
+        raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no POST_PROD_EVALUATION_FLOW_PATH in "
+                          "llmops_config.json; add the post-production evaluation flow there")
+    mapping = use_case.mapping.evaluation.get(flow.name)
+    if mapping is None:
+        raise LlmopsError(f"configs/mapping_config.json has no evaluation.{flow.name} mapping for the "
+                          "post-production flow; map its inputs to the log's columns (${{data.<column>}})")
+    found = choose_source(workspace, use_case, env, source)
+    if not found.rows:
+        raise LlmopsError(f"the {found.description} has no lines; nothing to evaluate")
+    logger.info("post-production evaluation of %s over the %s", use_case.name, found.description)
+    spec = RunSpec(
+        use_case=use_case.name, env=env, kind="post_prod", flow=flow, variant=flow.default_variants(),
+        variant_label="post_prod", dataset=found.dataset.name, dataset_version=found.dataset.version,
+        data_sha256=found.dataset.sha256, mapping=mapping,
+        rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(found.rows)],
+    )
+    result = execute(workspace.state_dir, spec, session, use_case.env(env).CONCURRENCY, progress)
+    run_registry.record_run_set(workspace.state_dir, "post_prod", use_case.name, env, [result.record.run_id])
+    report, comparison, comparison_file = _report(workspace, use_case, env, found, result)
+    return PostProdResult(found, result, report, comparison, comparison_file)
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _mean(values: tuple[float | None, ...]) -> float:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else float("nan")  # NaN reads as "no value" in the report
+
+
+def _report(workspace: Workspace, use_case: UseCase, env: str, source: PostProdSource,
+            result: RunResult) -> tuple[Any, list[Any], Path | None]:
+    """One report 'run' per deployment (the lines it answered) with its evaluation, then current vs prior."""
+    from llmops.report.deployment_comparison import compare_deployments, write_deployment_comparison
+    from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
+    from llmops.report.writer import write_report
+
+    record = result.record
+    by_deployment: dict[str, list[Any]] = {}
+    for line in result.lines:
+        row = source.rows[line.index] if line.index < len(source.rows) else {}
+        by_deployment.setdefault(str(row.get("deployment") or UNKNOWN_DEPLOYMENT), []).append(line)
+    metric_names = sorted({k for line in result.lines for k, v in line.outputs.items() if _numeric(v) is not None})
+    runs, evaluations = [], []
+    values: dict[str, dict[str, list[float | None]]] = {name: {} for name in metric_names}
+    for deployment, lines in by_deployment.items():
+        run_id = f"{record.run_id}:{deployment}"
+        runs.append(ExperimentRun(
+            run_id=run_id, name=f"{record.name}:{deployment}", variant={}, variant_label=deployment,
+            is_baseline=False, dataset=record.dataset, dataset_version=record.dataset_version,
+            lines=tuple(LineResult(o.index, o.inputs, o.outputs, o.error) for o in lines), usage=None,
+        ))
+        line_values = {name: tuple(_numeric(o.outputs.get(name)) for o in lines) for name in metric_names}
+        for name in metric_names:
+            values[name][deployment] = list(line_values[name])
+        means = {name: _mean(vals) for name, vals in line_values.items()}
+        evaluations.append(EvaluationRun(
+            eval_flow=record.flow, run_id=run_id, experiment_run_id=run_id, dataset=record.dataset,
+            metrics=means, line_values=line_values, line_errors=tuple(o.error for o in lines),
+        ))
+    report = write_report(use_case.name, env, runs, evaluations, {}, workspace.reports_dir / "post_prod")
+    block = use_case.deployment.for_env("local", env)
+    current = getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
+    prior = getattr(block, "PRIOR_DEPLOYMENT_NAME", "")
+    if not (current and prior and (current in by_deployment or prior in by_deployment)):
+        return report, [], None
+    comparison = compare_deployments(values, current, prior)
+    return report, comparison, write_deployment_comparison(report.folder, comparison)

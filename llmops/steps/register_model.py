@@ -1,0 +1,79 @@
+"""Step: register the env's standard flow as a model version (new only when the flow changed), with its lineage."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local import model_registry, run_registry
+from llmops.backends.local.model_registry import ModelVersion
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.serving.variant_choice import VariantChoice, choose_variant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegisterModelResult:
+    model: ModelVersion
+    choice: VariantChoice
+
+
+def model_name(use_case: str, env: str) -> str:
+    return f"{use_case}_{env}"
+
+
+def git_state(root: Path, folder: Path) -> dict[str, Any]:
+    """The commit the flow comes from, and whether the flow folder differs from it."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    changes = git("status", "--porcelain", "--", str(folder))
+    return {"commit": commit, "dirty": bool(changes)}
+
+
+def lineage(workspace: Workspace, use_case: UseCase, env: str, choice: VariantChoice) -> dict[str, Any]:
+    state = workspace.state_dir
+    experiment_ids = run_registry.latest_run_set(state, "experiment", use_case.name, env) or []
+    evaluation_ids = run_registry.latest_run_set(state, "evaluation", use_case.name, env) or []
+    records = [r for r in (run_registry.get_run(state, i) for i in experiment_ids) if r is not None]
+    if not records:
+        logger.warning("no experiment of %s in env %s yet: the model's lineage names no runs or data",
+                       use_case.name, env)
+    flow = use_case.standard_flow(env)
+    return {
+        "use_case": use_case.name,
+        "env": env,
+        "flow": flow.name,
+        "flow_path": use_case.env(env).STANDARD_FLOW_PATH,
+        "git": git_state(workspace.root, flow.folder),
+        "data": [{"name": n, "version": v} for n, v in dict.fromkeys((r.dataset, r.dataset_version) for r in records)],
+        "experiment_runs": experiment_ids,
+        "evaluation_runs": evaluation_ids,
+        "variant": choice.variant,
+        "variant_label": choice.label,
+        "variant_source": choice.source,
+        "metrics": choice.metrics,
+        "report": choice.report_folder,
+    }
+
+
+def register_model(workspace: Workspace, use_case: UseCase, env: str) -> RegisterModelResult:
+    flow = use_case.standard_flow(env)
+    choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
+    model = model_registry.register(workspace.state_dir, model_name(use_case.name, env), flow.folder,
+                                    lineage(workspace, use_case, env, choice))
+    logger.info("model %s version %d (%s)", model.name, model.version, "new" if model.changed else "unchanged")
+    return RegisterModelResult(model, choice)

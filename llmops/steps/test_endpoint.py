@@ -1,0 +1,73 @@
+"""Step: send the sample request (and optionally N dataset lines) to the running endpoint and check each answer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.local.run_execution import map_inputs
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import LlmopsError, StepFailed, unknown_name
+from llmops.serving import process
+from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.smoke import RequestCheck, check_request
+
+
+@dataclass(frozen=True)
+class EndpointTestResult:
+    scoring_url: str
+    checks: list[RequestCheck]
+
+    @property
+    def failed(self) -> list[RequestCheck]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def failure(self) -> StepFailed | None:
+        if not self.failed:
+            return None
+        return StepFailed(f"{len(self.failed)} of {len(self.checks)} endpoint requests failed: "
+                          + "; ".join(c.describe() for c in self.failed))
+
+
+def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: str | None) -> list[tuple[str, Any]]:
+    path = use_case.path(test_file)
+    if not path.is_file():
+        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' of use case '{use_case.name}' not found at {path}")
+    sample = json.loads(path.read_text(encoding="utf-8"))
+    name = Path(test_file).name
+    found = [(f"{name}[{i}]", s) for i, s in enumerate(sample)] if isinstance(sample, list) else [(name, sample)]
+    if lines <= 0:
+        return found
+    candidates = use_case.experiment_datasets(env)
+    chosen = use_case.data.named(dataset) if dataset else (candidates[0] if candidates else None)
+    if chosen is None:
+        valid = [d.DATASET_NAME for d in use_case.data.for_env(env)]
+        raise unknown_name(f"dataset of env '{env}'", dataset or "(experiment dataset)", valid)
+    text = use_case.path(chosen.DATA_PATH).read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()][:lines]
+    return found + [(f"{chosen.DATASET_NAME} line {i}", map_inputs(use_case.mapping.experiment, row))
+                    for i, row in enumerate(rows)]
+
+
+def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
+                  deployment: str | None = None, raise_on_failure: bool = True) -> EndpointTestResult:
+    """Every request must answer 200 with every output of the standard flow; `deployment` forces one."""
+    block = local_endpoint(use_case, env)
+    info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
+    if info is None:
+        raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
+                          f"--use-case {use_case.name} --env {env}")
+    outputs = list(use_case.standard_flow(env).outputs)
+    checks = [check_request(info.scoring_url, name, inputs, outputs, deployment)
+              for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)]
+    result = EndpointTestResult(info.scoring_url, checks)
+    if raise_on_failure and result.failure is not None:
+        raise result.failure
+    return result
+
+
+test_endpoint.__test__ = False  # type: ignore[attr-defined]  # a step, not a pytest test
