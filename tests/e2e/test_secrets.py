@@ -1,0 +1,40 @@
+"""A key planted in .env reaches the upstream and nothing else: no log, run record, cache, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.repo_copy import REPO, copy_use_case
+
+pytestmark = pytest.mark.timeout(300)
+
+PLANTED = "sk-PLANTEDsecret0123456789abcdefXYZ"
+
+
+def test_planted_key_never_leaks(tmp_path: Path) -> None:
+    copy_use_case(tmp_path)
+    with LoopbackUpstream() as upstream:
+        connection = {"api_key": PLANTED, "api_base": upstream.url, "api_type": "azure", "api_version": "2024-02-01"}
+        (tmp_path / ".env").write_text(f"aoai={json.dumps(connection)}\n")
+        env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
+        cmd = [sys.executable, "-m", "llmops", "--root", str(tmp_path)]
+        run = subprocess.run([*cmd, "-v", "run", "-u", "web_classification", "-e", "pr", "--provider", "azure_openai",
+                              "--variants", "defaults"], env=env, capture_output=True, text=True, timeout=240)
+        listed = subprocess.run([*cmd, "connections"], env=env, capture_output=True, text=True, timeout=60)
+        received = list(upstream.requests)
+    assert run.returncode in (0, 3), run.stderr[-3000:]  # the simulated answers may well fail the gate
+    assert received and all(r.headers.get("api-key") == PLANTED for r in received)  # the key was really used
+    assert "key ****fXYZ" in listed.stdout
+    for text in (run.stdout, run.stderr, listed.stdout, listed.stderr):
+        assert PLANTED not in text
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".env" and PLANTED.encode() in p.read_bytes()]
+    assert leaks == []
+    assert (tmp_path / "reports/web_classification/pr/latest/results.csv").is_file()
+    assert any((tmp_path / ".llmops").rglob("*.sqlite"))  # the state that was grepped exists
