@@ -29,6 +29,9 @@ def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str,
     from llmops.llm.session import LlmSession, LlmSettings
 
     env_file = Path(args.env_file) if args.env_file else ws.root / ".env"
+    from llmops.backends import require_local
+
+    require_local(uc.name, env, uc.env(env).BACKEND)
     provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
     settings = LlmSettings(
         state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmops.backends import require_local
 from llmops.backends.local import data_registry
 from llmops.backends.local.data_registry import DataVersion
 from llmops.config.use_case import UseCase
@@ -16,7 +17,7 @@ class RegisterDataResult:
 
 
 def register_data(workspace: Workspace, use_case: UseCase, env: str) -> RegisterDataResult:
-    use_case.env(env)  # unknown env -> error listing the valid ones
+    require_local(use_case.name, env, use_case.env(env).BACKEND)
     versions = [
         data_registry.register(workspace.state_dir, ds.DATASET_NAME, use_case.path(ds.DATA_PATH), ds.DATASET_DESC)
         for ds in use_case.data.for_env(env)

@@ -16,6 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", "-e", metavar="ENV", default=None, help="env of the use case (default: its first)")
     parser.add_argument("--env-file", metavar="PATH", help="connections file (default: .env at the repository root)")
     parser.add_argument("--provider", default="auto", help="provider to resolve with (default auto)")
+    parser.add_argument("--no-sync", action="store_true",
+                        help="do not write them into prompt flow's local connection store (.llmops/promptflow)")
     add_json(parser)
 
 
@@ -35,6 +37,13 @@ def run(args: argparse.Namespace) -> int:
         flows = [uc.standard_flow(env), *uc.evaluation_flows(env)]
         uses = [Use(f.name, node, conn) for f in flows for node, conn in f.connections()]
     choices = choose(uses, connections, args.provider)
+    if connections and not args.no_sync:
+        from llmops.backends.local.promptflow_connections import sync_connections
+
+        store = sync_connections(connections, ws.state_dir)
+        import logging
+
+        logging.getLogger("llmops").info("connections written to prompt flow's local store in %s", store)
     rows = []
     for name in sorted(set(connections) | set(choices)):
         conn = connections.get(name)
