@@ -30,7 +30,7 @@ from llmops.llm.embedded.records import ServerRecord, delete_record, read_record
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = "install it first: llmops embedded install {name}"
+INSTALL_HINT = "install it first: llmops model install --model {name}"
 DEFAULT_THREADS = 2
 DEFAULT_CONTEXT_TOKENS = 4096  # room for few-shot prompts plus the answer
 DEFAULT_STARTUP_TIMEOUT = 180.0
