@@ -12,6 +12,7 @@ from typing import Any
 
 from llmops.backends.local import data_registry, run_registry
 from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.config.flow_dag import FlowDag
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, unknown_name
@@ -75,7 +76,10 @@ def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str |
         dataset = logs[0]
     path = use_case.path(dataset.DATA_PATH)
     version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC)
-    return PostProdSource(version, _read_jsonl(path), f"dataset {dataset.DATASET_NAME} version {version.version}")
+    rows = _read_jsonl(path)
+    if not rows:
+        raise LlmopsError(f"dataset {dataset.DATASET_NAME} ({dataset.DATA_PATH}) has no lines; nothing to evaluate")
+    return PostProdSource(version, rows, f"dataset {dataset.DATASET_NAME} version {version.version}")
 
 
 def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str | None) -> PostProdSource:
@@ -91,8 +95,8 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
     return _from_dataset(workspace, use_case, env, source)
 
 
-def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: Any, source: str | None = None,
-                   progress: ProgressFactory | None = None) -> PostProdResult:
+def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]]:
+    """The env's post-production flow and its column mapping; raises when either is missing."""
     flow = use_case.post_prod_flow(env)
     if flow is None:
         raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no POST_PROD_EVALUATION_FLOW_PATH in "
@@ -101,20 +105,26 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: A
     if mapping is None:
         raise LlmopsError(f"configs/mapping_config.json has no evaluation.{flow.name} mapping for the "
                           "post-production flow; map its inputs to the log's columns (${{data.<column>}})")
-    found = choose_source(workspace, use_case, env, source)
-    if not found.rows:
-        raise LlmopsError(f"the {found.description} has no lines; nothing to evaluate")
-    logger.info("post-production evaluation of %s over the %s", use_case.name, found.description)
+    return flow, mapping
+
+
+def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: Any, source: PostProdSource,
+                   progress: ProgressFactory | None = None) -> PostProdResult:
+    """Run the post-production flow over `source` (from choose_source, found before an LLM session opens)."""
+    flow, mapping = post_prod_flow(use_case, env)
+    if not source.rows:
+        raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
+    logger.info("post-production evaluation of %s over the %s", use_case.name, source.description)
     spec = RunSpec(
         use_case=use_case.name, env=env, kind="post_prod", flow=flow, variant=flow.default_variants(),
-        variant_label="post_prod", dataset=found.dataset.name, dataset_version=found.dataset.version,
-        data_sha256=found.dataset.sha256, mapping=mapping,
-        rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(found.rows)],
+        variant_label="post_prod", dataset=source.dataset.name, dataset_version=source.dataset.version,
+        data_sha256=source.dataset.sha256, mapping=mapping,
+        rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(source.rows)],
     )
     result = execute(workspace.state_dir, spec, session, use_case.env(env).CONCURRENCY, progress)
     run_registry.record_run_set(workspace.state_dir, "post_prod", use_case.name, env, [result.record.run_id])
-    report, comparison, comparison_file = _report(workspace, use_case, env, found, result)
-    return PostProdResult(found, result, report, comparison, comparison_file)
+    report, comparison, comparison_file = _report(workspace, use_case, env, source, result)
+    return PostProdResult(source, result, report, comparison, comparison_file)
 
 
 def _numeric(value: Any) -> float | None:

@@ -27,19 +27,17 @@ def run(args: argparse.Namespace) -> int:
     from llmops.cli.commands._render import runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
-    from llmops.errors import LlmopsError, UsageError
+    from llmops.errors import UsageError
     from llmops.report.deployment_comparison import render_markdown, to_json
-    from llmops.steps.post_prod_eval import FROM_LOG, post_prod_eval
+    from llmops.steps.post_prod_eval import FROM_LOG, choose_source, post_prod_eval, post_prod_flow
 
     if args.record and args.provider == "replay":
         raise UsageError("--record needs a live provider (auto, embedded, azure_openai, ...), not replay")
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    flow = uc.post_prod_flow(args.env)
-    if flow is None:
-        raise LlmopsError(f"env '{args.env}' of use case '{uc.name}' has no POST_PROD_EVALUATION_FLOW_PATH in "
-                          "llmops_config.json; add the post-production evaluation flow there")
-    source = FROM_LOG if args.log else args.dataset
+    flow, _ = post_prod_flow(uc, args.env)
+    # Find the data before the LLM session starts: a missing log fails in a second, not after a model start.
+    source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset)
     with open_session(args, ws, uc, args.env, [flow], record=args.record) as session:
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars())
     report = result.report

@@ -1,0 +1,204 @@
+"""The local endpoint server on loopback: lifecycle, the pf-flow-serve request shape, errors, production log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmops.serving import process
+from llmops.serving.client import get_json, score
+from llmops.serving.production_log import ProductionLog, log_files, make_entry, read_entries
+from tests.support.mini_use_case import edit_json, write_use_case
+
+pytestmark = pytest.mark.timeout(300)
+REPO = Path(__file__).resolve().parents[2]
+ENDPOINT = "mini"
+
+
+class Done:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
+
+
+def llmops(repo: Path, *args: str) -> Done:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return Done(subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
+                               capture_output=True, text=True, timeout=240))
+
+
+def single_deployment(data: dict) -> None:
+    data["local_endpoint"][0].update({"CURRENT_DEPLOYMENT_NAME": "blue", "CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION": "100",
+                                      "PRIOR_DEPLOYMENT_NAME": "", "PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION": "",
+                                      "STICKY_SESSION_HEADER": "x-session-id"})
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Iterator[Path]:
+    write_use_case(tmp_path)
+    edit_json(tmp_path / "use_cases/mini/configs/deployment_config.json", single_deployment)
+    yield tmp_path
+    process.stop(tmp_path / ".llmops", ENDPOINT)
+
+
+def up(repo: Path, *extra: str) -> process.ServerInfo:
+    done = llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay", *extra)
+    assert done.code == 0, done.err
+    info = process.running(repo / ".llmops", ENDPOINT)
+    assert info is not None
+    return info
+
+
+def deployed(repo: Path, *extra: str) -> process.ServerInfo:
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
+    info = up(repo, *extra)
+    done = llmops(repo, "deploy", "-u", "mini", "-e", "dev", "--target", "local")
+    assert done.code == 0, done.err
+    return info
+
+
+def test_lifecycle_up_status_down(repo: Path) -> None:
+    started = llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay")
+    assert started.code == 0, started.err
+    assert started.out.startswith("endpoint mini: started (pid ")
+    again = llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay")
+    assert again.out.startswith("endpoint mini: already running (pid ")
+    status = json.loads(llmops(repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").out)
+    assert (status["running"], status["healthy"], status["provider"], status["deployments"]) == (
+        True, True, "replay", [])
+    assert status["scoring_url"].startswith("http://127.0.0.1:") and status["scoring_url"].endswith("/score")
+    reply = score(status["scoring_url"], {"url": "https://apps.example.com/x"})
+    assert (reply.status, reply.body) == (503, {"error": {"message": (
+        "no deployment of endpoint 'mini' takes traffic; deploy one with llmops deploy, or set traffic with "
+        "llmops endpoint traffic --set")}})
+    stopped = llmops(repo, "endpoint", "down", "-u", "mini", "-e", "dev")
+    assert stopped.code == 0 and stopped.out.startswith(f"endpoint stopped (pid {status['pid']})")
+    assert not process.info_path(repo / ".llmops", ENDPOINT).exists()
+    assert llmops(repo, "endpoint", "status", "-u", "mini", "-e", "dev").out.startswith("endpoint mini: not running")
+    assert llmops(repo, "endpoint", "down", "-u", "mini", "-e", "dev").out == "endpoint was not running\n"
+
+
+def test_deploy_needs_a_model_and_a_running_endpoint(repo: Path) -> None:
+    done = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
+    assert done.code == 1
+    assert done.err == ("error: endpoint 'mini' is not running; start it with: llmops endpoint up --use-case mini "
+                        "--env dev\n")
+    up(repo)
+    done = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
+    assert done.code == 1
+    assert done.err == ("error: unknown model 'mini_dev'; valid: (none). Register it with: llmops register-model "
+                        "--use-case <name> --env <env> (a model is named <use_case>_<env>)\n")
+    assert llmops(repo, "deploy", "-u", "mini", "-e", "dev", "--target", "kubernetes").err == (
+        "error: deploy target 'kubernetes' is not available in the local backend; valid: local\n")
+
+
+def test_score_answers_like_pf_flow_serve(repo: Path) -> None:
+    info = deployed(repo)
+    reply = score(info.scoring_url, {"url": "https://apps.example.com/x"})
+    assert (reply.status, reply.deployment, reply.body) == (200, "blue", {"category": "App"})
+    forced = score(info.scoring_url, {"url": "https://example.com/y"}, deployment="blue")
+    assert (forced.status, forced.deployment, forced.body) == (200, "blue", {"category": "None"})
+    status, health = get_json(info.health_url)
+    assert status == 200 and health["status"] == "healthy"
+    assert health["deployments"] == {"blue": {"model": "mini_dev", "model_version": 1, "variant": "defaults",
+                                              "traffic": 100, "mirror": 0, "error": None}}
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "message"), [
+    ({}, {}, 422, "missing input(s) 'url'; deployment 'blue' needs: url"),
+    ([1, 2], {}, 422, "the request body must be a JSON object of flow inputs, got list"),
+    ({"url": "x"}, {"azureml-model-deployment": "red"}, 404,
+     "deployment 'red' not found on endpoint 'mini'; deployments: blue"),
+])
+def test_errors_are_json_with_the_right_status(repo: Path, body: object, headers: dict[str, str], status: int,
+                                               message: str) -> None:
+    info = deployed(repo)
+    reply = score(info.scoring_url, body, headers=headers)
+    assert (reply.status, reply.body) == (status, {"error": {"message": message}})
+
+
+def test_other_errors(repo: Path) -> None:
+    import http.client
+
+    info = deployed(repo)
+    conn = http.client.HTTPConnection("127.0.0.1", info.port, timeout=30)
+    for method, path, body, status in [("POST", "/score", b"not json", 400), ("GET", "/score", None, 405),
+                                       ("GET", "/nowhere", None, 404)]:
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        assert response.status == status and set(payload) == {"error"}, payload
+    conn.close()
+    broken = repo / "use_cases/mini/flows/standard/classify.py"
+    broken.write_text(broken.read_text().replace('    word = "App"',
+                                                 '    raise RuntimeError("boom")\n    word = "App"'))
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
+    edit_json(repo / "use_cases/mini/configs/deployment_config.json",
+              lambda d: d["local_endpoint"][0].update({"CURRENT_DEPLOYMENT_NAME": "green"}))
+    failed = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
+    assert failed.code == 1 and "failed on this request: " in failed.err and "boom" in failed.err
+
+
+def test_production_log_holds_requests_never_headers(repo: Path) -> None:
+    info = deployed(repo)
+    for i in range(3):
+        assert score(info.scoring_url, {"url": f"https://apps.example.com/{i}"},
+                     headers={"x-session-id": "session-secret", "Authorization": "Bearer sk-secret-key"}).status == 200
+    score(info.scoring_url, {})
+    path = repo / ".llmops/endpoints/mini/production_log.jsonl"
+    text = path.read_text()
+    assert "session-secret" not in text and "sk-secret-key" not in text
+    entries = list(read_entries(path))
+    # The deploy's smoke test is the first request the endpoint answered.
+    assert [(e["deployment"], e["status"], e["inputs"], e["outputs"]) for e in entries] == [
+        ("blue", 200, {"url": "https://apps.example.com/z"}, {"category": "App"}),
+        *[("blue", 200, {"url": f"https://apps.example.com/{i}"}, {"category": "App"}) for i in range(3)],
+        ("blue", 422, {}, {}),
+    ]
+    assert all(set(e) == {"timestamp", "endpoint", "deployment", "mirror", "latency_ms", "status", "inputs",
+                          "outputs"} and e["endpoint"] == "mini" and e["mirror"] is False and e["latency_ms"] > 0
+               for e in entries)
+
+
+def test_production_log_rotates_by_size_on_a_running_endpoint(repo: Path) -> None:
+    info = deployed(repo, "--log-max-bytes", "1000")
+    for i in range(30):
+        assert score(info.scoring_url, {"url": f"https://apps.example.com/{i:02d}"}).status == 200
+    files = log_files(repo / ".llmops/endpoints/mini/production_log.jsonl")
+    assert [f.name for f in files][-3:] == ["production_log.jsonl.2", "production_log.jsonl.1", "production_log.jsonl"]
+    assert all(f.stat().st_size >= 1000 for f in files[:-1])
+    urls = [e["inputs"]["url"] for e in read_entries(files[-1]) if e["status"] == 200]
+    assert urls[-1] == "https://apps.example.com/29" and urls == sorted(urls)  # oldest first across files
+
+
+def test_production_log_keeps_the_configured_backups(tmp_path: Path) -> None:
+    log = ProductionLog(tmp_path / "production_log.jsonl", max_bytes=600, backups=2)
+    for i in range(62):  # about 4 lines per file: the last file is open, not just rotated
+        log.append(make_entry("e", "blue", False, 1.0, 200, {"i": i}, {"o": i}))
+    log.close()
+    files = log_files(tmp_path / "production_log.jsonl")
+    assert [f.name for f in files] == ["production_log.jsonl.2", "production_log.jsonl.1", "production_log.jsonl"]
+    kept = [e["inputs"]["i"] for e in read_entries(tmp_path / "production_log.jsonl")]
+    assert kept == list(range(62 - len(kept), 62))  # the newest lines, in order; the oldest were dropped
+    assert 6 <= len(kept) < 62
+
+
+def test_test_endpoint_command(repo: Path) -> None:
+    deployed(repo)
+    done = llmops(repo, "test-endpoint", "-u", "mini", "-e", "dev", "--lines", "3")
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert lines[0].startswith("sample-request.json: status 200 on blue in ") and lines[0].endswith(" ms: ok")
+    assert [line.split(":")[0] for line in lines[1:4]] == ["mini_dev line 0", "mini_dev line 1", "mini_dev line 2"]
+    assert lines[4].startswith("4 of 4 requests ok (http://127.0.0.1:")
+    (repo / "use_cases/mini/sample-request.json").write_text(json.dumps({"page": "x"}))
+    failed = llmops(repo, "test-endpoint", "-u", "mini", "-e", "dev")
+    assert failed.code == 1
+    assert "0 of 1 requests ok" in failed.out
+    assert failed.err.startswith("error: 1 of 1 endpoint requests failed: sample-request.json: status 422 on blue")
+    assert "expected status 200, got 422: missing input(s) 'url'; deployment 'blue' needs: url" in failed.err
