@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -74,40 +75,73 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
+def _has_wildcard(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
 def _search_root(pattern: str) -> str:
     """The part of a pattern before its first wildcard, as upload-artifact computes search paths."""
     parts = []
     for part in pattern.rstrip("/").split("/"):
-        if any(c in part for c in "*?["):
+        if _has_wildcard(part):
             break
         parts.append(part)
     return "/".join(parts) or "."
 
 
+def glob_pattern(pattern: str) -> re.Pattern[str]:
+    """@actions/glob's patterns on workspace-relative paths: `**` spans zero or more folders, `*` and `?` stay
+    inside one, a trailing `/` or `/**` takes everything below."""
+    text = pattern.rstrip("/") + "/**" if pattern.endswith("/") else pattern
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif text.startswith("/**", i) and i + 3 == len(text):
+            out.append("(?:/.*)?")
+            i += 3
+        elif text.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif text[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif text[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(text[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _files_below(folder: Path) -> list[Path]:
+    """Every file below `folder`, following symlinks (upload-artifact follows them too)."""
+    found: list[Path] = []
+    for directory, _, names in os.walk(folder, followlinks=True):
+        found.extend(Path(directory) / name for name in names)
+    return found
+
+
 def _matched_files(workspace: Path, patterns: list[str]) -> tuple[list[Path], list[Path]]:
     """(files matched by the non-`!` patterns minus the `!` ones, the search roots)."""
     include = [p for p in patterns if not p.startswith("!")]
-    exclude = [p[1:] for p in patterns if p.startswith("!")]
+    exclude = [glob_pattern(p[1:]) for p in patterns if p.startswith("!")]
     files: set[Path] = set()
     for pattern in include:
-        base = (workspace / pattern).resolve() if not any(c in pattern for c in "*?[") else None
-        if base is not None and base.is_file():
-            files.add(workspace / pattern.rstrip("/"))
-        elif base is not None and base.is_dir():
-            files.update(p for p in (workspace / pattern.rstrip("/")).rglob("*") if p.is_file())
-        else:
-            files.update(p for p in workspace.glob(pattern) if p.is_file())
-    for pattern in exclude:
-        files -= {p for p in workspace.glob(pattern)}
-    roots = [workspace / _search_root(p) for p in include]
-    return sorted(files), roots
+        root = workspace / _search_root(pattern)
+        if root.is_file():
+            files.add(root)
+            continue
+        wanted = glob_pattern(pattern) if _has_wildcard(pattern) else glob_pattern(pattern.rstrip("/") + "/")
+        files.update(p for p in _files_below(root) if wanted.match(p.relative_to(workspace).as_posix()))
+    kept = [f for f in files if not any(e.match(f.relative_to(workspace).as_posix()) for e in exclude)]
+    return sorted(kept), [workspace / _search_root(p) for p in include]
 
 
-def _common_root(workspace: Path, roots: list[Path], files: list[Path]) -> Path:
-    if len(roots) == 1:
-        root = roots[0]
-        return root if root.is_dir() else root.parent
-    common = Path(os.path.commonpath([str(r) for r in roots])) if roots else workspace
+def _common_root(roots: list[Path]) -> Path:
+    common = Path(os.path.commonpath([str(r) for r in roots]))
     return common if common.is_dir() else common.parent
 
 
@@ -117,7 +151,7 @@ def upload_artifact(call: ActionCall) -> ActionOutcome:
     if not patterns:
         return ActionOutcome(False, "upload-artifact: input 'path' is required")
     files, roots = _matched_files(call.workspace, patterns)
-    root = _common_root(call.workspace, roots, files)
+    root = _common_root(roots)
     if not as_bool(call.with_.get("include-hidden-files", "false")):
         files = [f for f in files if not _hidden(f.relative_to(call.workspace))]
     if not files:

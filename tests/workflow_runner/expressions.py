@@ -317,9 +317,10 @@ def _eval(node: Any, scope: Scope, where: str) -> Any:
         return node[1]
     if kind == "context":
         name = node[1]
-        if name not in scope.contexts:
+        found = next((k for k in scope.contexts if k.lower() == name.lower()), None)  # names are case-insensitive
+        if found is None:
             raise _fail(where, f"unknown context '{name}'; available here: {', '.join(sorted(scope.contexts))}")
-        return scope.contexts[name]
+        return scope.contexts[found]
     if kind == "get":
         return _property(_eval(node[1], scope, where), _eval(node[2], scope, where))
     if kind == "star":

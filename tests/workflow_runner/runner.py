@@ -267,6 +267,12 @@ class WorkflowRunner:
         granted = permissions.effective(job.raw.get("permissions"), wf.raw.get("permissions"), ceiling, where)
         if ceiling is not None:
             permissions.check_within(granted, ceiling, qualified)
+        # GitHub checks every called job's permissions before any of them starts.
+        for inner_id, inner in called.jobs.items():
+            if not inner.uses:
+                asked = permissions.effective(inner.raw.get("permissions"), called.raw.get("permissions"), granted,
+                                              f"{called.path.name}: jobs.{inner_id}")
+                permissions.check_within(asked, granted, f"{qualified}/{inner_id}")
         log.info("job %s: calls %s", qualified, job.uses)
         inner = self._run_jobs(called, inputs, secrets, qualified + "/", None, granted,
                                contexts["github"]["workflow"], results)
