@@ -27,7 +27,8 @@ WORKFLOWS = sorted((REPO / ".github/workflows").glob("*.yml"))
 ACTIONS = sorted((REPO / ".github/actions").glob("*/action.yml"))
 USE_CASE = "web_classification"
 REPORT_FILES = ["metrics.csv", "report.html", "results.csv", "summary.json", "summary.md"]
-PINNED = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40}) # (?P<version>v\d+\.\d+\.\d+)$")
+PINNED = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})"
+                    r" # (?P<version>v\d+\.\d+\.\d+)$")
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -268,10 +268,10 @@ class WorkflowRunner:
         if ceiling is not None:
             permissions.check_within(granted, ceiling, qualified)
         # GitHub checks every called job's permissions before any of them starts.
-        for inner_id, inner in called.jobs.items():
-            if not inner.uses:
-                asked = permissions.effective(inner.raw.get("permissions"), called.raw.get("permissions"), granted,
-                                              f"{called.path.name}: jobs.{inner_id}")
+        for inner_id, called_job in called.jobs.items():
+            if not called_job.uses:
+                asked = permissions.effective(called_job.raw.get("permissions"), called.raw.get("permissions"),
+                                              granted, f"{called.path.name}: jobs.{inner_id}")
                 permissions.check_within(asked, granted, f"{qualified}/{inner_id}")
         log.info("job %s: calls %s", qualified, job.uses)
         inner = self._run_jobs(called, inputs, secrets, qualified + "/", None, granted,
