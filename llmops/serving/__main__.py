@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from llmops.errors import LlmopsError
 from llmops.serving.production_log import DEFAULT_MAX_BYTES
 from llmops.serving.server import ServeOptions, check_port, serve
 
@@ -28,14 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("waitress.queue", "execution", "promptflow"):
+    for noisy in ("execution", "promptflow"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    serve(ServeOptions(
-        root=Path(args.root), state_dir=Path(args.state_dir), use_case=args.use_case, env=args.env,
-        endpoint=args.endpoint, provider=args.provider, embedded_model=args.model,
-        env_file=Path(args.env_file) if args.env_file else None, port=check_port(args.port), threads=args.threads,
-        seed=args.seed, log_max_bytes=args.log_max_bytes,
-    ))
+    # Under load waitress warns of its queue depth on every burst; that is the load, not a problem.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    try:
+        serve(ServeOptions(
+            root=Path(args.root), state_dir=Path(args.state_dir), use_case=args.use_case, env=args.env,
+            endpoint=args.endpoint, provider=args.provider, embedded_model=args.model,
+            env_file=Path(args.env_file) if args.env_file else None, port=check_port(args.port),
+            threads=args.threads, seed=args.seed, log_max_bytes=args.log_max_bytes,
+        ))
+    except LlmopsError as error:  # said once in server.log, which `endpoint up` shows when the start fails
+        logging.getLogger("llmops.serving").error("error: %s", error)
+        return 1
     return 0
 
 

@@ -30,7 +30,7 @@ class Split:
         return self.live.get(deployment, 0)
 
     def describe(self) -> str:
-        text = render(self.live) or "(no traffic)"
+        text = render(self.live) or "no traffic"
         return f"{text}; mirror {render(self.mirror)}" if any(self.mirror.values()) else text
 
 

@@ -97,8 +97,20 @@ def test_deploy_needs_a_model_and_a_running_endpoint(repo: Path) -> None:
         "error: deploy target 'kubernetes' is not available in the local backend; valid: local\n")
 
 
-def test_score_answers_like_pf_flow_serve(repo: Path) -> None:
-    info = deployed(repo)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[process.ServerInfo]:
+    """One deployed endpoint for the tests that only send requests."""
+    root = tmp_path_factory.mktemp("served")
+    write_use_case(root)
+    edit_json(root / "use_cases/mini/configs/deployment_config.json", single_deployment)
+    try:
+        yield deployed(root)
+    finally:
+        process.stop(root / ".llmops", ENDPOINT)
+
+
+def test_score_answers_like_pf_flow_serve(served: process.ServerInfo) -> None:
+    info = served
     reply = score(info.scoring_url, {"url": "https://apps.example.com/x"})
     assert (reply.status, reply.deployment, reply.body) == (200, "blue", {"category": "App"})
     forced = score(info.scoring_url, {"url": "https://example.com/y"}, deployment="blue")
@@ -115,10 +127,9 @@ def test_score_answers_like_pf_flow_serve(repo: Path) -> None:
     ({"url": "x"}, {"azureml-model-deployment": "red"}, 404,
      "deployment 'red' not found on endpoint 'mini'; deployments: blue"),
 ])
-def test_errors_are_json_with_the_right_status(repo: Path, body: object, headers: dict[str, str], status: int,
-                                               message: str) -> None:
-    info = deployed(repo)
-    reply = score(info.scoring_url, body, headers=headers)
+def test_errors_are_json_with_the_right_status(served: process.ServerInfo, body: object, headers: dict[str, str],
+                                               status: int, message: str) -> None:
+    reply = score(served.scoring_url, body, headers=headers)
     assert (reply.status, reply.body) == (status, {"error": {"message": message}})
 
 
@@ -202,3 +213,34 @@ def test_test_endpoint_command(repo: Path) -> None:
     assert "0 of 1 requests ok" in failed.out
     assert failed.err.startswith("error: 1 of 1 endpoint requests failed: sample-request.json: status 422 on blue")
     assert "expected status 200, got 422: missing input(s) 'url'; deployment 'blue' needs: url" in failed.err
+
+
+def test_cd_pipeline_registers_deploys_and_tests(repo: Path) -> None:
+    from llmops.config.use_case import load_use_case
+    from llmops.config.workspace import Workspace
+    from llmops.pipelines import cd_pipeline
+
+    workspace = Workspace(repo, repo / ".llmops", repo / "reports")
+    use_case = load_use_case(workspace, "mini")
+    first = cd_pipeline(workspace, use_case, "dev", provider="replay", test_lines=2)
+    assert (first.model.model.version, first.model.model.changed, first.endpoint_started) == (1, True, True)
+    assert first.deployment.traffic.split.live == {"blue": 100}
+    assert [(c.name, c.ok, c.deployment) for c in first.endpoint_test.checks] == [
+        ("sample-request.json", True, "blue"), ("mini_dev line 0", True, "blue"), ("mini_dev line 1", True, "blue")]
+    again = cd_pipeline(workspace, use_case, "dev", provider="replay")
+    assert (again.model.model.changed, again.endpoint_started, again.deployment.traffic.seq) == (
+        False, False, first.deployment.traffic.seq)  # nothing changed, so no new traffic map either
+
+
+def test_a_server_that_cannot_start_is_reported_with_its_log(repo: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay", "--port",
+                      str(taken.getsockname()[1]))
+    assert done.code == 1
+    assert done.err.startswith("error: endpoint server 'mini' exited with code 1 while starting; last lines of ")
+    assert "Address already in use" in done.err
+    assert process.running(repo / ".llmops", ENDPOINT) is None
