@@ -129,6 +129,15 @@ def _interpolate_tree(value: Any, scope: Scope, where: str) -> Any:
     return interpolate(value, scope, where)
 
 
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (ended, not yet reaped by its new parent) counts as ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def kill_orphans(tracking_id: str) -> list[int]:
     """End the processes a job left running: those whose environment carries this job's tracking id
     (the GitHub runner's own method). Only processes this runner started can carry it."""
@@ -145,9 +154,9 @@ def kill_orphans(tracking_id: str) -> list[int]:
             continue  # gone already, or not ours to read
     deadline = time.monotonic() + 5
     for pid in killed:
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and process_alive(pid):
             time.sleep(0.05)
-        if Path(f"/proc/{pid}").exists():
+        if process_alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
