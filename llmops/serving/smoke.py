@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from llmops.errors import LlmopsError
 from llmops.serving.client import score
 
 
@@ -43,3 +46,18 @@ def check_request(scoring_url: str, name: str, inputs: Any, expected_outputs: li
     if deployment and reply.deployment != deployment:
         problems.append(f"answered by '{reply.deployment}', not the requested deployment '{deployment}'")
     return RequestCheck(name, reply.status, reply.deployment, reply.seconds, tuple(problems))
+
+
+def sample_requests(path: Path, shown: str) -> list[tuple[str, Any]]:
+    """(name, inputs) of each request in a TEST_FILE_PATH file: one JSON object of flow inputs, or a list."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise LlmopsError(f"TEST_FILE_PATH '{shown}' not found at {path}; point it at a JSON file of flow inputs "
+                          "(sample-request.json)") from error
+    except json.JSONDecodeError as error:
+        raise LlmopsError(f"TEST_FILE_PATH '{shown}' is not JSON ({error}); write the flow inputs as a JSON "
+                          "object") from error
+    if isinstance(data, list):
+        return [(f"{Path(shown).name}[{i}]", item) for i, item in enumerate(data)]
+    return [(Path(shown).name, data)]

@@ -7,11 +7,9 @@ split, validated as a whole before anything changed. The prior deployment stays 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from llmops.backends.local import endpoint_registry, model_registry
 from llmops.backends.local.endpoint_registry import Deployment, Endpoint, TrafficMap
@@ -25,7 +23,7 @@ from llmops.serving import process
 from llmops.serving.deploy_plan import plan_split
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.production_log import log_path
-from llmops.serving.smoke import RequestCheck, check_request
+from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 from llmops.serving.traffic import Split, check_split
 from llmops.serving.variant_choice import VariantChoice, choose_variant
 
@@ -61,22 +59,6 @@ def model_flow(model: ModelVersion) -> FlowDag:
     return flow
 
 
-def smoke_requests(use_case: UseCase, test_file: str) -> list[tuple[str, Any]]:
-    """(name, inputs) of each request in TEST_FILE_PATH: one JSON object, or a list of them."""
-    path = use_case.path(test_file)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' of use case '{use_case.name}' not found at {path}; "
-                          "point it at a JSON file of flow inputs (sample-request.json)") from error
-    except json.JSONDecodeError as error:
-        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' is not JSON ({error}); write the flow inputs as a "
-                          "JSON object") from error
-    if isinstance(data, list):
-        return [(f"{Path(test_file).name}[{i}]", item) for i, item in enumerate(data)]
-    return [(Path(test_file).name, data)]
-
-
 def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:
     """Deployments of one local endpoint share a process, hence its environment variables."""
     for other in endpoint.deployments:
@@ -103,7 +85,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
     endpoint = endpoint_registry.get_endpoint(state, name)
     model = model_registry.get(state, f"{use_case.name}_{env}", model_version)
     flow = model_flow(model)
-    requests = smoke_requests(use_case, block.TEST_FILE_PATH)
+    requests = sample_requests(use_case.path(block.TEST_FILE_PATH), block.TEST_FILE_PATH)
     choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
     deployment = Deployment(endpoint=name, name=current, model_name=model.name, model_version=model.version,
                             flow=str(model.lineage.get("flow") or flow.name), variant=choice.variant,

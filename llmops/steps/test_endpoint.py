@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.run_execution import map_inputs
@@ -13,7 +12,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed, unknown_name
 from llmops.serving import process
 from llmops.serving.endpoint_config import local_endpoint
-from llmops.serving.smoke import RequestCheck, check_request
+from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 
 
 @dataclass(frozen=True)
@@ -34,12 +33,7 @@ class EndpointTestResult:
 
 
 def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: str | None) -> list[tuple[str, Any]]:
-    path = use_case.path(test_file)
-    if not path.is_file():
-        raise LlmopsError(f"TEST_FILE_PATH '{test_file}' of use case '{use_case.name}' not found at {path}")
-    sample = json.loads(path.read_text(encoding="utf-8"))
-    name = Path(test_file).name
-    found = [(f"{name}[{i}]", s) for i, s in enumerate(sample)] if isinstance(sample, list) else [(name, sample)]
+    found = sample_requests(use_case.path(test_file), test_file)
     if lines <= 0:
         return found
     candidates = use_case.experiment_datasets(env)
