@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pr", type=int, default=1, help="pull request number (pull_request event)")
     parser.add_argument("--branch", default="development", help="base branch (pull_request) or pushed branch")
     parser.add_argument("--workspace", type=Path, help="an existing working copy (default: a fresh copy)")
+    parser.add_argument("--shared-workspace", action="store_true",
+                        help="run every job in the working copy itself (default: each job in a fresh folder where "
+                             "checkout copies the working copy, like a fresh GitHub runner)")
     parser.add_argument("--out", type=Path, help="folder for logs, summaries, artifacts (default: a temp folder)")
     parser.add_argument("--venv", type=Path, default=REPOSITORY / ".venv",
                         help="virtualenv standing in for setup-python")
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             event = events.workflow_dispatch(_pairs(args.input, "input"), branch=args.branch)
         settings = RunnerSettings(workspace=workspace.resolve(), out_dir=(args.out or temp / "out").resolve(),
                                   venv=args.venv, event=event, vars=_pairs(args.var, "var"),
-                                  secrets=_pairs(args.secret, "secret"))
+                                  secrets=_pairs(args.secret, "secret"), isolated_jobs=not args.shared_workspace)
         result = WorkflowRunner(settings).run_workflow(args.workflow, jobs=args.job)
     except ConfigError as exc:
         sys.stderr.write("\n".join(str(p) for p in exc.problems) + "\n")

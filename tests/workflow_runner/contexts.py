@@ -17,7 +17,12 @@ _FOREIGN_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "LLMOPS_", "PYTEST_", "VI
 
 @dataclass
 class RunnerSettings:
-    """Where and as what a local run happens."""
+    """Where and as what a local run happens.
+
+    `workspace` is the working copy. With `isolated_jobs`, each job runs in an empty folder of its own, where
+    actions/checkout copies the working copy, as every job of a GitHub run starts on a fresh machine (what one
+    job leaves behind reaches the next only through artifacts); otherwise jobs run in the working copy itself
+    and checkout does nothing."""
 
     workspace: Path
     out_dir: Path
@@ -26,6 +31,8 @@ class RunnerSettings:
     vars: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     host_env: dict[str, str] | None = None
+    isolated_jobs: bool = False
+    checkout_source: Path | None = None  # set on a job's own settings when it runs isolated
 
     @property
     def runner_temp(self) -> Path:

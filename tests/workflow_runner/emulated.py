@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.workflow_runner.workflow import as_bool
-from tests.workflow_runner.workspace import link_venv
+from tests.workflow_runner.workspace import copy_repository, link_venv
 
 COMMENT_BODY_VARIABLE = "COMMENT_BODY_FILE"  # the github-script step's env names the body it posts
 COMMENTS_FILE = "pr-comments.json"
@@ -35,6 +35,7 @@ class ActionCall:
     out_dir: Path
     venv: Path
     pull_request: int | None
+    checkout_source: Path | None = None
 
 
 @dataclass
@@ -51,7 +52,12 @@ def action_name(uses: str) -> str:
 
 
 def checkout(call: ActionCall) -> ActionOutcome:
-    return ActionOutcome(True, f"emulated: the working copy {call.workspace} is the checkout")
+    if call.checkout_source is None:
+        return ActionOutcome(True, f"emulated: the working copy {call.workspace} is the checkout")
+    copied = copy_repository(call.checkout_source, call.workspace)
+    count = sum(1 for p in copied.rglob("*") if p.is_file())
+    return ActionOutcome(True, f"emulated: copied the working copy {call.checkout_source} ({count} files) into the "
+                               f"job's own workspace {call.workspace}")
 
 
 def setup_python(call: ActionCall) -> ActionOutcome:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class JobResult:
     summary: str = ""
     permissions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    workspace: Path | None = None  # where its steps ran (isolated jobs: emptied again by the next job)
 
     @property
     def exit_code(self) -> int:
@@ -313,14 +315,26 @@ class WorkflowRunner:
         workflow_env = {k: to_string(interpolate(v, scope, f"{wf.path.name}: env.{k}")) for k, v in wf.env.items()}
         scope = Scope(contexts={**contexts, "env": workflow_env})
         job_env = {k: to_string(interpolate(v, scope, f"{where}.env.{k}")) for k, v in job.env.items()}
-        runner = runner_context(self.settings)
+        settings = self.settings
+        if settings.isolated_jobs:
+            # A fresh machine per job, at the same path every time, as GitHub-hosted runners use
+            # /home/runner/work/<repo>/<repo>: what a job leaves reaches the next only through artifacts.
+            name = settings.event.repository.split("/")[-1]
+            job_workspace = settings.out_dir / "work" / name / name
+            if job_workspace.exists():
+                shutil.rmtree(job_workspace)
+            job_workspace.mkdir(parents=True)
+            settings = replace(settings, workspace=job_workspace, checkout_source=self.settings.workspace)
+            contexts = {**contexts, "github": {**contexts["github"], "workspace": str(job_workspace)}}
+            notes.append(f"fresh workspace {job_workspace}, emptied before the job as on a new runner")
+        runner = runner_context(settings)
         timeout = float(to_string(interpolate(job.raw.get("timeout-minutes", DEFAULT_JOB_TIMEOUT_MINUTES), scope,
                                               f"{where}.timeout-minutes")))
         state = JobState(
-            settings=self.settings, job_id=qualified, where=where,
+            settings=settings, job_id=qualified, where=where,
             contexts={**contexts, "runner": runner, "job": {"status": "success"}},
             env={**workflow_env, **job_env},
-            base_env={**host_environment(self.settings), **default_variables(contexts["github"], runner),
+            base_env={**host_environment(settings), **default_variables(contexts["github"], runner),
                       "GITHUB_EVENT_PATH": str(self.event_path)},
             defaults_run={**wf.defaults_run, **job.defaults_run},
             deadline=time.monotonic() + 60 * timeout, tracking_id=f"local_{uuid.uuid4().hex}",
@@ -347,4 +361,4 @@ class WorkflowRunner:
         result = "success" if state.status == "success" else state.status
         log.info("job %s: %s", qualified, result)
         return JobResult(qualified, result, steps=steps, outputs=outputs, summary=summary,
-                         permissions=permissions.granted(granted), notes=notes)
+                         permissions=permissions.granted(granted), notes=notes, workspace=settings.workspace)

@@ -181,7 +181,8 @@ class StepRunner:
         with_ = {k: to_string(interpolate(v, scope, f"{where}.with.{k}")) for k, v in step.with_.items()}
         call = emulated.ActionCall(uses=step.uses, with_=with_, env=env, workspace=self.state.settings.workspace,
                                    out_dir=self.state.settings.out_dir, venv=self.state.settings.venv,
-                                   pull_request=self.state.settings.event.pull_request_number)
+                                   pull_request=self.state.settings.event.pull_request_number,
+                                   checkout_source=self.state.settings.checkout_source)
         outcome = emulated.emulate(call)
         self.state.path_additions[:0] = outcome.add_path
         status = "success" if outcome.ok else "failure"

@@ -16,12 +16,19 @@ INSTALLED_STAMP = ".installed"  # the Makefile's marker that `make install` has 
 
 
 def repository_files(source: Path) -> list[str]:
-    """What a checkout holds: tracked files plus new files not ignored by .gitignore (work in progress)."""
-    done = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=source,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise NotFoundError(f"'{source}' is not a git working copy ({done.stderr.strip()}); pass the repository root")
-    names = sorted({n for n in done.stdout.split("\0") if n})
+    """What a checkout holds: in a git working copy, tracked files plus new files not ignored by .gitignore
+    (work in progress); in a plain folder (a copy made earlier), its files minus per-machine ones."""
+    if not source.is_dir():
+        raise NotFoundError(f"'{source}' is not a folder; pass the repository root")
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=source, capture_output=True, text=True,
+                          check=False)
+    if done.returncode == 0 and Path(done.stdout.strip()).resolve() == source.resolve():
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=source,
+                                capture_output=True, text=True, check=True).stdout.split("\0")
+    else:
+        listed = [p.relative_to(source).as_posix() for p in source.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts and p.name != ".env"]
+    names = sorted({n for n in listed if n})
     return [n for n in names if n.split("/", 1)[0] not in SKIPPED_TOP_LEVEL and (source / n).is_file()]
 
 
