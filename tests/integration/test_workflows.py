@@ -205,7 +205,7 @@ def test_pr_job_passes_uploads_the_report_and_writes_the_summary(pr_run: Run) ->
     assert pr_run.artifact(f"report-{USE_CASE}-pr") == REPORT_FILES
     summary = pr_run.summaries["pr/pipeline"]
     assert summary.startswith(f"<!-- llmops-report:{USE_CASE}:pr -->\n### llmops report · {USE_CASE} · pr\n")
-    assert "**Quality gates:** ✅" in summary
+    assert "**Quality gates: ✅ passed**" in summary
     assert pipeline.permissions == {"contents": "read"}
 
 
@@ -231,6 +231,8 @@ def test_a_failed_gate_fails_the_pr_job_and_still_comments(pr_workspace: Path) -
     assert run.result.exit_code == 1
     pipeline = run.result.jobs["pr/pipeline"]
     assert pipeline.result == "failure"
+    # Every step up to the gates worked: the job fails on the threshold alone, with exit code 3.
+    assert [s.outcome for s in pipeline.steps[:7]] == ["success"] * 7, run.result.describe()
     assert pipeline.step("Report and quality gates").exit_code == 3
     assert pipeline.step("Upload the report").outcome == "success"
     assert "**Quality gates: ❌" in run.summaries["pr/pipeline"]
@@ -262,7 +264,7 @@ def test_ci_job_runs_gates_registers_the_model_and_uploads(ci_cd_run: Run) -> No
     state = ci_cd_run.artifact(f"llmops-state-{USE_CASE}-dev")
     assert ".llmops/registry.sqlite" in state and f"reports/{USE_CASE}/dev/LATEST" in state, state
     summary = ci_cd_run.summaries["ci/pipeline"]
-    assert summary.startswith(f"<!-- llmops-report:{USE_CASE}:dev -->") and "**Quality gates:** ✅" in summary
+    assert summary.startswith(f"<!-- llmops-report:{USE_CASE}:dev -->") and "**Quality gates: ✅ passed**" in summary
     assert f"model {USE_CASE}_dev: registered version 1" in summary
     assert ci_cd_run.result.jobs["ci"].outputs == {"state-artifact": f"llmops-state-{USE_CASE}-dev"}
 
