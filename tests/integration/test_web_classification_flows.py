@@ -54,7 +54,7 @@ def _category_by_url_rule(url: str) -> str:
 def stub_answer(messages: list[dict[str, Any]]) -> str:
     system = _text_of(messages[0]) if messages and messages[0].get("role") == "system" else ""
     last_user = _text_of(messages[-1])
-    if system.startswith(("Summarize", "Describe a web page")):
+    if system.startswith(("Summarize", "In under 15 words")):
         return f"Summary: {last_user[:60]}"
     if "You check a web page classifier" in system:
         evidence = re.search(r"^Evidence:(.*)$", last_user, re.MULTILINE)
@@ -236,9 +236,9 @@ def request_for(stub: StubServer, system_prefix: str) -> dict[str, Any]:
 
 SUMMARIZE_PROMPTS = {
     "variant_0": ("Summarize the web page text", 48),
-    "variant_1": ("Describe a web page", 32),
+    "variant_1": ("In under 15 words", 32),
 }
-CLASSIFY_PROMPTS = {"variant_0": "Classify a web page into one category", "variant_1": "You label URLs."}
+CLASSIFY_PROMPTS = {"variant_0": "Classify the web page as", "variant_1": "Label the web page."}
 
 
 @pytest.mark.parametrize("summarize_variant", ["variant_0", "variant_1"])
@@ -261,8 +261,8 @@ def test_every_variant_combination_classifies_a_snapshot_url(
     assert summarize["temperature"] == 0
     assert _text_of(summarize["messages"][-1]).endswith("Install on your Android phone or tablet.")
     classify = request_for(stub_server, CLASSIFY_PROMPTS[classify_variant])
-    # System prompt, then the four few-shot turns, then the line: the constant part comes first.
-    assert [m["role"] for m in classify["messages"]] == ["system"] + ["user", "assistant"] * 4 + ["user"]
+    # System prompt, then the three few-shot turns, then the line: the constant part comes first.
+    assert [m["role"] for m in classify["messages"]] == ["system"] + ["user", "assistant"] * 3 + ["user"]
     assert _text_of(classify["messages"][-1]).startswith(
         "URL: https://play.google.com/store/apps/details?id=com.twitter.android\nSummary: Summary: "
     )
@@ -274,7 +274,7 @@ def test_default_variants_are_variant_0(stub_server: StubServer, tmp_path: Path)
     run_lines(executor, [{"url": "https://arxiv.org/abs/1706.03762"}])
 
     assert request_for(stub_server, "Summarize the web page text")["max_tokens"] == 48
-    request_for(stub_server, "Classify a web page into one category")
+    request_for(stub_server, "Classify the web page as")
 
 
 def test_unknown_url_offline_is_classified_from_the_url_alone(
@@ -289,7 +289,7 @@ def test_unknown_url_offline_is_classified_from_the_url_alone(
     assert flow_output(result) == {"category": "PDF", "evidence": "stub rule for reports.example.org"}
     summarize = request_for(stub_server, "Summarize the web page text")
     assert _text_of(summarize["messages"][-1]) == "No page content available."
-    classify = request_for(stub_server, "Classify a web page into one category")
+    classify = request_for(stub_server, "Classify the web page as")
     assert _text_of(classify["messages"][-1]).startswith(f"URL: {url}\n")
 
 
@@ -346,8 +346,11 @@ def test_snapshot_lookup_tolerates_spelling(url: str, expected_start: str) -> No
         ('{"category": "Profile"}', "Profile", ""),
         ('{"note": 1} then {"category": "None", "evidence": "news site"}', "None", "news site"),
         ("Profile", "Profile", ""),
+        ('{"category": "Other", "evidence": "news home page"}', "None", "news home page"),
         ('{"category": "Video", "evidence": "a clip"}', "None", ""),
-        ('{"category": "App", "evidence": "cut off', "None", ""),
+        ('{"category": "App", "evidence": "cut off by max_tok', "App", "cut off by max_tok"),
+        ('{"category": "Movie", "evidence": "Film title (IMDb)}', "Movie", "Film title (IMDb)"),
+        ('{"category": "Acad', "None", ""),
         ("I think this is a movie page.", "None", ""),
         ("", "None", ""),
     ],
