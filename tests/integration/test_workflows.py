@@ -237,7 +237,7 @@ def test_a_failed_gate_fails_the_pr_job_and_still_comments(pr_workspace: Path) -
     assert pipeline.step("Upload the report").outcome == "success"
     assert "**Quality gates: ❌" in run.summaries["pr/pipeline"]
     assert run.result.jobs["pr/comment"].result == "success"
-    assert "accuracy` >= 1.01" in run.comments[0]["body"]
+    assert "- ❌ `accuracy` of `defaults`" in run.comments[0]["body"] and "needs >= 1.01" in run.comments[0]["body"]
 
 
 def test_a_fork_pr_runs_the_pipeline_without_commenting(pr_workspace: Path) -> None:
