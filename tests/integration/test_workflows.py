@@ -182,8 +182,16 @@ def _run(workspace: Path, out: Path, workflow: str, event: events.Event, isolate
     return Run(result, workspace, {k: j.summary for k, j in result.jobs.items()}, result.comments())
 
 
+def _require_recorded(flow: str) -> None:
+    """The jobs replay recorded LLM responses; without them every line fails with a replay miss."""
+    cassette = REPO / "use_cases" / USE_CASE / "cassettes" / f"{flow}.jsonl"
+    assert cassette.is_file(), (f"{cassette.relative_to(REPO)} is missing, so the job would replay nothing; "
+                                f"record it with: llmops record --use-case {USE_CASE} --env pr (and --env dev)")
+
+
 @pytest.fixture(scope="module")
 def pr_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _require_recorded("experiment")
     return _fresh_workspace(tmp_path_factory.mktemp("pr"))
 
 
@@ -252,6 +260,7 @@ def test_a_fork_pr_runs_the_pipeline_without_commenting(pr_workspace: Path) -> N
 def ci_cd_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     # CD starts on a fresh machine: it deploys from CI's artifact alone. Should it fail half-way, the
     # runner still ends the endpoint it left running (as GitHub ends a job's orphan processes).
+    _require_recorded("experiment")
     workspace = _fresh_workspace(tmp_path_factory.mktemp("ci"))
     return _run(workspace, workspace.parent / "out", f"{USE_CASE}_ci_dev_workflow.yml", events.push("development"))
 
@@ -282,6 +291,7 @@ def test_cd_job_deploys_smoke_tests_and_stops_the_endpoint(ci_cd_run: Run) -> No
 
 
 def test_post_prod_job_evaluates_the_production_log(tmp_path: Path) -> None:
+    _require_recorded("evaluation_post_prod")
     workspace = _fresh_workspace(tmp_path)
     run = _run(workspace, tmp_path / "out", f"{USE_CASE}_post_prod_eval.yml", events.workflow_dispatch({"env": "dev"}))
     assert run.result.exit_code == 0, run.result.describe()

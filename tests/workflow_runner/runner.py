@@ -34,6 +34,7 @@ from tests.workflow_runner.workflow import Job, Workflow, as_bool
 log = logging.getLogger(__name__)
 DEFAULT_JOB_TIMEOUT_MINUTES = 360
 UNSUPPORTED_JOB_KEYS = ("container", "services")
+FAILED_LOG_LINES = 6
 
 
 @dataclass
@@ -59,7 +60,12 @@ class JobResult:
         raise KeyError(f"no step named '{label}...' in job {self.id}; steps: {[s.label for s in self.steps]}")
 
     def describe(self) -> str:
-        lines = [f"job {self.id}: {self.result}"] + [f"  {s.describe()}" for s in self.steps]
+        """The job, its steps and notes; a failed step with the last lines of its log (the reason, usually)."""
+        lines = [f"job {self.id}: {self.result}"]
+        for step in self.steps:
+            lines.append(f"  {step.describe()}")
+            if step.outcome == "failure":
+                lines += [f"    | {line}" for line in step.log.rstrip().splitlines()[-FAILED_LOG_LINES:]]
         return "\n".join(lines + [f"  note: {n}" for n in self.notes])
 
 
