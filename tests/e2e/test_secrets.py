@@ -15,7 +15,7 @@ from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
 
-PLANTED = "sk-PLANTEDsecret0123456789abcdefXYZ"
+PLANTED = "planted-test-key-not-real-0123456789-XYZ"
 
 
 def test_planted_key_never_leaks(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_planted_key_never_leaks(tmp_path: Path) -> None:
         received = list(upstream.requests)
     assert run.returncode in (0, 3), run.stderr[-3000:]  # the simulated answers may well fail the gate
     assert received and all(r.headers.get("api-key") == PLANTED for r in received)  # the key was really used
-    assert "key ****fXYZ" in listed.stdout
+    assert "key ****-XYZ" in listed.stdout
     for text in (run.stdout, run.stderr, listed.stdout, listed.stderr):
         assert PLANTED not in text
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".env" and PLANTED.encode() in p.read_bytes()]
