@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
 from llmops.config.mapping_config import RUN_OUTPUT_REF
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
@@ -37,7 +37,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
     if not run_ids:
         raise LlmopsError(f"no experiment of '{use_case.name}' in env '{env}' yet; run: llmops experiment "
                           f"--use-case {use_case.name} --env {env}")
-    results: list[RunResult] = []
+    specs: list[RunSpec] = []
     for run_id in run_ids:
         parent = run_registry.get_run(workspace.state_dir, run_id)
         if parent is None:
@@ -72,7 +72,8 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
                 dataset_version=version.version, data_sha256=version.sha256, mapping=mapping, rows=mapped,
                 parent_run_id=run_id, skipped=skipped,
             )
-            results.append(execute(workspace.state_dir, spec, session, env_config.CONCURRENCY, progress))
+            specs.append(spec)
+    results = execute_all(workspace.state_dir, specs, session, env_config.CONCURRENCY, progress)
     run_registry.record_run_set(workspace.state_dir, "evaluation", use_case.name, env,
                                 [r.record.run_id for r in results])
     return EvaluationResult(runs=results)

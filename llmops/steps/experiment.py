@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.variants import DEFAULT_MAX_RUNS, enumerate_variants, label
 from llmops.config.workspace import Workspace
@@ -51,7 +51,7 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
     if not datasets:
         raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no pr_data or training_data dataset in "
                           "configs/data_config.json")
-    results: list[RunResult] = []
+    specs: list[RunSpec] = []
     for dataset in datasets:
         version = registered_version(workspace, use_case, dataset)
         rows = read_rows(use_case, dataset)
@@ -63,7 +63,8 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
                 dataset_version=version.version, data_sha256=version.sha256,
                 mapping=use_case.mapping.experiment, rows=mapped,
             )
-            results.append(execute(workspace.state_dir, spec, session, env_config.CONCURRENCY, progress))
+            specs.append(spec)
+    results = execute_all(workspace.state_dir, specs, session, env_config.CONCURRENCY, progress)
     run_registry.record_run_set(workspace.state_dir, "experiment", use_case.name, env,
                                 [r.record.run_id for r in results])
     result = ExperimentResult(runs=results, threshold=env_config.FAILED_LINE_THRESHOLD)

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,43 +109,15 @@ class FlowRunner:
 
     def run_lines(self, lines: Iterable[tuple[int, dict[str, Any]]], concurrency: int,
                   on_done: Callable[[LineOutcome], None] | None = None) -> list[LineOutcome]:
-        """Run lines `concurrency` at a time on one event loop with prompt flow's async line API.
-
-        The sync API starts a thread pool per line, and on 2 cores thread start-up alone costs more
-        than a python-only line; the async API lets many lines share one loop, while LLM calls
-        still run concurrently in prompt flow's node threads.
-        """
-        pending = iter(list(lines))
-        executor = self._get_executor()
+        """Run lines `concurrency` at a time; returns their outcomes in line order."""
         outcomes: list[LineOutcome] = []
-        stop = threading.Event()
 
-        async def worker() -> None:
-            for index, inputs in pending:  # the workers share one iterator: each line runs once
-                if stop.is_set():
-                    return
-                started = time.perf_counter()
-                try:
-                    result = await executor.exec_line_async(inputs, index=index)
-                    outcome = _outcome(index, inputs, result, started)
-                except Exception as exc:  # a broken line must not stop the batch
-                    outcome = LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}",
-                                          time.perf_counter() - started)
-                outcomes.append(outcome)
-                if on_done:
-                    on_done(outcome)
+        def collect(outcome: LineOutcome) -> None:
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
 
-        async def drive() -> None:
-            await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-
-        # Ctrl-C must not cancel prompt flow's line tasks: its async scheduler answers a cancellation
-        # by ending the whole process with os._exit(0). So the first Ctrl-C only stops new lines from
-        # starting, the lines in flight finish and are handed to on_done, and then KeyboardInterrupt
-        # is raised; a second Ctrl-C interrupts at once.
-        with _first_interrupt_sets(stop):
-            asyncio.run(drive())
-        if stop.is_set():
-            raise KeyboardInterrupt
+        run_batches([LineBatch(self, list(lines), collect)], concurrency)
         return sorted(outcomes, key=lambda o: o.index)
 
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:
@@ -161,3 +134,63 @@ class FlowRunner:
         aggregation_inputs = {k: [(o.aggregation_inputs or {}).get(k) for o in done] for k in keys}
         result = executor.exec_aggregation(inputs, aggregation_inputs)
         return {k: _plain(v) for k, v in (getattr(result, "metrics", None) or {}).items()}
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """The lines one runner still has to run, and what to do with each finished one."""
+
+    runner: FlowRunner
+    lines: list[tuple[int, dict[str, Any]]]
+    on_done: Callable[[LineOutcome], None] | None = None
+
+
+def run_batches(batches: list[LineBatch], concurrency: int) -> None:
+    """Run the lines of several runs `concurrency` at a time on one event loop.
+
+    Lines are taken run by run, so runs finish in order, but one run's last lines overlap the next
+    run's first ones instead of leaving slots idle. The sync API would start a thread pool per line,
+    and on 2 cores thread start-up alone costs more than a python-only line; prompt flow's async
+    line API lets all lines share one loop, and their sync nodes (LLM calls included) run on one
+    node pool shared by every line.
+    """
+    from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
+
+    batches = [b for b in batches if b.lines]
+    if not batches:
+        return
+    executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
+    node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),
+                                   thread_name_prefix="llmops-node")
+    for executor in executors:
+        share_node_pool(executor, node_pool)
+    pending = iter([(b, e, i, inputs) for b, e in zip(batches, executors, strict=True) for i, inputs in b.lines])
+    stop = threading.Event()
+
+    async def worker() -> None:
+        for batch, executor, index, inputs in pending:  # the workers share one iterator: each line runs once
+            if stop.is_set():
+                return
+            started = time.perf_counter()
+            try:
+                result = await executor.exec_line_async(inputs, index=index)
+                outcome = _outcome(index, inputs, result, started)
+            except Exception as exc:  # a broken line must not stop the batch
+                outcome = LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+            if batch.on_done:
+                batch.on_done(outcome)
+
+    async def drive() -> None:
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+
+    # Ctrl-C must not cancel prompt flow's line tasks: its async scheduler answers a cancellation
+    # by ending the whole process with os._exit(0). So the first Ctrl-C only stops new lines from
+    # starting, the lines in flight finish and are handed to on_done, and then KeyboardInterrupt
+    # is raised; a second Ctrl-C interrupts at once.
+    try:
+        with _first_interrupt_sets(stop):
+            asyncio.run(drive())
+    finally:
+        node_pool.shutdown(wait=False)
+    if stop.is_set():
+        raise KeyboardInterrupt

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmops.backends.local import run_registry
-from llmops.backends.local.flow_runner import FlowRunner, LineOutcome
+from llmops.backends.local.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
 from llmops.backends.local.promptflow_env import configure_promptflow
 from llmops.backends.local.snapshot import materialize
 from llmops.backends.local.variants_dag import write_variant_dag
@@ -56,9 +56,19 @@ def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> di
             "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
 
 
-def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
-            progress: ProgressFactory | None = None) -> RunResult:
-    configure_promptflow(state_dir)
+@dataclass
+class _StartedRun:
+    """A run registered as running, with the lines it still has to run."""
+
+    record: run_registry.RunRecord
+    runner: FlowRunner
+    pending: list[tuple[int, dict[str, Any]]]
+    writer: run_registry.LineWriter
+    on_done: Callable[[LineOutcome], None]
+
+
+def _start(state_dir: Path, spec: RunSpec, session: Any, progress: ProgressFactory | None) -> RunResult | _StartedRun:
+    """Reuse the run when it finished before; otherwise register it and find what is left to do."""
     flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
     key = run_key(spec, flow_sha, session.identity())
     run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -86,24 +96,44 @@ def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
 
     dag_name, node_connections = write_variant_dag(snapshot, spec.flow.file, spec.variant)
     connections = session.pf_connections(spec.flow.name, run_id, spec.variant_label, node_connections)
-    runner = FlowRunner(snapshot, dag_name, connections)
-    tick = progress(name, total, len(done)) if progress else None
-
     writer = run_registry.LineWriter(state_dir, run_id)
+    tick: Callable[[LineOutcome], None] | None = None
 
     def on_done(outcome: LineOutcome) -> None:
+        nonlocal tick
         writer.add(outcome)
+        if progress and tick is None:  # the bar appears when the run starts, not when it is queued
+            tick = progress(name, total, len(done) + len(skipped))
         if tick:
             tick(outcome)
 
+    return _StartedRun(record, FlowRunner(snapshot, dag_name, connections), pending, writer, on_done)
+
+
+def _finish(state_dir: Path, run: _StartedRun) -> RunResult:
+    all_lines = run_registry.lines(state_dir, run.record.run_id)
+    metrics = run.runner.aggregate(all_lines)
+    final = run_registry.finish_run(state_dir, run.record.run_id, metrics)
+    return RunResult(final, all_lines, reused=False, executed_lines=len(run.pending))
+
+
+def execute_all(state_dir: Path, specs: list[RunSpec], session: Any, concurrency: int,
+                progress: ProgressFactory | None = None) -> list[RunResult]:
+    """Execute several runs, their lines sharing `concurrency` slots; results in the order of `specs`."""
+    configure_promptflow(state_dir)
+    runs = [_start(state_dir, spec, session, progress) for spec in specs]
+    started = [run for run in runs if isinstance(run, _StartedRun)]
     try:
-        runner.run_lines(pending, concurrency, on_done)
+        run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started], concurrency)
     finally:
-        writer.close()  # on Ctrl-C too: finished lines are kept for the resume
-    all_lines = run_registry.lines(state_dir, run_id)
-    metrics = runner.aggregate(all_lines)
-    final = run_registry.finish_run(state_dir, run_id, metrics)
-    return RunResult(final, all_lines, reused=False, executed_lines=len(pending))
+        for run in started:
+            run.writer.close()  # on Ctrl-C too: finished lines are kept for the resume
+    return [_finish(state_dir, run) if isinstance(run, _StartedRun) else run for run in runs]
+
+
+def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
+            progress: ProgressFactory | None = None) -> RunResult:
+    return execute_all(state_dir, [spec], session, concurrency, progress)[0]
 
 
 def map_inputs(mapping: dict[str, str], row: dict[str, Any],
