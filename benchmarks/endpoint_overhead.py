@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
+
+from _latency import percentiles, run_threads  # noqa: E402 (benchmarks/ is the script's folder)
 
 from llmops.backends.local.flow_runner import FlowRunner  # noqa: E402
 from llmops.backends.local.promptflow_env import configure_promptflow  # noqa: E402
@@ -40,34 +39,6 @@ from tests.support.mini_use_case import edit_json, write_use_case  # noqa: E402
 
 def inputs(worker: int, index: int) -> dict[str, str]:
     return {"url": f"https://{'apps.' if index % 2 else ''}example.com/{worker}/{index}"}
-
-
-def run_threads(concurrency: int, calls: int, make_call: Callable[[int], Callable[[int], None]]) -> tuple[
-        list[float], float]:
-    """Latencies in ms of concurrency x calls calls, and the wall time in s; all threads start together."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    start_together = threading.Barrier(concurrency + 1)
-
-    def worker(number: int) -> None:
-        call = make_call(number)
-        mine = []
-        start_together.wait()
-        for index in range(calls):
-            started = time.perf_counter()
-            call(index)
-            mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    start_together.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return latencies, time.perf_counter() - began
 
 
 def in_process(runner: FlowRunner) -> Callable[[int], Callable[[int], None]]:
@@ -93,11 +64,6 @@ def over_http(port: int) -> Callable[[int], Callable[[int], None]]:
                 raise RuntimeError(f"HTTP {response.status}")
         return call
     return make
-
-
-def percentiles(values: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[98]
 
 
 def main() -> None:

@@ -18,13 +18,13 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import statistics
 import tempfile
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from _latency import percentiles, run_threads  # benchmarks/ is the script's folder
 
 from llmops.llm.gateway import Gateway, Tag, Upstream
 from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
@@ -53,40 +53,22 @@ def request_body(worker: int, index: int) -> bytes:
 def run_clients(base_url: str, concurrency: int, calls: int) -> tuple[list[float], float]:
     """Latencies in ms of concurrency x calls requests, and the wall time in s."""
     parts = urlsplit(base_url)
-    latencies: list[float] = []
-    lock = threading.Lock()
-    start_together = threading.Barrier(concurrency + 1)
 
-    def client(worker: int) -> None:
+    def make_call(worker: int) -> Callable[[int], None]:
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
         bodies = [request_body(worker, i) for i in range(calls)]
-        mine: list[float] = []
-        start_together.wait()
-        for body in bodies:
-            started = time.perf_counter()
-            connection.request("POST", parts.path + AZURE_PATH, body=body, headers={"Content-Type": "application/json"})
+
+        def call(index: int) -> None:
+            connection.request("POST", parts.path + AZURE_PATH, body=bodies[index],
+                               headers={"Content-Type": "application/json"})
             response = connection.getresponse()
             response.read()
-            mine.append((time.perf_counter() - started) * 1000)
             if response.status != 200:
                 raise RuntimeError(f"HTTP {response.status} from {base_url}")
-        connection.close()
-        with lock:
-            latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(w,)) for w in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    start_together.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return latencies, time.perf_counter() - began
+        return call
 
-
-def percentiles(values: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[98]
+    return run_threads(concurrency, calls, make_call)
 
 
 def main() -> None:

@@ -44,3 +44,8 @@ class Workspace:
                 f"A use case is a folder under {USE_CASES}/ holding {USE_CASE_MARKER}",
             )
         return folder
+
+    def shown(self, path: Path) -> str:
+        """`path` relative to the repository root when it lies inside it: the same on every checkout."""
+        resolved = path.resolve()
+        return resolved.relative_to(self.root).as_posix() if resolved.is_relative_to(self.root) else str(resolved)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from llmops.errors import LlmopsError
-from llmops.serving.production_log import DEFAULT_MAX_BYTES
-from llmops.serving.server import ServeOptions, check_port, serve
+from llmops.serving.process import ServeOptions
+from llmops.serving.server import check_port, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--log-max-bytes", type=int, default=DEFAULT_MAX_BYTES)
+    parser.add_argument("--log-max-bytes", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -119,7 +119,9 @@ def running(state_dir: Path, endpoint: str) -> ServerInfo | None:
 
 
 @dataclass(frozen=True)
-class StartOptions:
+class ServeOptions:
+    """How to run one endpoint's server: given to `start` here and, as arguments, to the server process."""
+
     root: Path
     state_dir: Path
     use_case: str
@@ -131,10 +133,10 @@ class StartOptions:
     port: int = 0
     threads: int = 8
     seed: int | None = None
-    log_max_bytes: int | None = None
+    log_max_bytes: int | None = None  # None: the production log's default (10 MiB)
 
 
-def command(options: StartOptions) -> list[str]:
+def command(options: ServeOptions) -> list[str]:
     args = [sys.executable, "-m", "llmops.serving", "--root", str(options.root), "--state-dir",
             str(options.state_dir), "--use-case", options.use_case, "--env", options.env, "--endpoint",
             options.endpoint, "--provider", options.provider, "--model", options.embedded_model, "--port",
@@ -148,7 +150,7 @@ def command(options: StartOptions) -> list[str]:
     return args
 
 
-def start(options: StartOptions, timeout: float = START_TIMEOUT_S) -> tuple[ServerInfo, bool]:
+def start(options: ServeOptions, timeout: float = START_TIMEOUT_S) -> tuple[ServerInfo, bool]:
     """Start the server unless it runs already; returns (its record, True when this call started it)."""
     existing = running(options.state_dir, options.endpoint)
     if existing is not None:

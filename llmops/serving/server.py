@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from llmops.backends.local import endpoint_registry
@@ -23,25 +21,10 @@ from llmops.errors import LlmopsError
 from llmops.serving import process
 from llmops.serving.app import EndpointApp
 from llmops.serving.live_state import LiveState
+from llmops.serving.process import ServeOptions
 from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_path
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    root: Path
-    state_dir: Path
-    use_case: str
-    env: str
-    endpoint: str
-    provider: str = "auto"
-    embedded_model: str = "qwen-1.5b"
-    env_file: Path | None = None
-    port: int = 0
-    threads: int = 8
-    seed: int | None = None
-    log_max_bytes: int = DEFAULT_MAX_BYTES
 
 
 def open_session(options: ServeOptions, workspace: Workspace) -> Any:
@@ -75,7 +58,8 @@ def serve(options: ServeOptions) -> None:
     workspace = Workspace(root=options.root, state_dir=options.state_dir, reports_dir=options.root / "reports")
     configure_promptflow(options.state_dir)
     endpoint_registry.get_endpoint(options.state_dir, options.endpoint)  # `endpoint up` registered it
-    log = ProductionLog(log_path(options.state_dir, options.endpoint), options.log_max_bytes)
+    max_bytes = DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes
+    log = ProductionLog(log_path(options.state_dir, options.endpoint), max_bytes)
     signal.signal(signal.SIGTERM, _stop)
     with open_session(options, workspace) as session:
         state = LiveState(options.state_dir, options.endpoint, session, options.seed)

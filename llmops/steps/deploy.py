@@ -138,7 +138,7 @@ def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str
     if already is not None:
         return already, False
     endpoint_registry.ensure_endpoint(workspace.state_dir, name, use_case.name, env, provider)
-    return process.start(process.StartOptions(
+    return process.start(process.ServeOptions(
         root=workspace.root, state_dir=workspace.state_dir, use_case=use_case.name, env=env, endpoint=name,
         provider=provider, embedded_model=embedded_model, env_file=env_file, port=port, threads=threads, seed=seed,
         log_max_bytes=log_max_bytes,

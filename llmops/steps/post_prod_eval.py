@@ -58,7 +58,7 @@ def _from_log(workspace: Workspace, endpoint: str) -> PostProdSource | None:
     if not file.is_file():
         file.write_text(text, encoding="utf-8")
     version = data_registry.register(workspace.state_dir, f"{endpoint}_production_log", file,
-                                     f"answered requests of endpoint {endpoint}")
+                                     f"answered requests of endpoint {endpoint}", workspace.shown(file))
     return PostProdSource(version, rows, f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
 
 
@@ -75,7 +75,8 @@ def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str |
                               "endpoint first, or pass --dataset")
         dataset = logs[0]
     path = use_case.path(dataset.DATA_PATH)
-    version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC)
+    version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC,
+                                     workspace.shown(path))
     rows = _read_jsonl(path)
     if not rows:
         raise LlmopsError(f"dataset {dataset.DATASET_NAME} ({dataset.DATA_PATH}) has no lines; nothing to evaluate")

@@ -18,8 +18,9 @@ class RegisterDataResult:
 
 def register_data(workspace: Workspace, use_case: UseCase, env: str) -> RegisterDataResult:
     require_local(use_case.name, env, use_case.env(env).BACKEND)
-    versions = [
-        data_registry.register(workspace.state_dir, ds.DATASET_NAME, use_case.path(ds.DATA_PATH), ds.DATASET_DESC)
-        for ds in use_case.data.for_env(env)
-    ]
+    versions = []
+    for ds in use_case.data.for_env(env):
+        path = use_case.path(ds.DATA_PATH)
+        versions.append(data_registry.register(workspace.state_dir, ds.DATASET_NAME, path, ds.DATASET_DESC,
+                                               workspace.shown(path)))
     return RegisterDataResult(versions=versions)

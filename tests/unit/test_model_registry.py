@@ -36,6 +36,15 @@ def test_same_flow_is_one_version(tmp_path: Path, flow: Path) -> None:
     assert first.snapshot == tmp_path / "state/models/uc_dev/1"
 
 
+def test_a_moved_state_directory_still_finds_its_snapshots(tmp_path: Path, flow: Path) -> None:
+    model_registry.register(tmp_path / "state", "uc_dev", flow, {})
+    (tmp_path / "state").rename(tmp_path / "carried")  # e.g. CI's state handed to CD on another runner path
+
+    moved = model_registry.get(tmp_path / "carried", "uc_dev")
+    assert moved.snapshot == tmp_path / "carried/models/uc_dev/1"
+    assert (moved.snapshot / "sub/tool.py").read_text() == "x = 1\n"
+
+
 @pytest.mark.parametrize("runtime", [".promptflow/flow.log", "__pycache__/tool.cpython-311.pyc", "sub/tool.pyc"])
 def test_runtime_files_do_not_make_a_version(tmp_path: Path, flow: Path, runtime: str) -> None:
     first = model_registry.register(tmp_path / "state", "uc_dev", flow, {})

@@ -22,7 +22,8 @@ class DataVersion:
     changed: bool  # True when this call registered a new version
 
 
-def register(state_dir: Path, name: str, path: Path, description: str) -> DataVersion:
+def register(state_dir: Path, name: str, path: Path, description: str, shown_path: str) -> DataVersion:
+    """`shown_path` is what the record keeps (relative to the repository, so it means the same on any checkout)."""
     digest = file_sha256(path)
     rows = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     with connect(state_dir) as conn, transaction(conn):
@@ -34,8 +35,8 @@ def register(state_dir: Path, name: str, path: Path, description: str) -> DataVe
         latest = conn.execute("SELECT MAX(version) FROM datasets WHERE name=?", (name,)).fetchone()[0] or 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute("INSERT INTO datasets VALUES (?,?,?,?,?,?,?)",
-                     (name, latest + 1, digest, str(path), description, rows, now))
-        return DataVersion(name, latest + 1, digest, str(path), description, rows, now, changed=True)
+                     (name, latest + 1, digest, shown_path, description, rows, now))
+        return DataVersion(name, latest + 1, digest, shown_path, description, rows, now, changed=True)
 
 
 def current_version(state_dir: Path, name: str, path: Path) -> DataVersion | None:

@@ -1,8 +1,8 @@
 """Models in the local registry: a model version is a flow snapshot, new only when the flow's hash changed.
 
 `<state>/models/<name>/<version>/` holds the flow files (sorted by relative path, runtime folders left
-out; see snapshot.py); the `models` table holds the hash and the lineage (git commit, data versions,
-runs, chosen variant, metrics) as JSON.
+out; see snapshot.py); the `models` table holds that folder relative to the state directory, the hash,
+and the lineage (git commit, data versions, runs, chosen variant, metrics) as JSON.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ def model_dir(state_dir: Path, name: str, version: int) -> Path:
     return state_dir / "models" / name / str(version)
 
 
-def _version(row: Any, changed: bool = False) -> ModelVersion:
-    return ModelVersion(row["name"], row["version"], row["sha256"], Path(row["snapshot"]), json.loads(row["lineage"]),
-                        row["registered_at"], changed)
+def _version(state_dir: Path, row: Any, changed: bool = False) -> ModelVersion:
+    # The snapshot is found under this state directory, not at the path stored when it was registered:
+    # a state directory carried to another checkout or runner (CI to CD) keeps working.
+    return ModelVersion(row["name"], row["version"], row["sha256"], model_dir(state_dir, row["name"], row["version"]),
+                        json.loads(row["lineage"]), row["registered_at"], changed)
 
 
 def register(state_dir: Path, name: str, flow_folder: Path, lineage: dict[str, Any]) -> ModelVersion:
@@ -47,13 +49,14 @@ def register(state_dir: Path, name: str, flow_folder: Path, lineage: dict[str, A
         row = conn.execute("SELECT * FROM models WHERE name=? AND sha256=? ORDER BY version DESC LIMIT 1",
                            (name, digest)).fetchone()
         if row is not None:
-            return _version(row)
+            return _version(state_dir, row)
         version = (conn.execute("SELECT MAX(version) FROM models WHERE name=?", (name,)).fetchone()[0] or 0) + 1
         target = model_dir(state_dir, name, version)
         _copy_flow(flow_folder, target)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         conn.execute("INSERT INTO models VALUES (?,?,?,?,?,?)",
-                     (name, version, digest, str(target), json.dumps(lineage, sort_keys=True, default=str), now))
+                     (name, version, digest, target.relative_to(state_dir).as_posix(),
+                      json.dumps(lineage, sort_keys=True, default=str), now))
     return ModelVersion(name, version, digest, target, lineage, now, changed=True)
 
 
@@ -77,7 +80,7 @@ def get(state_dir: Path, name: str, version: int | None = None) -> ModelVersion:
         else:
             row = conn.execute("SELECT * FROM models WHERE name=? AND version=?", (name, version)).fetchone()
         if row is not None:
-            return _version(row)
+            return _version(state_dir, row)
         names = [r[0] for r in conn.execute("SELECT DISTINCT name FROM models")]
         versions = [str(r[0]) for r in conn.execute("SELECT version FROM models WHERE name=? ORDER BY version",
                                                     (name,))]
@@ -91,5 +94,5 @@ def list_versions(state_dir: Path, use_case: str | None = None) -> list[ModelVer
     """Every version, by name then version; with `use_case`, those whose lineage names that use case."""
     with connect(state_dir) as conn:
         rows = conn.execute("SELECT * FROM models ORDER BY name, version").fetchall()
-    versions = [_version(r) for r in rows]
+    versions = [_version(state_dir, r) for r in rows]
     return [v for v in versions if use_case is None or v.lineage.get("use_case") == use_case]
