@@ -14,6 +14,7 @@ from pathlib import Path
 from llmops.backends.local import endpoint_registry, model_registry
 from llmops.backends.local.endpoint_registry import Deployment, Endpoint, TrafficMap
 from llmops.backends.local.model_registry import ModelVersion
+from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow
 from llmops.config.problems import Problem
 from llmops.config.use_case import UseCase
@@ -73,6 +74,22 @@ def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:
                 )
 
 
+def _check_slot_is_free(use_case: UseCase, env: str, block: LocalEndpoint, endpoint: Endpoint,
+                        before: Deployment | None, deployment: Deployment) -> None:
+    """A new release starts at 0%, so it cannot go into a deployment that serves users: blue/green alternate."""
+    current, prior = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
+    share = endpoint.split.live.get(current, 0) or endpoint.split.mirror.get(current, 0)
+    if before is None or before.same_release(deployment) or not share:
+        return
+    other = prior or ("green" if current == "blue" else "blue")
+    raise LlmopsError(
+        f"use_cases/{use_case.name}/configs/deployment_config.json: local_endpoint for env '{env}': deployment "
+        f"'{current}' serves model {before.model_name} version {before.model_version} to users "
+        f"({endpoint.split.describe()}), and a new release must start at 0% beside it. Alternate the names for "
+        f"this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
+    )
+
+
 def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "local",
            model_version: int | None = None) -> DeployResult:
     if target not in TARGETS:
@@ -97,6 +114,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
     _check_env_vars(endpoint, deployment)
 
     before = next((d for d in endpoint.deployments if d.name == current), None)
+    _check_slot_is_free(use_case, env, block, endpoint, before, deployment)
     endpoint_registry.put_deployment(state, deployment)
     is_new_release = before is None or not before.same_release(deployment)
     logger.info("deployment %s: model %s version %d, variant %s (%s); smoke test with %s", current, model.name,

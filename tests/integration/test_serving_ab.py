@@ -50,6 +50,8 @@ class Scenario:
     repo: Path
     info: process.ServerInfo
     first_deploy: subprocess.CompletedProcess[str]
+    unswapped_deploy: subprocess.CompletedProcess[str]  # v2 while the config still names blue as current
+    traffic_after_unswapped: dict[str, int]
     second_deploy: subprocess.CompletedProcess[str]
 
     @property
@@ -78,12 +80,14 @@ def ab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         classify = repo / "use_cases/mini/flows/standard/classify.py"
         classify.write_text(classify.read_text().replace(*V2_EDIT))
         assert "registered version 2" in llmops(repo, "register-model", "-u", "mini", "-e", "dev").stdout
+        unswapped = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
+        status = llmops(repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").stdout
         configure(repo, "green", "10", "blue", "90")
         second = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
         assert second.returncode == 0, second.stderr
         info = process.running(repo / ".llmops", "mini")
         assert info is not None
-        yield Scenario(repo, info, first, second)
+        yield Scenario(repo, info, first, unswapped, json.loads(status)["traffic"], second)
     finally:
         process.stop(repo / ".llmops", "mini")
 
@@ -103,6 +107,16 @@ def test_deploy_v1_takes_all_then_v2_takes_its_share(ab: Scenario) -> None:
         "traffic: blue=90,green=10",
     ]
     assert ab.second_deploy.stdout.splitlines()[1].startswith("smoke test sample-request.json: status 200 on green")
+
+
+def test_a_new_release_never_replaces_the_deployment_that_serves_users(ab: Scenario) -> None:
+    assert ab.unswapped_deploy.returncode == 1
+    assert ab.unswapped_deploy.stderr.strip() == (
+        "error: use_cases/mini/configs/deployment_config.json: local_endpoint for env 'dev': deployment 'blue' "
+        "serves model mini_dev version 1 to users (blue=100), and a new release must start at 0% beside it. "
+        "Alternate the names for this release: set CURRENT_DEPLOYMENT_NAME to 'green' and PRIOR_DEPLOYMENT_NAME "
+        "to 'blue'")
+    assert ab.traffic_after_unswapped == {"blue": 100}
 
 
 def test_2000_requests_split_90_10(ab: Scenario) -> None:
