@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from llmops.backends.local.line_loop import LineLoop
 from llmops.serving.deployments import LoadedDeployment
 from llmops.serving.live_state import LiveState
 from llmops.serving.mirror import Mirror
@@ -39,9 +40,10 @@ def _error(message: str) -> dict[str, Any]:
 
 
 class EndpointApp:
-    def __init__(self, endpoint: str, state: LiveState, log: ProductionLog, sticky_header: str = "",
-                 mirror: Mirror | None = None) -> None:
+    def __init__(self, endpoint: str, state: LiveState, log: ProductionLog, lines: LineLoop,
+                 sticky_header: str = "", mirror: Mirror | None = None) -> None:
         self.endpoint = endpoint
+        self.lines = lines
         self.state = state
         self.log = log
         self.sticky_key = _wsgi_key(sticky_header) if sticky_header else ""
@@ -122,7 +124,7 @@ class EndpointApp:
         if missing:
             return 422, _error(f"missing input(s) {', '.join(repr(m) for m in missing)}; deployment '{name}' "
                                f"needs: {', '.join(deployment.required_inputs)}")
-        outcome = deployment.runner.run_line(next(self._line_numbers), inputs)
+        outcome = self.lines.run_line(deployment.runner, next(self._line_numbers), inputs)
         if outcome.error is not None:
             return 500, _error(f"deployment '{name}' failed on this request: {outcome.error}")
         return 200, outcome.outputs

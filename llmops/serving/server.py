@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmops.backends.local import endpoint_registry
+from llmops.backends.local.line_loop import LineLoop
 from llmops.backends.local.promptflow_env import configure_promptflow
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.use_case import load_use_case
@@ -63,7 +64,8 @@ def serve(options: ServeOptions) -> None:
     signal.signal(signal.SIGTERM, _stop)
     with open_session(options, workspace) as session:
         state = LiveState(options.state_dir, options.endpoint, session, options.seed)
-        app = EndpointApp(options.endpoint, state, log, sticky_header(workspace, options))
+        lines = LineLoop(callers=options.threads)
+        app = EndpointApp(options.endpoint, state, log, lines, sticky_header(workspace, options))
         server = create_server(app, host=process.LOOPBACK, port=options.port, threads=options.threads,
                                ident="llmops-endpoint", connection_limit=1000, asyncore_use_poll=True,
                                channel_timeout=300)
@@ -82,6 +84,7 @@ def serve(options: ServeOptions) -> None:
         finally:
             server.close()
             app.mirror.close()
+            lines.close()
             log.close()
             state.close()
             process.remove_info(options.state_dir, options.endpoint, os.getpid())

@@ -95,3 +95,24 @@ def test_a_failing_line_is_recorded_and_the_others_continue(tmp_path: Path) -> N
     assert [o.index for o in outcomes] == [0, 1, 2]
     assert outcomes[0].error is None and outcomes[2].error is None
     assert outcomes[1].error and outcomes[1].outputs == {}
+
+
+def test_the_line_loop_serves_many_calling_threads_on_one_node_pool(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llmops.backends.local.line_loop import LineLoop
+
+    runner = _runner(tmp_path, "served")
+    lines = LineLoop(callers=4)
+    try:
+        with ThreadPoolExecutor(4) as callers:
+            outcomes = list(callers.map(lambda n: lines.run_line(runner, n, {"n": n}), range(12)))
+        failed = lines.run_line(runner, 99, {"n": "not a number"})
+    finally:
+        lines.close()
+
+    assert [o.outputs["report"]["n"] for o in outcomes] == list(range(12))
+    reports = [o.outputs["report"] for o in outcomes]
+    assert _peak_overlap(reports) == 4  # the callers' lines ran at the same time, not one after another
+    assert all(r["thread"].startswith("llmops-node") for r in reports)
+    assert failed.error and failed.index == 99

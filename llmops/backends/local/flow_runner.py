@@ -107,6 +107,15 @@ class FlowRunner:
             return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
         return _outcome(index, inputs, result, started)
 
+    async def run_line_async(self, index: int, inputs: dict[str, Any]) -> LineOutcome:
+        """One line on the running event loop (its sync nodes on the executor's node pool, see pooled_nodes)."""
+        started = time.perf_counter()
+        try:
+            result = await self._get_executor().exec_line_async(inputs, index=index)
+        except Exception as exc:  # a broken line must not stop the batch
+            return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+        return _outcome(index, inputs, result, started)
+
     def run_lines(self, lines: Iterable[tuple[int, dict[str, Any]]], concurrency: int,
                   on_done: Callable[[LineOutcome], None] | None = None) -> list[LineOutcome]:
         """Run lines `concurrency` at a time; returns their outcomes in line order."""
@@ -164,19 +173,14 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
                                    thread_name_prefix="llmops-node")
     for executor in executors:
         share_node_pool(executor, node_pool)
-    pending = iter([(b, e, i, inputs) for b, e in zip(batches, executors, strict=True) for i, inputs in b.lines])
+    pending = iter([(b, i, inputs) for b in batches for i, inputs in b.lines])
     stop = threading.Event()
 
     async def worker() -> None:
-        for batch, executor, index, inputs in pending:  # the workers share one iterator: each line runs once
+        for batch, index, inputs in pending:  # the workers share one iterator: each line runs once
             if stop.is_set():
                 return
-            started = time.perf_counter()
-            try:
-                result = await executor.exec_line_async(inputs, index=index)
-                outcome = _outcome(index, inputs, result, started)
-            except Exception as exc:  # a broken line must not stop the batch
-                outcome = LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+            outcome = await batch.runner.run_line_async(index, inputs)
             if batch.on_done:
                 batch.on_done(outcome)
 

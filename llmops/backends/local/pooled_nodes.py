@@ -45,7 +45,10 @@ class _PooledNodesScheduler(AsyncNodesScheduler):
 
 
 def share_node_pool(executor: Any, pool: ThreadPoolExecutor) -> None:
-    """Make `executor` (a FlowExecutor) run the sync nodes of its async lines on `pool`."""
+    """Make `executor` (a FlowExecutor) run the sync nodes of its async lines on `pool` (again: no-op)."""
+    if getattr(executor, "_llmops_node_pool", None) is pool:
+        return
+    executor._llmops_node_pool = pool
 
     async def traverse_nodes_async(self: Any, inputs: Any, context: Any) -> tuple[dict, dict]:
         batch_nodes = [node for node in self._flow.nodes if not node.aggregation]
