@@ -1,7 +1,9 @@
 """summary.md: the PR comment. Rendered from summary.json's content and kept to MAX_LINES lines.
 
-When everything does not fit, tables keep the baseline, the best variant and the highest values,
-and the tables of other metrics are dropped last-first, each cut announced in a note.
+A metric with per-line values gets its own table (intervals, paired deltas, significance); metrics
+with only an aggregate (per-class F1 and the like) share one compact table per evaluation flow and
+dataset, a row each. When everything does not fit, tables keep the baseline, the best variant and
+the highest values, and later tables are dropped, each cut announced in a note.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from llmops.report import formatting as fmt
 
 MAX_LINES = 60
 MAX_TABLE_ROWS = 8
+MAX_AGGREGATE_ROWS = 30
+MAX_AGGREGATE_COLUMNS = 4  # variants shown side by side in a compact table
 MAX_GATE_LINES = 5
 _TABLE_HEADER = [
     "| variant | value [95% CI] | Δ vs baseline [95% CI] | significance | gate |",
@@ -32,19 +36,33 @@ def render_markdown(summary: dict[str, Any]) -> str:
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
     available = MAX_LINES - len(head) - len(footer) - omission_note
     body: list[str] = []
-    shown = 0
-    for group in summary["metrics"]:
-        rows_budget = min(MAX_TABLE_ROWS, available - 4)  # blank, heading, header, separator
-        if rows_budget < 2:
-            break
-        block = _table(group, rows_budget)
+    omitted = 0
+    for groups in _tables(summary["metrics"]):
+        if groups[0]["has_line_values"]:
+            rows = min(MAX_TABLE_ROWS, available - 4)  # blank, heading, header, separator
+            block = _table(groups[0], rows) if rows >= 2 else []
+            shown = 1 if block else 0
+        else:
+            rows = min(MAX_AGGREGATE_ROWS, len(groups), available - 5)  # and a note line
+            block = _aggregate_table(groups, rows) if rows >= 1 else []
+            shown = rows if block else 0
         body += block
         available -= len(block)
-        shown += 1
-    omitted = len(summary["metrics"]) - shown
+        omitted += len(groups) - shown
     if omitted:
-        body += ["", f"*{omitted} more metric tables not shown: see report.html or summary.json.*"]
+        body += ["", f"*{omitted} more metrics not shown: see report.html or summary.json.*"]
     return "\n".join(head + body + footer) + "\n"
+
+
+def _tables(groups: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A table per metric with per-line values (it has intervals), in their order; then one compact table per
+    evaluation flow and dataset for the aggregate-only metrics (per-class F1 and the like), one row each."""
+    tables: list[list[dict[str, Any]]] = [[g] for g in groups if g["has_line_values"]]
+    aggregates: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for group in groups:
+        if not group["has_line_values"]:
+            aggregates.setdefault((group["eval_flow"], group["dataset"]), []).append(group)
+    return tables + list(aggregates.values())
 
 
 def _gate_verdict(gates: dict[str, Any]) -> str:
@@ -115,12 +133,52 @@ def _most_telling(variants: list[dict[str, Any]], limit: int) -> list[dict[str, 
     return [variants[i] for i in sorted(ranked[:limit])]
 
 
-def _row(variant: dict[str, Any], has_line_values: bool) -> str:
+def _aggregate_table(groups: list[dict[str, Any]], max_rows: int) -> list[str]:
+    """Metrics as rows, variants as columns: the value, and its difference from the baseline in brackets."""
+    first = groups[0]
+    variants = first["variants"]
+    kept = variants if len(variants) <= MAX_AGGREGATE_COLUMNS else _most_telling(variants, MAX_AGGREGATE_COLUMNS)
+    labels = [v["variant_label"] for v in kept]
+    heading = (f"#### {_cell(first['eval_flow'])} · {_cell(first['dataset'])} · aggregate metrics "
+               "(no per-line values, so no intervals)")
+    rows = ["| metric | " + " | ".join(_cell(_variant_name(v)) for v in kept) + " |",
+            "|---" * (len(kept) + 1) + "|"]
+    for group in groups[:max_rows]:
+        by_label = {v["variant_label"]: v for v in group["variants"]}
+        rows.append(f"| {_cell(group['metric'])} | " + " | ".join(_aggregate_cell(by_label.get(label))
+                                                                   for label in labels) + " |")
+    notes = []
+    if len(groups) > max_rows:
+        notes.append(f"{len(groups) - max_rows} more metrics")
+    if len(kept) < len(variants):
+        notes.append(f"{len(variants) - len(kept)} more variants")
+    if notes:
+        rows.append(f"| *… {' and '.join(notes)} in report.html* |" + " |" * len(kept))
+    return ["", heading, *rows]
+
+
+def _aggregate_cell(variant: dict[str, Any] | None) -> str:
+    if variant is None:
+        return fmt.NOTHING
+    text = fmt.number(variant["value"])
+    if variant["delta"] is not None:
+        text += f" ({fmt.signed(variant['delta']['mean'])})"
+    for gate in variant["gates"]:
+        text += (" ✅ " if gate["passed"] else " ❌ ") + gate["expression"]
+    return _cell(text)
+
+
+def _variant_name(variant: dict[str, Any]) -> str:
     name = _code(variant["variant_label"])
     if variant["is_baseline"]:
         name += " (baseline)"
     if variant["is_best"]:
         name += " ★ best"
+    return name
+
+
+def _row(variant: dict[str, Any], has_line_values: bool) -> str:
+    name = _variant_name(variant)
     value = fmt.number(variant["value"])
     if variant["ci_low"] is not None:
         value += " " + fmt.interval(variant["ci_low"], variant["ci_high"])

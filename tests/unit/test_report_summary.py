@@ -99,7 +99,7 @@ def test_summary_markdown_stays_within_60_lines_for_a_large_experiment(tmp_path:
     assert "- … and 7 more failed checks in report.html" in lines  # 12 failed checks, 5 listed
     assert "| *… 23 more variants in report.html* | | | | |" in lines  # 30 variants, 7 rows kept
     assert lines.count("| variant | value [95% CI] | Δ vs baseline [95% CI] | significance | gate |") == 3
-    assert "*3 more metric tables not shown: see report.html or summary.json.*" in lines
+    assert "*3 more metrics not shown: see report.html or summary.json.*" in lines
     assert lines[-1].startswith("<sub>95% intervals")
     # The first table (the primary metric) keeps the baseline and the best variant.
     first_table = lines[lines.index("#### accuracy (primary) · evaluation · web") :][:12]
@@ -122,3 +122,24 @@ def test_summary_markdown_without_gates_or_usage(tmp_path: Path) -> None:
         "**Lines:** 0 of 2 failed in experiment runs, 0 in evaluation runs. **Cost:** no LLM usage recorded."
         in text
     )
+
+
+def test_aggregate_only_metrics_share_one_compact_table(tmp_path: Path) -> None:
+    baseline, baseline_eval = run("defaults", [1, 1, 0, 0])
+    variant, variant_eval = run("node.v1", [1, 1, 1, 0])
+    per_class = [
+        EvaluationRun("evaluation_adv", f"adv-{r.variant_label}", r.run_id, "test", metrics, {}, ())
+        for r, metrics in ((baseline, {"f1_app": 0.5, "macro_f1": 0.6}), (variant, {"f1_app": 0.75, "macro_f1": 0.55}))
+    ]
+    report = write_report("uc", "pr", [baseline, variant], [baseline_eval, variant_eval, *per_class],
+                          {"macro_f1": ">= 0.58"}, tmp_path, now=NOW)
+    lines = report.summary_md.read_text().splitlines()
+    start = lines.index("#### evaluation_adv · test · aggregate metrics (no per-line values, so no intervals)")
+    assert lines[start:start + 5] == [
+        "#### evaluation_adv · test · aggregate metrics (no per-line values, so no intervals)",
+        "| metric | `defaults` (baseline) ★ best | `node.v1` |",  # the gate's metric is primary: macro_f1
+        "|---|---|---|",
+        "| macro_f1 | 0.600 ✅ >= 0.58 | 0.550 (-0.050) |",  # gates apply to the baseline and the best
+        "| f1_app | 0.500 | 0.750 (+0.250) |",
+    ]
+    assert lines[start - 1] == "" and "more metrics not shown" not in report.summary_md.read_text()
