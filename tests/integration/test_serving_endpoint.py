@@ -83,6 +83,19 @@ def test_lifecycle_up_status_down(repo: Path) -> None:
     assert llmops(repo, "endpoint", "down", "-u", "mini", "-e", "dev").out == "endpoint was not running\n"
 
 
+def test_traffic_set_on_a_stopped_endpoint_says_when_it_applies(repo: Path) -> None:
+    info = deployed(repo)  # blue=100
+    assert llmops(repo, "endpoint", "down", "-u", "mini", "-e", "dev").code == 0
+    done = llmops(repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", "blue=100")
+    assert done.code == 0 and done.out == (
+        "traffic: blue=100\n"
+        "note: the endpoint is not running; this map applies when it starts (llmops endpoint up --use-case mini "
+        "--env dev)\n")
+    restarted = up(repo)
+    assert restarted.pid != info.pid
+    assert score(restarted.scoring_url, {"url": "https://apps.example.com/x"}).deployment == "blue"
+
+
 def test_deploy_needs_a_model_and_a_running_endpoint(repo: Path) -> None:
     done = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
     assert done.code == 1

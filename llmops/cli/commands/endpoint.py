@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "rollback":
         undone, restored = steps.rollback(ws, uc, args.env)
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
+        _note_if_stopped(ws, uc, args.env)
         return 0
     status = steps.endpoint_status(ws, uc, args.env)
     if args.json:
@@ -123,4 +124,14 @@ def _traffic(args: argparse.Namespace, ws: Any, uc: Any) -> int:
                                                parse_split(args.mirror, "--mirror"))
     applied = set_traffic(ws, uc, args.env, live, mirror)
     out(f"traffic: {applied.split.describe()}")
+    _note_if_stopped(ws, uc, args.env)
     return 0
+
+
+def _note_if_stopped(ws: Any, uc: Any, env: str) -> None:
+    """A traffic change is recorded either way; say when no server is there to apply it yet."""
+    from llmops.steps.deploy import endpoint_status
+
+    if endpoint_status(ws, uc, env).server is None:
+        out(f"note: the endpoint is not running; this map applies when it starts (llmops endpoint up "
+            f"--use-case {uc.name} --env {env})")
