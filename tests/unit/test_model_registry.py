@@ -129,3 +129,4 @@ def test_register_model_links_lineage_and_concurrent_commands_agree(tmp_path: Pa
         assert conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 1
     listed = _llmops(tmp_path, "models", "list", "--use-case", "mini")
     assert listed.returncode == 0 and listed.stdout.startswith("mini_dev v1  sha256 ")
+    assert f"git {lineage['git']['commit'][:8]}+uncommitted  variant defaults" in listed.stdout

@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
             + "; register one with: llmops register-model --use-case <name> --env <env>")
         return 0
     for v in versions:
-        commit = ((v.lineage.get("git") or {}).get("commit") or "unknown")[:8]
+        git = v.lineage.get("git") or {}
+        # A flow registered from a dirty tree is not the flow of that commit: say so wherever the commit shows.
+        commit = (git.get("commit") or "unknown")[:8] + ("+uncommitted" if git.get("dirty") else "")
         out(f"{v.name} v{v.version}  sha256 {v.sha256[:12]}  {v.registered_at}  git {commit}  "
             f"variant {v.lineage.get('variant_label', 'defaults')}")
     return 0
