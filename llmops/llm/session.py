@@ -6,6 +6,7 @@ run, variant, flow and node, and carries a dummy key; the gateway holds the real
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -75,14 +76,17 @@ class LlmSession:
             return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s,
                             max_concurrency=256)
         if profile == "embedded":
-            from llmops.llm.embedded import embedded_server
+            from llmops.llm.embedded import check_startable, embedded_server
 
-            base_url = self._stack.enter_context(embedded_server(self.settings.embedded_model, self.settings.state_dir))
+            check_startable(self.settings.embedded_model)  # a missing model is said now, before any run starts
+            model, state_dir = self.settings.embedded_model, self.settings.state_dir
+            # Started by the first call that needs an answer (see lazy_transport.py), stopped with the session.
+            start = functools.partial(self._stack.enter_context, embedded_server(model, state_dir))
             note = f"{choice.reason}: using the embedded model {self.settings.embedded_model} (no network, no key)"
             if note not in self.notes:
                 self.notes.append(note)
                 logger.info(note)
-            return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", base_url=base_url,
+            return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", start=start,
                             max_concurrency=1)
         assert conn is not None
         if profile == "azure_openai":

@@ -82,3 +82,21 @@ def test_a_server_started_by_another_process_is_reused_then_stopped(tmp_path):
         pid = find_running(MODEL, tmp_path).pid  # type: ignore[union-attr]
         assert stop(MODEL, tmp_path) is True
     assert not _pid_alive(pid)
+
+
+def test_a_session_starts_the_model_on_its_first_call_only(tmp_path):
+    from llmops.llm.gateway import Tag
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+
+    settings = LlmSettings(state_dir=tmp_path, cassette_dir=tmp_path / "cassettes", provider="embedded",
+                           embedded_model=MODEL, cache=False)
+    with LlmSession(settings, [Use("flow", "node", "aoai")]) as session:
+        assert find_running(MODEL, tmp_path) is None  # a run that needs no answer never starts the model
+        base = session.gateway.route("aoai", "openai", Tag(run="lazy"))
+        request = {"model": MODEL, "messages": QUESTION, "temperature": 0, "max_tokens": 20}
+        answers = [post_json(f"{base}/chat/completions", request, timeout=120) for _ in range(2)]
+        record = find_running(MODEL, tmp_path)
+        assert record is not None  # started once, by the first call; the second reused it
+        assert answers[0]["choices"][0]["message"]["content"] == answers[1]["choices"][0]["message"]["content"]
+    assert find_running(MODEL, tmp_path) is None and not _pid_alive(record.pid)

@@ -163,11 +163,11 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
     line API lets all lines share one loop, and their sync nodes (LLM calls included) run on one
     node pool shared by every line.
     """
-    from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
-
     batches = [b for b in batches if b.lines]
     if not batches:
-        return
+        return  # before importing prompt flow (over a second): a fully reused step needs none of it
+    from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
+
     executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
     node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),
                                    thread_name_prefix="llmops-node")

@@ -107,11 +107,14 @@ def _clear_stale(state: Path, name: str) -> bool:
     return stopped
 
 
-def _start(spec: ModelSpec, state: Path, models_dir: Path, threads: int, context_tokens: int) -> ServerRecord:
-    path = model_file(models_dir, spec.name)
+def check_startable(name: str, models_dir: Path | None = None) -> Path:
+    """The verified model file, or the error that starting a server for it would raise (fast: no start)."""
+    spec = get_model(name)
+    folder = resolve_models_dir(models_dir)
+    path = model_file(folder, spec.name)
     if not is_verified(path, spec.sha256):
         raise NotFoundError(
-            f"embedded model '{spec.name}' is not installed in {models_dir} (no verified {path.name}); "
+            f"embedded model '{spec.name}' is not installed in {folder} (no verified {path.name}); "
             + INSTALL_HINT.format(name=spec.name)
         )
     if importlib.util.find_spec("xllamacpp") is None:
@@ -119,6 +122,11 @@ def _start(spec: ModelSpec, state: Path, models_dir: Path, threads: int, context
             f"the embedded server needs the package 'xllamacpp', missing from {sys.prefix}; "
             "install it with: pip install 'llmops[embedded]'"
         )
+    return path
+
+
+def _start(spec: ModelSpec, state: Path, models_dir: Path, threads: int, context_tokens: int) -> ServerRecord:
+    path = check_startable(spec.name, models_dir)
     ready_file = server_dir(state) / f"{spec.name}.ready"
     ready_file.unlink(missing_ok=True)
     log_path = server_log_file(state, spec.name)

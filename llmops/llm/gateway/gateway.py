@@ -14,6 +14,7 @@ from llmops.llm.gateway.accounting import AccountingWriter
 from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.cassettes import CassetteStore, Mode
 from llmops.llm.gateway.faults import FaultPlan, FaultyTransport
+from llmops.llm.gateway.lazy_transport import LazyTransport
 from llmops.llm.gateway.pipeline import CallPipeline, UpstreamBinding
 from llmops.llm.gateway.prices import PriceTable, default_prices_path
 from llmops.llm.gateway.retry import RetryPolicy
@@ -211,6 +212,8 @@ class Gateway:
         transport: Transport
         if upstream.kind == UpstreamKind.SIMULATED:
             transport = SimulatedTransport(upstream.simulated_latency_s)
+        elif upstream.start is not None:
+            transport = LazyTransport(upstream.start)
         else:
             transport = HttpTransport(upstream.base_url)
         if self.faults is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -32,6 +33,9 @@ class Upstream:
     model: str | None = None
     max_concurrency: int = 16  # prompt flow runs up to 16 lines at once by default
     simulated_latency_s: float = 0.0
+    # Starts the service on the first call and returns its base URL (the embedded model); then
+    # base_url is not needed. See lazy_transport.py.
+    start: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         where = f"upstream '{self.name}'"
@@ -43,7 +47,7 @@ class Upstream:
             problems.append(f"{where}: kind: unknown value '{self.kind}'; valid: {', '.join(valid_kinds)}")
         else:
             object.__setattr__(self, "kind", UpstreamKind(self.kind))
-        if self.kind != UpstreamKind.SIMULATED:
+        if self.kind != UpstreamKind.SIMULATED and self.start is None:
             parts = urlsplit(self.base_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 problems.append(
