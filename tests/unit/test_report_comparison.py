@@ -114,6 +114,20 @@ def test_an_aggregate_that_is_not_the_mean_of_its_lines_is_logged(caplog: pytest
     ]
 
 
+@pytest.mark.parametrize(("aggregate", "line_values", "logged"), [
+    (0.9388, (1.0,) * 46 + (0.0,) * 3, False),  # 46/49 = 0.938775..., rounded to 4 decimals by the flow
+    (0.94, (1.0,) * 46 + (0.0,) * 3, False),
+    (0.9387, (1.0,) * 46 + (0.0,) * 3, True),  # not a rounding of the mean
+    (1.0, (1.0,) * 24 + (0.0,), True),  # 0.96: a whole number is not a rounded mean
+])
+def test_a_rounded_aggregate_is_not_a_mismatch(caplog: pytest.LogCaptureFixture, aggregate: float,
+                                                line_values: tuple[float, ...], logged: bool) -> None:
+    baseline = run("defaults", [0] * len(line_values))
+    with caplog.at_level(logging.WARNING, logger="llmops.report.comparison"):
+        compare([baseline], [evaluation(baseline, {"accuracy": aggregate}, {"accuracy": line_values})])
+    assert bool(caplog.messages) is logged
+
+
 def test_an_evaluation_of_an_unknown_run_is_refused() -> None:
     baseline = run("defaults", [0])
     stray = EvaluationRun("evaluation", "eval-9", "run-gone", "test", {"accuracy": 1.0}, {}, ())
