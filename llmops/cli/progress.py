@@ -10,8 +10,13 @@ from typing import Any
 def progress_bars() -> Callable[[str, int, int], Callable[[Any], None]]:
     from tqdm import tqdm
 
+    # The terminal's stderr, taken now: while lines run, prompt flow swaps sys.stderr for its own log
+    # capture, and a bar created then would draw into that instead of the terminal.
+    terminal = sys.stderr
+
     def start(name: str, total: int, done: int) -> Callable[[Any], None]:
-        bar = tqdm(total=total, initial=done, desc=name[:60], unit="line", file=sys.stderr, leave=True,
+        desc = name if len(name) <= 60 else "…" + name[-59:]  # the end tells runs apart
+        bar = tqdm(total=total, initial=done, desc=desc, unit="line", file=terminal, leave=True,
                    disable=None, dynamic_ncols=True)
         failed = 0
 

@@ -23,6 +23,7 @@ from llmops.config.flow_dag import FlowDag
 
 logger = logging.getLogger(__name__)
 
+# (what the run is, e.g. "node.variant_1 (dataset)", its line count, lines already done) -> a tick per finished line
 ProgressFactory = Callable[[str, int, int], Callable[[LineOutcome], None]]
 
 
@@ -103,7 +104,7 @@ def _start(state_dir: Path, spec: RunSpec, session: Any, progress: ProgressFacto
         nonlocal tick
         writer.add(outcome)
         if progress and tick is None:  # the bar appears when the run starts, not when it is queued
-            tick = progress(name, total, len(done) + len(skipped))
+            tick = progress(f"{spec.variant_label} ({spec.dataset})", total, len(done) + len(skipped))
         if tick:
             tick(outcome)
 
