@@ -30,7 +30,10 @@ VARIANTS = 4
 NAME = "throughput"
 
 
-def import_engine() -> float:
+def import_engine(root: Path) -> float:
+    from llmops.backends.local.promptflow_env import configure_promptflow
+
+    configure_promptflow(root / ".llmops")  # before the import, as a real run does: it reads its log level then
     started = time.perf_counter()
     import promptflow.executor  # noqa: F401
     import promptflow.tools.aoai  # noqa: F401
@@ -100,7 +103,7 @@ def main() -> None:
         _bench_use_case.write(root, NAME, rows, llm_variants=VARIANTS, concurrency=args.concurrency)
         calls = args.lines * VARIANTS
         ideal = calls * args.latency / args.concurrency
-        t_import = import_engine()
+        t_import = import_engine(root)
         t_ours, failed = ours(root, args.latency)
         print(f"{args.lines} lines x {VARIANTS} variants = {calls} distinct LLM calls at {args.latency * 1000:.0f} ms, "
               f"concurrency {args.concurrency}")

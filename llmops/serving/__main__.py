@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("execution", "promptflow"):
+    for noisy in ("execution", "promptflow", "httpx"):  # httpx: a line per LLM call of every request
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Under load waitress warns of its queue depth on every burst; that is the load, not a problem.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
