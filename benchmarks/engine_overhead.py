@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
 
-import _bench_use_case  # noqa: E402
+from tests.support import generated_use_case  # noqa: E402
 
 
 def ours(root: Path, name: str) -> float:
@@ -67,7 +67,7 @@ def main() -> None:
         print(f"{'lines':>8} {'ours s':>8} {'ours ms/line':>13} {'pf run s':>9} {'pf ms/line':>11} {'pf / ours':>9}")
         for n in sizes:
             name = f"py{n}"
-            _bench_use_case.write(root, name, [{"x": i} for i in range(n)])
+            generated_use_case.write(root, name, [{"x": i} for i in range(n)])
             t_ours = ours(root, name)
             row = f"{n:>8} {t_ours:>8.2f} {1000 * t_ours / n:>13.3f}"
             if n in pf_sizes:

@@ -19,12 +19,15 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
 
-import _bench_use_case  # noqa: E402
+from llmops.backends.local.run_execution import lines_in_flight  # noqa: E402
+from tests.support import generated_use_case  # noqa: E402
 
 VARIANTS = 4
 NAME = "throughput"
@@ -41,7 +44,32 @@ def import_engine(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def ours(root: Path, latency: float) -> tuple[float, int]:
+class PeakInFlight:
+    """Counts the calls the simulated upstream is answering at once: proof that the limit held."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def watch(self) -> None:
+        from llmops.llm.gateway.simulated import SimulatedTransport
+
+        send = SimulatedTransport.send
+
+        def counted(transport: Any, request: Any, timeout_s: float) -> Any:
+            with self._lock:
+                self.now += 1
+                self.peak = max(self.peak, self.now)
+            try:
+                return send(transport, request, timeout_s)
+            finally:
+                with self._lock:
+                    self.now -= 1
+
+        SimulatedTransport.send = counted  # type: ignore[method-assign]
+
+
+def ours(root: Path, latency: float, concurrency: int) -> tuple[float, int]:
     from llmops.config.use_case import load_use_case
     from llmops.config.workspace import Workspace
     from llmops.llm.providers import Use
@@ -54,7 +82,7 @@ def ours(root: Path, latency: float) -> tuple[float, int]:
     register_data(ws, uc, "bench")
     flow = uc.standard_flow("bench")
     settings = LlmSettings(state_dir=ws.state_dir, cassette_dir=root / "cassettes", provider="simulated",
-                           simulated_latency_s=latency, cache=False)
+                           simulated_latency_s=latency, cache=False, max_concurrency=concurrency)
     uses = [Use(flow.name, node, conn) for node, conn in flow.connections()]
     with LlmSession(settings, uses) as session:
         started = time.perf_counter()
@@ -100,15 +128,18 @@ def main() -> None:
         os.environ.update(PF_HOME_DIRECTORY=str(root / "pf"), PF_TRACING_SKIP_LOCAL_SETUP="true",
                           PF_DISABLE_TRACING="true", PROMPTFLOW_DISABLE_TELEMETRY="true")
         rows = [{"text": f"question number {i}"} for i in range(args.lines)]
-        _bench_use_case.write(root, NAME, rows, llm_variants=VARIANTS, concurrency=args.concurrency)
+        generated_use_case.write(root, NAME, rows, llm_variants=VARIANTS, concurrency=args.concurrency)
         calls = args.lines * VARIANTS
         ideal = calls * args.latency / args.concurrency
         t_import = import_engine(root)
-        t_ours, failed = ours(root, args.latency)
+        in_flight = PeakInFlight()
+        in_flight.watch()
+        t_ours, failed = ours(root, args.latency, args.concurrency)
         print(f"{args.lines} lines x {VARIANTS} variants = {calls} distinct LLM calls at {args.latency * 1000:.0f} ms, "
               f"concurrency {args.concurrency}")
         print(f"ideal:   {ideal:7.2f} s")
-        print(f"ours:    {t_ours:7.2f} s  ({t_ours / ideal:.2f}x ideal, {failed} failed lines)")
+        print(f"ours:    {t_ours:7.2f} s  ({t_ours / ideal:.2f}x ideal, {failed} failed lines; at most "
+              f"{in_flight.peak} LLM calls in flight, {lines_in_flight(args.concurrency)} lines)")
         end_to_end = (t_ours + t_import) / ideal
         print(f"  + engine import once per process {t_import:.2f} s: {end_to_end:.2f}x ideal end to end")
         if not args.skip_pf:

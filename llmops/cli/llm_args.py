@@ -36,7 +36,7 @@ def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str,
     settings = LlmSettings(
         state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,
         connections=read_connections(env_file, os.environ), record=record, embedded_model=args.model,
-        record_hint=f"llmops record --use-case {uc.name} --env {env}",
+        record_hint=f"llmops record --use-case {uc.name} --env {env}", max_concurrency=uc.env(env).CONCURRENCY,
     )
     uses = [Use(flow.name, node, conn) for flow in flows for node, conn in flow.connections()]
     return LlmSession(settings, uses)

@@ -26,7 +26,9 @@ class EnvConfig(ConfigModel):
     PROVIDER: Literal["auto", "azure_openai", "openai", "openai_compatible", "embedded", "replay"] = "auto"
     GATES: dict[str, str] = Field(default_factory=dict)
     FAILED_LINE_THRESHOLD: float = Field(default=0.2, ge=0.0, le=1.0)
-    CONCURRENCY: int = Field(default=8, ge=1, le=256)
+    CONCURRENCY: int = Field(default=8, ge=1, le=256, description=(
+        "LLM calls in flight at once per LLM service (the embedded model takes one at a time); runs keep "
+        "half again as many lines going, so the service never waits for a line's other work"))
     POST_PROD_EVALUATION_FLOW_PATH: str = ""
 
     @field_validator("FAILED_LINE_THRESHOLD", mode="before")

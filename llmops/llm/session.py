@@ -32,6 +32,7 @@ class LlmSettings:
     record_hint: str = "llmops record --use-case <name> --env <env>"
     cache: bool = True
     simulated_latency_s: float = 0.1  # used only by the `simulated` test upstream
+    max_concurrency: int = 16  # LLM calls in flight per upstream (CONCURRENCY in llmops_config.json)
 
 
 class LlmSession:
@@ -69,12 +70,12 @@ class LlmSession:
 
         profile = choice.profile
         conn = self.settings.connections.get(choice.connection)
+        slots = self.settings.max_concurrency
         if profile == "replay":
-            return Upstream(name="replay", kind="simulated")
-        if profile == "simulated":
-            # No real service behind it, so no reason to queue calls: the limit only bounds threads.
+            return Upstream(name="replay", kind="simulated", max_concurrency=slots)
+        if profile == "simulated":  # stands in for a real service in tests and benchmarks, limit included
             return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s,
-                            max_concurrency=256)
+                            max_concurrency=slots)
         if profile == "embedded":
             from llmops.llm.embedded import check_startable, embedded_server
 
@@ -91,10 +92,10 @@ class LlmSession:
         assert conn is not None
         if profile == "azure_openai":
             return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,
-                            api_key=conn.api_key, api_version=conn.api_version)
+                            api_key=conn.api_key, api_version=conn.api_version, max_concurrency=slots)
         base = conn.base_url or "https://api.openai.com/v1"
         return Upstream(name=f"openai-{base}", kind="openai", base_url=base, api_key=conn.api_key,
-                        model=conn.model or None)
+                        model=conn.model or None, max_concurrency=slots)
 
     def identity(self) -> dict[str, str]:
         """What the LLM answers depend on, per connection: part of every run's content key."""

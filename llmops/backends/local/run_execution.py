@@ -118,14 +118,25 @@ def _finish(state_dir: Path, run: _StartedRun) -> RunResult:
     return RunResult(final, all_lines, reused=False, executed_lines=len(run.pending))
 
 
+def lines_in_flight(llm_concurrency: int) -> int:
+    """Lines run at once: half again the LLM calls allowed in flight.
+
+    The gateway holds each upstream to `llm_concurrency` calls at once (the limit a provider's rate
+    limits care about). A line also has CPU work around its calls (prompt rendering, parsing, python
+    nodes); with only as many lines as slots, a slot idles while its line does that work. The extra
+    lines wait at the gateway, so the model never waits for them.
+    """
+    return llm_concurrency + max(1, llm_concurrency // 2)
+
+
 def execute_all(state_dir: Path, specs: list[RunSpec], session: Any, concurrency: int,
                 progress: ProgressFactory | None = None) -> list[RunResult]:
-    """Execute several runs, their lines sharing `concurrency` slots; results in the order of `specs`."""
+    """Execute several runs, their lines sharing one budget (see lines_in_flight); results in `specs` order."""
     configure_promptflow(state_dir)
     runs = [_start(state_dir, spec, session, progress) for spec in specs]
     started = [run for run in runs if isinstance(run, _StartedRun)]
     try:
-        run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started], concurrency)
+        run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started], lines_in_flight(concurrency))
     finally:
         for run in started:
             run.writer.close()  # on Ctrl-C too: finished lines are kept for the resume

@@ -1,4 +1,4 @@
-"""Writes throwaway use cases for the benchmarks (python-only, or one LLM node with variants)."""
+"""Writes throwaway use cases for benchmarks and tests: python-only, or one LLM node with variants."""
 
 from __future__ import annotations
 

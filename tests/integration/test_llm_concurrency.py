@@ -1,0 +1,77 @@
+"""CONCURRENCY bounds the LLM calls in flight per service; runs keep half again as many lines going."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmops.backends.local.flow_runner import FlowRunner
+from llmops.backends.local.run_execution import lines_in_flight
+from llmops.llm.gateway.simulated import SimulatedTransport
+from tests.support.generated_use_case import write
+
+
+class Peak:
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+@pytest.mark.parametrize(("concurrency", "lines"), [(4, 6), (1, 2), (16, 24)])
+def test_lines_in_flight(concurrency: int, lines: int) -> None:
+    assert lines_in_flight(concurrency) == lines
+
+
+def test_llm_calls_never_exceed_concurrency_while_more_lines_run(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmops.config.use_case import load_use_case
+    from llmops.config.workspace import Workspace
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+    from llmops.steps.experiment import experiment
+    from llmops.steps.register_data import register_data
+
+    calls, lines = Peak(), Peak()
+    send, run_line = SimulatedTransport.send, FlowRunner.run_line_async
+
+    def counted_send(transport: Any, request: Any, timeout_s: float) -> Any:
+        calls.enter()
+        try:
+            return send(transport, request, timeout_s)
+        finally:
+            calls.leave()
+
+    async def counted_line(runner: Any, index: int, inputs: dict[str, Any]) -> Any:
+        lines.enter()
+        try:
+            return await run_line(runner, index, inputs)
+        finally:
+            lines.leave()
+
+    monkeypatch.setattr(SimulatedTransport, "send", counted_send)
+    monkeypatch.setattr(FlowRunner, "run_line_async", counted_line)
+    write(tmp_path, "gen", [{"text": f"question {i}"} for i in range(30)], llm_variants=2, concurrency=4)
+    workspace = Workspace.find(tmp_path)
+    use_case = load_use_case(workspace, "gen", check=False)
+    register_data(workspace, use_case, "bench")
+    flow = use_case.standard_flow("bench")
+    settings = LlmSettings(state_dir=workspace.state_dir, cassette_dir=tmp_path / "cassettes", provider="simulated",
+                           simulated_latency_s=0.05, cache=False, max_concurrency=4)
+    with LlmSession(settings, [Use(flow.name, node, conn) for node, conn in flow.connections()]) as session:
+        result = experiment(workspace, use_case, "bench", session)
+
+    assert [r.record.lines_failed for r in result.runs] == [0, 0]
+    assert calls.peak == 4  # the limit held, and was used
+    assert lines.peak == 6  # the extra lines waited at the gateway instead of leaving the model idle
