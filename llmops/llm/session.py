@@ -33,6 +33,9 @@ class LlmSettings:
     cache: bool = True
     simulated_latency_s: float = 0.1  # used only by the `simulated` test upstream
     max_concurrency: int = 16  # LLM calls in flight per upstream (CONCURRENCY in llmops_config.json)
+    # The embedded model starts on the first call by default (a fully reused run needs none); a server
+    # that exists to answer starts it at once, so its first request does not wait for the model.
+    start_model_now: bool = False
 
 
 class LlmSession:
@@ -80,15 +83,17 @@ class LlmSession:
             from llmops.llm.embedded import check_startable, embedded_server
 
             check_startable(self.settings.embedded_model)  # a missing model is said now, before any run starts
-            model, state_dir = self.settings.embedded_model, self.settings.state_dir
-            # Started by the first call that needs an answer (see lazy_transport.py), stopped with the session.
-            start = functools.partial(self._stack.enter_context, embedded_server(model, state_dir))
+            server = embedded_server(self.settings.embedded_model, self.settings.state_dir)  # stops with the session
+            where: dict[str, Any] = (
+                {"base_url": self._stack.enter_context(server)} if self.settings.start_model_now
+                # else started by the first call that needs an answer (see lazy_transport.py)
+                else {"start": functools.partial(self._stack.enter_context, server)})
             note = f"{choice.reason}: using the embedded model {self.settings.embedded_model} (no network, no key)"
             if note not in self.notes:
                 self.notes.append(note)
                 logger.info(note)
-            return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", start=start,
-                            max_concurrency=1)
+            return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", max_concurrency=1,
+                            **where)
         assert conn is not None
         if profile == "azure_openai":
             return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,

@@ -39,7 +39,7 @@ def open_session(options: ServeOptions, workspace: Workspace) -> Any:
         state_dir=options.state_dir, cassette_dir=use_case.folder / "cassettes", provider=options.provider,
         connections=read_connections(options.env_file or options.root / ".env", os.environ),
         embedded_model=options.embedded_model,
-        record_hint=f"llmops record --use-case {options.use_case} --env {options.env}",
+        record_hint=f"llmops record --use-case {options.use_case} --env {options.env}", start_model_now=True,
     )
     return LlmSession(settings, [Use(flow.name, node, conn) for node, conn in flow.connections()])
 

@@ -100,3 +100,15 @@ def test_a_session_starts_the_model_on_its_first_call_only(tmp_path):
         assert record is not None  # started once, by the first call; the second reused it
         assert answers[0]["choices"][0]["message"]["content"] == answers[1]["choices"][0]["message"]["content"]
     assert find_running(MODEL, tmp_path) is None and not _pid_alive(record.pid)
+
+
+def test_a_server_session_starts_the_model_at_once(tmp_path):
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+
+    settings = LlmSettings(state_dir=tmp_path, cassette_dir=tmp_path / "cassettes", provider="embedded",
+                           embedded_model=MODEL, start_model_now=True)
+    with LlmSession(settings, [Use("flow", "node", "aoai")]):
+        record = find_running(MODEL, tmp_path)
+        assert record is not None  # the endpoint's first request does not wait for the model
+    assert find_running(MODEL, tmp_path) is None and not _pid_alive(record.pid)
