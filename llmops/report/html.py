@@ -38,6 +38,7 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         chart_sections=_chart_sections(comparison),
         metric_tables=_metric_tables(comparison),
         delta_rows=_delta_rows(comparison),
+        aggregate_only=sorted({g.metric for g in comparison.metrics if not g.has_line_values}),
         usage_rows=_usage_rows(comparison),
         gate_rows=[_gate_row(r) for r in gate_results],
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],
@@ -72,6 +73,9 @@ def _chart_caption(groups: list[MetricComparison]) -> str:
     return f"Whiskers: 95% confidence interval ({used})."
 
 
+MAX_METRIC_COLUMNS = 6  # wider tables turn around: a row per metric, a column per variant
+
+
 def _metric_tables(comparison: Comparison) -> list[dict[str, Any]]:
     tables: dict[tuple[str, str], list[MetricComparison]] = {}
     for group in comparison.metrics:
@@ -79,26 +83,29 @@ def _metric_tables(comparison: Comparison) -> list[dict[str, Any]]:
     result = []
     for (eval_flow, dataset), groups in tables.items():
         labels = list(dict.fromkeys(f.label for g in groups for f in g.variants))
-        rows = []
-        for label in labels:
-            cells = []
-            for group in groups:
-                figure = group.figure(label)
-                if figure is None:
-                    cells.append({"value": fmt.NOTHING, "detail": "not evaluated"})
-                    continue
-                estimate = figure.estimate
-                detail = (
-                    f"{fmt.interval(estimate.ci_low, estimate.ci_high)} n={estimate.n}"
-                    if estimate.has_interval
-                    else estimate.note
-                )
-                cells.append({"value": fmt.number(figure.value), "detail": detail})
-            rows.append({**_marks(comparison, label, dataset), "cells": cells})
-        result.append(
-            {"eval_flow": eval_flow, "dataset": dataset, "metrics": [g.metric for g in groups], "rows": rows}
-        )
+        cells = {(g.metric, label): _metric_cell(g, label) for g in groups for label in labels}
+        aggregates = [g.metric for g in groups if not g.has_line_values]
+        result.append({
+            "eval_flow": eval_flow,
+            "dataset": dataset,
+            "metrics": [g.metric for g in groups],
+            "variants": [_marks(comparison, label, dataset) for label in labels],
+            "cells": cells,
+            "transposed": len(groups) > MAX_METRIC_COLUMNS,
+            "note": (f"{len(aggregates)} of these metrics are aggregates the flow logged without per-line values, "
+                     "so they have no interval." if aggregates else ""),
+        })
     return result
+
+
+def _metric_cell(group: MetricComparison, label: str) -> dict[str, str]:
+    figure = group.figure(label)
+    if figure is None:
+        return {"value": fmt.NOTHING, "detail": "not evaluated"}
+    estimate = figure.estimate
+    # An aggregate-only metric gets one note under the table, not the same words in every cell.
+    detail = f"{fmt.interval(estimate.ci_low, estimate.ci_high)} n={estimate.n}" if estimate.has_interval else ""
+    return {"value": fmt.number(figure.value), "detail": detail}
 
 
 def _marks(comparison: Comparison, label: str, dataset: str) -> dict[str, Any]:
@@ -110,8 +117,11 @@ def _marks(comparison: Comparison, label: str, dataset: str) -> dict[str, Any]:
 
 
 def _delta_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Paired differences; an aggregate-only metric has none (its values are in the metrics table)."""
     rows = []
     for group in comparison.metrics:
+        if not group.has_line_values:
+            continue
         for figure in group.variants:
             delta = figure.delta
             if delta is None:

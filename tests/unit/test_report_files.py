@@ -220,3 +220,18 @@ def test_structured_inputs_and_outputs_are_written_as_json(tmp_path: Path) -> No
     assert rows[0]["input.chat_history"] == '[{"role": "user", "content": "héllo"}]'
     assert rows[0]["output.scores"] == '{"a": 1}'
     assert rows[1]["input.chat_history"] == ""  # a key the line does not have
+
+
+def test_html_pairs_only_metrics_with_line_values_and_turns_wide_tables(tmp_path: Path) -> None:
+    runs, evaluations = sample_experiment(variant_count=3, line_count=10)
+    per_class = {f"f1_class_{i}": 0.5 + i / 100 for i in range(7)}  # 7 aggregate-only metrics: a wide table
+    evaluations = [replace(e, metrics={**e.metrics, **per_class}) if e.eval_flow == "evaluation_adv" else e
+                   for e in evaluations]
+    html = write_report("uc", "pr", runs, evaluations, {}, tmp_path, now=NOW).html.read_text()
+    deltas = html[html.index('<section id="deltas">'):html.index('<section id="usage">')]
+    assert ">accuracy</td>" in deltas and ">macro_f1</td>" not in deltas and ">f1_class_0</td>" not in deltas
+    assert "Not paired, having no per-line values: f1_class_0, f1_class_1, f1_class_2" in " ".join(deltas.split())
+    metrics = html[html.index('<section id="metrics">'):html.index('<section id="deltas">')]
+    assert "<th>metric</th>" in metrics  # the evaluation_adv table has a row per metric
+    assert "no per-line values" not in metrics.split("<p class=\"meta\">")[0]  # said once, under the table
+    assert "of these metrics are aggregates the flow logged without per-line values" in metrics
