@@ -71,3 +71,17 @@ def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_use_cases_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path), "validate"]) == 1
     assert "no 'use_cases/' folder found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("metrics", "text"), [
+    ({}, ""),
+    ({"accuracy": 0.75, "note": "text is skipped"}, "; accuracy=0.750"),
+    ({"f1_b": 0.5, "f1_a": 0.25, "macro_f1": 0.4, "accuracy": 1},
+     "; accuracy=1.000, macro_f1=0.400, f1_a=0.250, f1_b=0.500"),
+    ({f"f1_{c}": 0.5 for c in "abcdefg"} | {"macro_f1": 0.5},
+     "; macro_f1=0.500, f1_a=0.500, f1_b=0.500, f1_c=0.500, f1_d=0.500 and 3 more in the report"),
+])
+def test_a_runs_metrics_line_puts_summary_metrics_first_and_stays_short(metrics: dict, text: str) -> None:
+    from llmops.cli.commands._render import _metrics_text
+
+    assert _metrics_text(metrics) == text
