@@ -19,15 +19,14 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
 
 from llmops.backends.local.run_execution import lines_in_flight  # noqa: E402
 from tests.support import generated_use_case  # noqa: E402
+from tests.support.in_flight import InFlight  # noqa: E402
 
 VARIANTS = 4
 NAME = "throughput"
@@ -42,31 +41,6 @@ def import_engine(root: Path) -> float:
     import promptflow.tools.aoai  # noqa: F401
 
     return time.perf_counter() - started
-
-
-class PeakInFlight:
-    """Counts the calls the simulated upstream is answering at once: proof that the limit held."""
-
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self._lock = threading.Lock()
-
-    def watch(self) -> None:
-        from llmops.llm.gateway.simulated import SimulatedTransport
-
-        send = SimulatedTransport.send
-
-        def counted(transport: Any, request: Any, timeout_s: float) -> Any:
-            with self._lock:
-                self.now += 1
-                self.peak = max(self.peak, self.now)
-            try:
-                return send(transport, request, timeout_s)
-            finally:
-                with self._lock:
-                    self.now -= 1
-
-        SimulatedTransport.send = counted  # type: ignore[method-assign]
 
 
 def ours(root: Path, latency: float, concurrency: int) -> tuple[float, int]:
@@ -132,8 +106,10 @@ def main() -> None:
         calls = args.lines * VARIANTS
         ideal = calls * args.latency / args.concurrency
         t_import = import_engine(root)
-        in_flight = PeakInFlight()
-        in_flight.watch()
+        from llmops.llm.gateway.simulated import SimulatedTransport
+
+        in_flight = InFlight()  # the calls the simulated upstream answers at once: proof that the limit held
+        SimulatedTransport.send = in_flight.counting(SimulatedTransport.send)  # type: ignore[method-assign]
         t_ours, failed = ours(root, args.latency, args.concurrency)
         print(f"{args.lines} lines x {VARIANTS} variants = {calls} distinct LLM calls at {args.latency * 1000:.0f} ms, "
               f"concurrency {args.concurrency}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmops.backends.local import endpoint_registry, model_registry
-from llmops.backends.local.endpoint_registry import Deployment, Endpoint, TrafficMap
+from llmops.backends.local.endpoint_registry import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.local.model_registry import ModelVersion
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow
@@ -74,18 +74,14 @@ def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:
                 )
 
 
-def _check_slot_is_free(use_case: UseCase, env: str, block: LocalEndpoint, endpoint: Endpoint,
-                        before: Deployment | None, deployment: Deployment) -> None:
-    """A new release starts at 0%, so it cannot go into a deployment that serves users: blue/green alternate."""
+def _alternate_names(use_case: UseCase, env: str, block: LocalEndpoint, busy: DeploymentInUse) -> LlmopsError:
+    """What to change in the config when the release would replace the deployment that serves users."""
     current, prior = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
-    share = endpoint.split.live.get(current, 0) or endpoint.split.mirror.get(current, 0)
-    if before is None or before.same_release(deployment) or not share:
-        return
     other = prior or ("green" if current == "blue" else "blue")
-    raise LlmopsError(
+    return LlmopsError(
         f"use_cases/{use_case.name}/configs/deployment_config.json: local_endpoint for env '{env}': deployment "
-        f"'{current}' serves model {before.model_name} version {before.model_version} to users "
-        f"({endpoint.split.describe()}), and a new release must start at 0% beside it. Alternate the names for "
+        f"'{current}' serves model {busy.existing.model_name} version {busy.existing.model_version} to users "
+        f"({busy.split.describe()}), and a new release must start at 0% beside it. Alternate the names for "
         f"this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
     )
 
@@ -114,8 +110,10 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
     _check_env_vars(endpoint, deployment)
 
     before = next((d for d in endpoint.deployments if d.name == current), None)
-    _check_slot_is_free(use_case, env, block, endpoint, before, deployment)
-    endpoint_registry.put_deployment(state, deployment)
+    try:
+        endpoint_registry.put_deployment(state, deployment)
+    except DeploymentInUse as busy:  # the registry checks it atomically; the config says how to fix it
+        raise _alternate_names(use_case, env, block, busy) from None
     is_new_release = before is None or not before.same_release(deployment)
     logger.info("deployment %s: model %s version %d, variant %s (%s); smoke test with %s", current, model.name,
                 model.version, choice.label, choice.source, block.TEST_FILE_PATH)

@@ -89,8 +89,10 @@ def test_a_flow_that_cannot_load_fails_before_any_line_runs(tmp_path: Path) -> N
 
 
 def test_a_failing_line_is_recorded_and_the_others_continue(tmp_path: Path) -> None:
-    runner = _runner(tmp_path, "mixed")
-    outcomes = runner.run_lines([(0, {"n": 1}), (1, {"n": "not a number"}), (2, {"n": 3})], concurrency=2)
+    finished: list[LineOutcome] = []
+    run_batches([LineBatch(_runner(tmp_path, "mixed"), [(0, {"n": 1}), (1, {"n": "not a number"}), (2, {"n": 3})],
+                           finished.append)], concurrency=2)
+    outcomes = sorted(finished, key=lambda o: o.index)
 
     assert [o.index for o in outcomes] == [0, 1, 2]
     assert outcomes[0].error is None and outcomes[2].error is None

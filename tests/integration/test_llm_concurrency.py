@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,21 +10,7 @@ from llmops.backends.local.flow_runner import FlowRunner
 from llmops.backends.local.run_execution import lines_in_flight
 from llmops.llm.gateway.simulated import SimulatedTransport
 from tests.support.generated_use_case import write
-
-
-class Peak:
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self.lock = threading.Lock()
-
-    def enter(self) -> None:
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-
-    def leave(self) -> None:
-        with self.lock:
-            self.now -= 1
+from tests.support.in_flight import InFlight
 
 
 @pytest.mark.parametrize(("concurrency", "lines"), [(4, 6), (1, 2), (16, 24)])
@@ -43,25 +27,9 @@ def test_llm_calls_never_exceed_concurrency_while_more_lines_run(tmp_path: Path,
     from llmops.steps.experiment import experiment
     from llmops.steps.register_data import register_data
 
-    calls, lines = Peak(), Peak()
-    send, run_line = SimulatedTransport.send, FlowRunner.run_line_async
-
-    def counted_send(transport: Any, request: Any, timeout_s: float) -> Any:
-        calls.enter()
-        try:
-            return send(transport, request, timeout_s)
-        finally:
-            calls.leave()
-
-    async def counted_line(runner: Any, index: int, inputs: dict[str, Any]) -> Any:
-        lines.enter()
-        try:
-            return await run_line(runner, index, inputs)
-        finally:
-            lines.leave()
-
-    monkeypatch.setattr(SimulatedTransport, "send", counted_send)
-    monkeypatch.setattr(FlowRunner, "run_line_async", counted_line)
+    calls, lines = InFlight(), InFlight()
+    monkeypatch.setattr(SimulatedTransport, "send", calls.counting(SimulatedTransport.send))
+    monkeypatch.setattr(FlowRunner, "run_line_async", lines.counting_async(FlowRunner.run_line_async))
     write(tmp_path, "gen", [{"text": f"question {i}"} for i in range(30)], llm_variants=2, concurrency=4)
     workspace = Workspace.find(tmp_path)
     use_case = load_use_case(workspace, "gen", check=False)

@@ -156,6 +156,18 @@ def get_endpoint(state_dir: Path, name: str) -> Endpoint:
             conn.execute("COMMIT")
 
 
+class DeploymentInUse(LlmopsError):
+    """A deployment that takes traffic cannot be given another release: the new one must start at 0%."""
+
+    def __init__(self, existing: Deployment, split: Split) -> None:
+        super().__init__(
+            f"deployment '{existing.name}' of endpoint '{existing.endpoint}' serves model {existing.model_name} "
+            f"version {existing.model_version} and takes traffic ({split.describe()}); give the new release "
+            "another deployment name"
+        )
+        self.existing, self.split = existing, split
+
+
 def put_deployment(state_dir: Path, deployment: Deployment) -> Deployment:
     """Create a deployment, or replace one that takes no traffic; it takes no traffic until a map gives it some."""
     with _connect(state_dir) as conn, db.transaction(conn):
@@ -163,12 +175,7 @@ def put_deployment(state_dir: Path, deployment: Deployment) -> Deployment:
         existing = next((d for d in endpoint.deployments if d.name == deployment.name), None)
         busy = endpoint.split.live.get(deployment.name, 0) or endpoint.split.mirror.get(deployment.name, 0)
         if existing is not None and busy and not existing.same_release(deployment):
-            raise LlmopsError(
-                f"deployment '{deployment.name}' of endpoint '{deployment.endpoint}' serves model "
-                f"{existing.model_name} version {existing.model_version} and takes traffic "
-                f"({endpoint.split.describe()}); deploy the new version under another name: swap "
-                "CURRENT_DEPLOYMENT_NAME and PRIOR_DEPLOYMENT_NAME in configs/deployment_config.json"
-            )
+            raise DeploymentInUse(existing, endpoint.split)
         created = deployment if existing is None or not existing.same_release(deployment) else existing
         if created is deployment:
             created = replace(deployment, created_at=_now())

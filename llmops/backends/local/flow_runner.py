@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,6 +77,10 @@ def _outcome(index: int, inputs: dict[str, Any], result: Any, started: float) ->
                        _plain(result.aggregation_inputs or {}))
 
 
+def _broken(index: int, inputs: dict[str, Any], error: Exception, started: float) -> LineOutcome:
+    return LineOutcome(index, inputs, {}, f"{type(error).__name__}: {error}", time.perf_counter() - started)
+
+
 class FlowRunner:
     """One flow (a materialized dag in a snapshot folder) with fixed connections."""
 
@@ -104,7 +108,7 @@ class FlowRunner:
         try:
             result = self._get_executor().exec_line(inputs, index=index)
         except Exception as exc:  # a broken line must not stop the batch
-            return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+            return _broken(index, inputs, exc, started)
         return _outcome(index, inputs, result, started)
 
     async def run_line_async(self, index: int, inputs: dict[str, Any]) -> LineOutcome:
@@ -113,21 +117,8 @@ class FlowRunner:
         try:
             result = await self._get_executor().exec_line_async(inputs, index=index)
         except Exception as exc:  # a broken line must not stop the batch
-            return LineOutcome(index, inputs, {}, f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+            return _broken(index, inputs, exc, started)
         return _outcome(index, inputs, result, started)
-
-    def run_lines(self, lines: Iterable[tuple[int, dict[str, Any]]], concurrency: int,
-                  on_done: Callable[[LineOutcome], None] | None = None) -> list[LineOutcome]:
-        """Run lines `concurrency` at a time; returns their outcomes in line order."""
-        outcomes: list[LineOutcome] = []
-
-        def collect(outcome: LineOutcome) -> None:
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-
-        run_batches([LineBatch(self, list(lines), collect)], concurrency)
-        return sorted(outcomes, key=lambda o: o.index)
 
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:
         """Run the aggregation nodes over the succeeded lines; returns the metrics they logged."""
