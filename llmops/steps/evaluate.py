@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends.local import data_registry, run_registry
 from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import RUN_OUTPUT_REF
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
@@ -53,8 +53,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
         if version is None:
             raise LlmopsError(f"dataset '{eval_dataset.DATASET_NAME}' is not registered at its current content; "
                               f"run: llmops register-data --use-case {use_case.name} --env {env}")
-        text = use_case.path(eval_dataset.DATA_PATH).read_text(encoding="utf-8")
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows = read_objects(use_case.path(eval_dataset.DATA_PATH), use_case.root)
         for flow in flows:
             mapping = use_case.mapping.evaluation[flow.name]
             mapped: list[tuple[int, dict[str, Any]]] = []

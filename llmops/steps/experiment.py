@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends.local import data_registry, run_registry
 from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.config.jsonl import read_objects
 from llmops.config.use_case import UseCase
 from llmops.config.variants import DEFAULT_MAX_RUNS, enumerate_variants, label
 from llmops.config.workspace import Workspace
@@ -36,8 +36,7 @@ def registered_version(workspace: Workspace, use_case: UseCase, dataset: Any) ->
 
 
 def read_rows(use_case: UseCase, dataset: Any) -> list[dict[str, Any]]:
-    text = use_case.path(dataset.DATA_PATH).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return read_objects(use_case.path(dataset.DATA_PATH), use_case.root)
 
 
 def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",

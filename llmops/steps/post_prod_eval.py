@@ -13,6 +13,7 @@ from typing import Any
 from llmops.backends.local import data_registry, run_registry
 from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
 from llmops.config.flow_dag import FlowDag
+from llmops.config.jsonl import read_objects
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, unknown_name
@@ -39,10 +40,6 @@ class PostProdResult:
     report: Any  # llmops.report.writer.ReportResult
     comparison: list[Any]  # llmops.report.deployment_comparison.DeploymentComparison
     comparison_file: Path | None
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _from_log(workspace: Workspace, endpoint: str) -> PostProdSource | None:
@@ -77,7 +74,7 @@ def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str |
     path = use_case.path(dataset.DATA_PATH)
     version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC,
                                      workspace.shown(path))
-    rows = _read_jsonl(path)
+    rows = read_objects(path, workspace.root)
     if not rows:
         raise LlmopsError(f"dataset {dataset.DATASET_NAME} ({dataset.DATA_PATH}) has no lines; nothing to evaluate")
     return PostProdSource(version, rows, f"dataset {dataset.DATASET_NAME} version {version.version}")

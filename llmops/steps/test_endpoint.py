@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends.local.run_execution import map_inputs
+from llmops.config.jsonl import read_objects
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed, unknown_name
@@ -41,8 +41,7 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
     if chosen is None:
         valid = [d.DATASET_NAME for d in use_case.data.for_env(env)]
         raise unknown_name(f"dataset of env '{env}'", dataset or "(experiment dataset)", valid)
-    text = use_case.path(chosen.DATA_PATH).read_text(encoding="utf-8")
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()][:lines]
+    rows = read_objects(use_case.path(chosen.DATA_PATH), use_case.root)[:lines]
     return found + [(f"{chosen.DATASET_NAME} line {i}", map_inputs(use_case.mapping.experiment, row))
                     for i, row in enumerate(rows)]
 

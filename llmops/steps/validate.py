@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llmops.config.outside_paths import paths_outside_repository
 from llmops.config.problems import Problem
 from llmops.config.use_case import load_use_case
 from llmops.config.workspace import Workspace
@@ -14,6 +15,7 @@ from llmops.errors import ConfigError
 class UseCaseCheck:
     name: str
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # allowed, but worth a look (paths out of the repository)
     envs: list[str] = field(default_factory=list)
     datasets: int = 0
 
@@ -44,5 +46,6 @@ def validate(workspace: Workspace, use_case: str | None = None) -> ValidationRes
         except ConfigError as exc:
             checks.append(UseCaseCheck(name=name, problems=exc.problems))
             continue
-        checks.append(UseCaseCheck(name=name, envs=uc.llmops.env_names, datasets=len(uc.data.datasets)))
+        checks.append(UseCaseCheck(name=name, envs=uc.llmops.env_names, datasets=len(uc.data.datasets),
+                                   warnings=paths_outside_repository(uc)))
     return ValidationResult(checks=checks)

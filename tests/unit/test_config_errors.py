@@ -123,7 +123,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("data line not an object", write("data/pr.jsonl", '{"url": "a", "answer": "App"}\n[1, 2]\n'),
      [f"{UC}/data/pr.jsonl: line 2: expected a JSON object per line"]),
     ("data line invalid JSON", write("data/pr.jsonl", '{"url": "a", "answer": "App"}\n{"url": \n'),
-     [f"{UC}/data/pr.jsonl: line 2: invalid JSON: Expecting value"]),
+     [f"{UC}/data/pr.jsonl: line 2: invalid JSON: Expecting value at column 9"]),
     ("test file missing", local("TEST_FILE_PATH", "nope.json"),
      [f"{XC}: local_endpoint[0].TEST_FILE_PATH: file not found: 'nope.json'"]),
     ("traffic not whole", local("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION", "10.5"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from llmops.backends.local.db import connect, transaction
 from llmops.backends.local.snapshot import file_sha256
+from llmops.config.jsonl import read_objects
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class DataVersion:
 def register(state_dir: Path, name: str, path: Path, description: str, shown_path: str) -> DataVersion:
     """`shown_path` is what the record keeps (relative to the repository, so it means the same on any checkout)."""
     digest = file_sha256(path)
-    rows = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    rows = len(read_objects(path))  # a file that no step could read is refused here, naming its bad lines
     with connect(state_dir) as conn, transaction(conn):
         row = conn.execute("SELECT * FROM datasets WHERE name=? AND sha256=? ORDER BY version DESC LIMIT 1",
                            (name, digest)).fetchone()

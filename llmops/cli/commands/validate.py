@@ -19,9 +19,12 @@ def run(args: argparse.Namespace) -> int:
 
     result = validate(workspace(args), args.use_case)
     if args.json:
-        out_json({c.name: [str(p) for p in c.problems] for c in result.checks})
+        out_json({c.name: {"problems": [str(p) for p in c.problems], "warnings": [str(w) for w in c.warnings]}
+                  for c in result.checks})
     else:
         for check in result.checks:
+            for warning in check.warnings:
+                out(f"warning: {warning}")
             if check.ok:
                 out(f"{check.name}: ok ({len(check.envs)} envs: {', '.join(check.envs)}; "
                     f"{check.datasets} datasets)")
