@@ -76,13 +76,12 @@ def group_failures(lines: Iterable[FailedLine], context: FailureContext) -> tupl
         by_cause.setdefault(cause_of(line.error), []).append(line)
     groups = []
     for cause, members in by_cause.items():
-        known = _known(cause)
-        fix = known[0].fix(known[1], members[0], context) if known else None
-        groups.append(FailureGroup(cause, len(members), members[0], fix, bool(known and known[0].consequence)))
+        fix, consequence = _fix(cause, members[0], context)
+        groups.append(FailureGroup(cause, len(members), members[0], fix, consequence))
     return tuple(sorted(groups, key=lambda g: (g.consequence, -g.count)))  # stable: first seen breaks ties
 
 
-def report_failed_lines(runs: Sequence[ExperimentRun], evaluations: Sequence[EvaluationRun]) -> list[FailedLine]:
+def failed_lines_of(runs: Sequence[ExperimentRun], evaluations: Sequence[EvaluationRun]) -> list[FailedLine]:
     """The failed lines of an experiment's runs, then of their evaluations."""
     failed = [FailedLine(run.variant_label, run.dataset, line.index, line.error, run.flow)
               for run in runs for line in run.lines if line.error is not None]
@@ -103,11 +102,9 @@ def cause_of(error: str) -> str:
     return first if len(first) <= MAX_CAUSE_CHARS else first[:MAX_CAUSE_CHARS - 1] + "…"
 
 
-def fix_for(error: str, context: FailureContext, flow: str = "") -> str | None:
-    """The fix of one error, for an error that is not a failed line (a flow that cannot load)."""
-    cause = cause_of(error)
-    known = _known(cause)
-    return known[0].fix(known[1], FailedLine("", "", 0, error, flow), context) if known else None
+def fix_for(error: str, context: FailureContext) -> str | None:
+    """The fix of an error that failed a whole run rather than lines (a flow that cannot load)."""
+    return _fix(cause_of(error), FailedLine("", "", 0, error), context)[0]
 
 
 # Per-line noise: what differs between lines failing for the same reason.
@@ -150,13 +147,13 @@ def _credentials(match: re.Match[str], line: FailedLine, context: FailureContext
 
 
 def _rate_limited(match: re.Match[str], line: FailedLine, context: FailureContext) -> str:
-    return "the provider is rate-limiting; the failed lines are retried on the next run; " \
-           "lower CONCURRENCY in llmops_config.json"
+    return ("the provider is rate-limiting; the failed lines are retried on the next run; "
+            "lower CONCURRENCY in llmops_config.json")
 
 
 def _unavailable(match: re.Match[str], line: FailedLine, context: FailureContext) -> str:
-    return "the provider did not answer after the gateway's retries; the failed lines are retried on the next " \
-           "run; check that the provider is up"
+    return ("the provider did not answer after the gateway's retries; the failed lines are retried on the next run; "
+            "check that the provider is up")
 
 
 def _follows(match: re.Match[str], line: FailedLine, context: FailureContext) -> str:
@@ -164,21 +161,23 @@ def _follows(match: re.Match[str], line: FailedLine, context: FailureContext) ->
 
 
 _CONNECTION = re.compile(r"\bconnection ['\"]([^'\"]+)['\"]")
-# First match wins: a 424 whose last error was a 429 is rate limiting, not an unavailable provider.
+# Matched against the cause, whose per-line numbers already read N. The first match wins: a 424 whose
+# last error was a 429 is rate limiting, not an unavailable provider.
 _KNOWN: tuple[_Cause, ...] = (
     _Cause(re.compile(r"\breplay miss\b"), _record),
     _Cause(re.compile(r"\bNo module named '([^'.]+)"), _install),
-    _Cause(re.compile(r"^not evaluated\b|\bexperiment line failed\b|\bfailed in the experiment run\b"), _follows,
-           consequence=True),
+    # The evaluate step's text for a line it skipped (steps/evaluate.py)
+    _Cause(re.compile(r"\bthe experiment line failed\b"), _follows, consequence=True),
     _Cause(re.compile(r"\b(?:Error code:|HTTP) 40[13]\b|\b(?:Authentication|PermissionDenied)Error\b"), _credentials),
     _Cause(re.compile(r"\b(?:Error code:|HTTP) 429\b|\bRateLimitError\b"), _rate_limited),
     _Cause(re.compile(r"\bError code: 424\b.*\bfailed after N attempts\b"), _unavailable),
 )
 
 
-def _known(cause: str) -> tuple[_Cause, re.Match[str]] | None:
+def _fix(cause: str, line: FailedLine, context: FailureContext) -> tuple[str | None, bool]:
+    """The fix of the first known cause that matches, and whether the lines only follow other failures."""
     for known in _KNOWN:
         match = known.pattern.search(cause)
         if match:
-            return known, match
-    return None
+            return known.fix(match, line, context), known.consequence
+    return None, False

@@ -20,7 +20,7 @@ from typing import Any
 from llmops.errors import StepFailed, UsageError
 from llmops.report.comparison import Comparison, compare
 from llmops.report.csv_files import write_metrics_csv, write_results_csv
-from llmops.report.failures import FailureContext, FailureGroup, group_failures, report_failed_lines
+from llmops.report.failures import FailureContext, FailureGroup, failed_lines_of, group_failures
 from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_message, parse_gates
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
@@ -85,7 +85,7 @@ def write_report(
     parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
     gate_results = evaluate_gates(parsed, comparison)
-    failures = group_failures(report_failed_lines(runs, evaluations), context or FailureContext(use_case, env))
+    failures = group_failures(failed_lines_of(runs, evaluations), context or FailureContext(use_case, env))
 
     created = (now or datetime.now(UTC)).astimezone(UTC)
     env_folder = Path(out_root) / use_case / env

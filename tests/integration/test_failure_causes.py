@@ -169,3 +169,16 @@ def test_experiment_and_evaluate_group_their_own_failed_lines(tmp_path: Path) ->
         "    e.g. line 0 of defaults.eval (mini_pr)",
         f"    fix: {FOLLOWS}",
     ]
+
+
+def test_a_flow_that_cannot_load_says_which_package_to_install(tmp_path: Path) -> None:
+    classify = write_use_case(tmp_path) / "flows/standard/classify.py"
+    classify.write_text("import llmops_missing_pkg\n" + classify.read_text())
+    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr").returncode == 0
+    done = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
+    assert done.returncode == 1
+    error, fix, verbose = done.stderr.splitlines()[-3:]
+    assert error.startswith("error: unexpected ResolveToolError: Tool load failed in 'classify': ")
+    assert error.endswith("No module named 'llmops_missing_pkg'")
+    assert (fix, verbose) == ("fix: install the package: pip install llmops_missing_pkg",
+                              "rerun with --verbose for the traceback")

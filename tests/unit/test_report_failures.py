@@ -100,6 +100,11 @@ KEY_REFUSED = ("the provider refused the key: correct api_key of the flow's conn
             "not evaluated: the experiment line failed",
             "these follow from the failed experiment lines: fix those and the next run evaluates them",
         ),
+        (  # the report step's text for an evaluation line it has no record of: not known to follow from anything
+            "not evaluated",
+            "not evaluated",
+            None,
+        ),
         (
             "Execution failure in 'classify': (ValueError) cannot classify 'https://example.com/b'",
             "Execution failure in 'classify': (ValueError) cannot classify 'https://example.com/b'",

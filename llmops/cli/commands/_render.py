@@ -52,5 +52,5 @@ def gate_checks(results: Sequence[Any]) -> None:
     """One line per gate check: its value or, when it has none, why."""
     for gate in results:
         on = f" on {gate.checked_on}" if gate.checked_on else ""
-        value = gate.value if gate.value is not None else gate.note
+        value = gate.value if gate.value is not None else gate.note  # a value as Python prints it: 1.0, 0.75
         out(f"gate {gate.metric} {gate.expression}{on}: {value} -> {'pass' if gate.passed else 'FAIL'}")
