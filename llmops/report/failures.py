@@ -9,9 +9,11 @@ that knows causes.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmops.report.model import EvaluationRun, ExperimentRun
@@ -35,8 +37,8 @@ class FailureContext:
     def of(cls, use_case: UseCase, env: str) -> FailureContext:
         flows = [use_case.standard_flow(env), *use_case.evaluation_flows(env)]
         post_prod = use_case.post_prod_flow(env)
-        requirements = {
-            flow.name: (flow.folder / "requirements.txt").relative_to(use_case.root).as_posix()
+        requirements = {  # relpath, not relative_to: a flow folder may lie outside the repository
+            flow.name: Path(os.path.relpath(flow.folder / "requirements.txt", use_case.root)).as_posix()
             for flow in [*flows, *([post_prod] if post_prod else [])]
             if (flow.folder / "requirements.txt").is_file()
         }
