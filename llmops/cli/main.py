@@ -77,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n"
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n{_known_fix(args, exc)}"
                          "rerun with --verbose for the traceback\n")
         return EXIT_USER_ERROR
+
+
+def _known_fix(args: argparse.Namespace, exc: Exception) -> str:
+    """The fix of a known cause that failed a whole run, not single lines (a flow importing a missing module)."""
+    from llmops.report.failures import FailureContext, fix_for
+
+    fix = fix_for(str(exc), FailureContext(getattr(args, "use_case", None) or "", getattr(args, "env", None) or ""))
+    return f"fix: {fix}\n" if fix else ""

@@ -51,3 +51,7 @@ def money(value: float) -> str:
 
 def count(value: int) -> str:
     return f"{value:,}"
+
+
+def lines(value: int) -> str:
+    return f"{value:,} line" + ("" if value == 1 else "s")

@@ -3,7 +3,8 @@
 Gates come from `llmops_config.json`, per environment, as {"accuracy": ">= 0.6", "macro_f1": "> 0.5"}.
 Each gate is checked for the baseline and for the best variant (the highest value of the primary
 metric: the first gate's metric) on every dataset and every evaluation flow that reports the metric.
-A gate whose metric no evaluation flow reports fails, so a typo cannot pass silently.
+A gate whose metric no evaluation flow reports fails, so a typo cannot pass silently. A check without a
+value says why: most often every line failed, and then the flow logged no metric at all.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from llmops.errors import ConfigError
-from llmops.report.comparison import Comparison
+from llmops.report.comparison import Comparison, MetricComparison, VariantFigure
 from llmops.report.formatting import exact
+from llmops.report.model import EvaluationRun
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -30,6 +32,7 @@ _EXPRESSION = re.compile(r"^\s*(>=|<=|==|>|<)\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]
 _VALID_FORM = (
     'write \'<operator> <number>\' with operator one of >=, >, <=, <, == (for example "accuracy": ">= 0.6")'
 )
+EVERY_LINE_FAILED = "no value (every line failed)"
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,28 @@ class GateResult:
     threshold: float
     passed: bool
     operator: str
-    role: str  # "baseline", "best" or "baseline, best"
-    eval_flow: str
+    role: str  # "baseline", "best" or "baseline, best"; "" when no variant had a value to rank
+    eval_flow: str  # several, comma-separated, when no variant had a value to rank
     dataset: str
-    note: str = ""
+    note: str = ""  # why there is no value; set whenever value is None
 
     @property
     def expression(self) -> str:
         return f"{self.operator} {exact(self.threshold)}"
+
+    @property
+    def value_text(self) -> str:
+        return shown_value(self.value, self.note)
+
+    @property
+    def checked_on(self) -> str:
+        """The variant checked or, when no variant had a value to rank, the evaluation flows."""
+        return self.variant_label or self.eval_flow
+
+
+def shown_value(value: float | None, note: str) -> str:
+    """The value a check saw or, when it saw none, why."""
+    return exact(value) if value is not None else note or "missing"
 
 
 def parse_gates(spec: Mapping[str, object], where: str = "llmops_config.json: gates") -> tuple[Gate, ...]:
@@ -88,17 +105,37 @@ def evaluate_gates(gates: Sequence[Gate], comparison: Comparison) -> tuple[GateR
     for gate in gates:
         groups = comparison.for_metric(gate.metric)
         if not groups:
-            reported = sorted({m.metric for m in comparison.metrics})
-            note = f"no evaluation flow reports '{gate.metric}' (reported: {', '.join(reported) or 'none'})"
-            results.append(_result(gate, "", None, role="", eval_flow="", dataset="", note=note))
+            results.append(_unreported(gate, comparison))
             continue
         for group in groups:
             for label, role in _checked_variants(comparison, group.dataset):
                 figure = group.figure(label)
                 value = figure.value if figure else None
-                note = "" if figure else f"variant '{label}' was not evaluated by '{group.eval_flow}'"
+                note = "" if value is not None else _no_value(figure, label, group)
                 results.append(_result(gate, label, value, role, group.eval_flow, group.dataset, note))
     return tuple(results)
+
+
+def _unreported(gate: Gate, comparison: Comparison) -> GateResult:
+    """The check of a metric no flow logged: flows whose every line failed logged nothing, so name them."""
+    by_flow: dict[str, list[EvaluationRun]] = {}
+    for evaluation in comparison.evaluations:
+        by_flow.setdefault(evaluation.eval_flow, []).append(evaluation)
+    silent = {flow: runs for flow, runs in by_flow.items() if all(run.every_line_failed for run in runs)}
+    if silent:
+        datasets = dict.fromkeys(run.dataset for runs in silent.values() for run in runs)
+        return _result(gate, "", None, "", ", ".join(silent), ", ".join(datasets), EVERY_LINE_FAILED)
+    reported = sorted({m.metric for m in comparison.metrics})
+    note = f"no evaluation flow reports '{gate.metric}' (reported: {', '.join(reported) or 'none'})"
+    return _result(gate, "", None, role="", eval_flow="", dataset="", note=note)
+
+
+def _no_value(figure: VariantFigure | None, label: str, group: MetricComparison) -> str:
+    if figure is None:
+        return f"variant '{label}' was not evaluated by '{group.eval_flow}'"
+    if figure.evaluation.every_line_failed:
+        return EVERY_LINE_FAILED
+    return f"no value ('{group.eval_flow}' logged none for this variant)"
 
 
 def _result(
@@ -135,13 +172,14 @@ def failure_message(results: Sequence[GateResult]) -> str | None:
         return None
     lines = [f"{len(failed)} of {len(results)} quality gate checks failed:"]
     for result in failed:
-        if not result.eval_flow:
-            lines.append(f"  {result.metric} {result.expression}: {result.note}")
+        if not result.variant_label:
+            on = f" on {result.checked_on}" if result.checked_on else ""
+            lines.append(f"  {result.metric} {result.expression}{on}: {result.note}")
             continue
         where = f"{result.eval_flow}, dataset '{result.dataset}'"
         lines.append(
             f"  {result.metric} of variant '{result.variant_label}' ({result.role}; {where}): "
-            f"{exact(result.value)}, needs {result.expression}" + (f" ({result.note})" if result.note else "")
+            f"{result.value_text}, needs {result.expression}"
         )
     lines.append(
         "Improve the flow or its prompts, or change the gates in llmops_config.json if a threshold is wrong."

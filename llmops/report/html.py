@@ -14,6 +14,7 @@ from typing import Any
 from llmops.report import formatting as fmt
 from llmops.report.charts import metric_chart
 from llmops.report.comparison import Comparison, MetricComparison
+from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import GateResult
 from llmops.report.stats import METHOD_NOTE
 from llmops.report.worst_lines import WorstLines, worst_lines
@@ -41,6 +42,8 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         aggregate_only=sorted({g.metric for g in comparison.metrics if not g.has_line_values}),
         usage_rows=_usage_rows(comparison),
         gate_rows=[_gate_row(r) for r in gate_results],
+        failures=[_failure_row(group) for group in summary["failures"]],
+        failures_note=f"{fmt.lines(sum(g['lines'] for g in summary['failures']))} failed; {RETRIED}.",
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],
         method=METHOD_NOTE,
     )
@@ -174,9 +177,18 @@ def _gate_row(result: GateResult) -> dict[str, Any]:
         "role": result.role or fmt.NOTHING,
         "eval_flow": result.eval_flow or fmt.NOTHING,
         "dataset": result.dataset or fmt.NOTHING,
-        "value": fmt.exact(result.value),
+        "value": result.value_text,  # or why there is none
         "passed": result.passed,
-        "note": result.note,
+    }
+
+
+def _failure_row(group: dict[str, Any]) -> dict[str, Any]:
+    example = group["example"]
+    return {
+        "lines": fmt.count(group["lines"]),
+        "cause": group["cause"],
+        "example": example_text(example["variant_label"], example["dataset"], example["line_index"]),
+        "fix": group["fix"] or fmt.NOTHING,
     }
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from llmops.report import formatting as fmt
+from llmops.report.failures import RETRIED, example_text
+from llmops.report.gates import shown_value
 
 MAX_LINES = 60
 MAX_TABLE_ROWS = 8
 MAX_AGGREGATE_ROWS = 30
 MAX_AGGREGATE_COLUMNS = 4  # variants shown side by side in a compact table
 MAX_GATE_LINES = 5
+MAX_FAILURE_GROUPS = 5
 _TABLE_HEADER = [
     "| variant | value [95% CI] | Δ vs baseline [95% CI] | significance | gate |",
     "|---|---|---|---|---|",
@@ -32,6 +35,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head = [summary["marker"], f"### llmops report · {summary['use_case']} · {summary['env']}", ""]
     head += [_gate_verdict(summary["gates"]), "", _context(summary)]
     head += _failed_gates(summary["gates"]["results"])
+    head += _failures(summary["failures"])
     footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
     available = MAX_LINES - len(head) - len(footer) - omission_note
@@ -96,16 +100,33 @@ def _failed_gates(results: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [""]
     for result in failed[:MAX_GATE_LINES]:
-        if not result["eval_flow"]:
-            lines.append(f"- ❌ {_code(result['metric'])} {result['expression']}: {result['note']}")
+        if not result["variant_label"]:
+            on = f" on {result['eval_flow']}" if result["eval_flow"] else ""
+            lines.append(f"- ❌ {_code(result['metric'])} {result['expression']}{on}: {result['note']}")
             continue
         lines.append(
             f"- ❌ {_code(result['metric'])} of {_code(result['variant_label'])} ({result['role']}; "
-            f"{result['eval_flow']}, {_code(result['dataset'])}): {fmt.exact(result['value'])}, "
+            f"{result['eval_flow']}, {_code(result['dataset'])}): {shown_value(result['value'], result['note'])}, "
             f"needs {result['expression']}"
         )
     if len(failed) > MAX_GATE_LINES:
         lines.append(f"- … and {len(failed) - MAX_GATE_LINES} more failed checks in report.html")
+    return lines
+
+
+def _failures(groups: list[dict[str, Any]]) -> list[str]:
+    """A line per cause: the lines it failed, an example, the cause and the fix when one is known."""
+    if not groups:
+        return []
+    lines = ["", f"**Failed lines by cause** ({RETRIED}):"]
+    for group in groups[:MAX_FAILURE_GROUPS]:
+        example = group["example"]
+        where = example_text(_code(example["variant_label"]), _code(example["dataset"]), example["line_index"])
+        fix = f" → **fix:** {group['fix']}" if group["fix"] else ""
+        lines.append(f"- {fmt.lines(group['lines'])}, e.g. {where}: {_code(group['cause'])}{fix}")
+    rest = groups[MAX_FAILURE_GROUPS:]
+    if rest:
+        lines.append(f"- … and {len(rest)} more causes ({fmt.lines(sum(g['lines'] for g in rest))}) in report.html")
     return lines
 
 

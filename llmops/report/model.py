@@ -56,6 +56,7 @@ class ExperimentRun:
     dataset_version: int
     lines: tuple[LineResult, ...]
     usage: UsageTotals | None
+    flow: str = ""  # the standard flow's folder name, when known: a failure's fix may name its requirements.txt
 
     @property
     def failed_lines(self) -> int:
@@ -86,3 +87,8 @@ class EvaluationRun:
     @property
     def failed_lines(self) -> int:
         return sum(1 for error in self.line_errors if error is not None)
+
+    @property
+    def every_line_failed(self) -> bool:
+        """No line has a value to aggregate, so the flow logged no metric."""
+        return bool(self.line_errors) and all(error is not None for error in self.line_errors)

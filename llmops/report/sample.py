@@ -88,7 +88,8 @@ def _run(
 
 
 def _evaluation(flow: str, run: ExperimentRun, truth: list[str], rng: random.Random) -> EvaluationRun:
-    errors = tuple("line failed in the experiment run" if line.failed else None for line in run.lines)
+    # What the evaluate step records for a line it skips
+    errors = tuple("not evaluated: the experiment line failed" if line.failed else None for line in run.lines)
     if flow == "evaluation":
         accuracy = [
             None if line.failed else float(line.outputs["category"] == truth[i])

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from llmops.report.comparison import Comparison, MetricComparison, VariantFigure
+from llmops.report.failures import FailureGroup
 from llmops.report.gates import GateResult
 from llmops.report.model import ExperimentRun, UsageTotals
 from llmops.report.stats import METHOD_NOTE, PairedDelta
@@ -30,6 +31,7 @@ def build_summary(
     folder_name: str,
     comparison: Comparison,
     gate_results: tuple[GateResult, ...],
+    failures: tuple[FailureGroup, ...],
 ) -> dict[str, Any]:
     runs = comparison.runs
     failed_gates = sum(1 for r in gate_results if not r.passed)
@@ -61,6 +63,7 @@ def build_summary(
             "failed": sum(r.failed_lines for r in runs),
             "evaluation_failed": sum(e.failed_lines for e in comparison.evaluations),
         },
+        "failures": [_failure(group) for group in failures],
         "usage": _usage_totals([r.usage for r in runs if r.usage is not None]),
         "runs": [_run(r) for r in runs],
         "method": METHOD_NOTE,
@@ -137,6 +140,17 @@ def _gate(result: GateResult) -> dict[str, Any]:
         "value": _number(result.value),
         "passed": result.passed,
         "note": result.note,
+    }
+
+
+def _failure(group: FailureGroup) -> dict[str, Any]:
+    example = group.example
+    return {
+        "cause": group.cause,
+        "lines": group.count,
+        "fix": group.fix,
+        "follows_from_other_failures": group.consequence,
+        "example": {"variant_label": example.run, "dataset": example.dataset, "line_index": example.index},
     }
 
 

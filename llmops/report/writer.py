@@ -20,6 +20,7 @@ from typing import Any
 from llmops.errors import StepFailed, UsageError
 from llmops.report.comparison import Comparison, compare
 from llmops.report.csv_files import write_metrics_csv, write_results_csv
+from llmops.report.failures import FailureContext, FailureGroup, failed_lines_of, group_failures
 from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_message, parse_gates
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
@@ -43,6 +44,7 @@ class ReportResult:
     created: datetime
     comparison: Comparison
     gate_results: tuple[GateResult, ...]
+    failures: tuple[FailureGroup, ...]  # failed lines grouped by cause, most lines first
     summary: dict[str, Any]
 
     @property
@@ -63,11 +65,13 @@ def write_report(
     gates: Mapping[str, str] | Sequence[Gate],
     out_root: Path,
     now: datetime | None = None,
+    context: FailureContext | None = None,
 ) -> ReportResult:
-    """Compare the variants, check the gates and write every report file.
+    """Compare the variants, check the gates, group the failed lines by cause and write every report file.
 
     `gates` is either the env's gates from llmops_config.json ({"accuracy": ">= 0.6"}) or parsed
     Gate objects. Gate failures are returned, not raised: the caller decides (GateFailed, exit 3).
+    `context` lets a fix name the flows' requirements files; without it, fixes name only use case and env.
     """
     for kind, name in (("use case", use_case), ("environment", env)):
         if not _FOLDER_NAME.fullmatch(name) or name in (".", ".."):
@@ -81,11 +85,12 @@ def write_report(
     parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
     gate_results = evaluate_gates(parsed, comparison)
+    failures = group_failures(failed_lines_of(runs, evaluations), context or FailureContext(use_case, env))
 
     created = (now or datetime.now(UTC)).astimezone(UTC)
     env_folder = Path(out_root) / use_case / env
     folder = _new_folder(env_folder, created.strftime("%Y%m%d-%H%M%S"))
-    summary = build_summary(use_case, env, created, folder.name, comparison, gate_results)
+    summary = build_summary(use_case, env, created, folder.name, comparison, gate_results, failures)
 
     result = ReportResult(
         folder=folder,
@@ -97,6 +102,7 @@ def write_report(
         created=created,
         comparison=comparison,
         gate_results=gate_results,
+        failures=failures,
         summary=summary,
     )
     write_results_csv(result.results_csv, comparison.runs)

@@ -54,7 +54,7 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
             is_baseline=record.variant_label == "defaults", dataset=record.dataset,
             dataset_version=record.dataset_version,
             lines=tuple(LineResult(o.index, o.inputs, o.outputs, o.error) for o in lines),
-            usage=_usage(accounting, run_id),
+            usage=_usage(accounting, run_id), flow=record.flow,
         ))
         by_index = {o.index: o for o in lines}
         for child in run_registry.child_runs(state, run_id, "evaluation"):
@@ -82,10 +82,12 @@ def _number(value: object) -> float | None:
 
 
 def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: bool = True) -> ReportStepResult:
+    from llmops.report.failures import FailureContext
     from llmops.report.writer import write_report
 
     runs, evaluations = load_runs(workspace, use_case, env)
-    result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir)
+    result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir,
+                          context=FailureContext.of(use_case, env))
     if enforce_gates and not result.gates_passed:
         raise GateFailed(f"{result.gate_failure_message} (report: {result.folder})")
     return ReportStepResult(report=result)

@@ -84,8 +84,11 @@ def test_report_opens_offline_with_charts_and_tables(browser, tmp_path: Path) ->
     accuracy_chart = charts[0]
     assert len(accuracy_chart.find_elements(By.CSS_SELECTOR, "g.whisker")) == len(labels)
     assert len(charts[1].find_elements(By.CSS_SELECTOR, "g.whisker")) == 0  # macro_f1: aggregate only
-    for table in ("gates", "metrics", "deltas", "usage", "worst"):
+    for table in ("failures", "gates", "metrics", "deltas", "usage", "worst"):
         assert browser.find_elements(By.CSS_SELECTOR, f"table.{table} tbody tr"), f"table.{table} has no rows"
+    failures = browser.find_element(By.CSS_SELECTOR, "table.failures tbody tr").text
+    assert "RateLimitError: 429 Too Many Requests after 3 retries" in failures
+    assert "lower CONCURRENCY in llmops_config.json" in failures
     assert "<script>window.pwned=1</script>" in browser.find_element(By.ID, "worst-lines").text
 
     screenshot = tmp_path / "report.png"

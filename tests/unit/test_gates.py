@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from llmops.errors import ConfigError
@@ -213,9 +215,10 @@ def test_a_missing_value_fails_its_gate() -> None:
         ("defaults", None, False),
         ("a.v1", 0.9, True),
     ]
-    assert "accuracy of variant 'defaults' (baseline; evaluation, dataset 'test'): missing, needs >= 0.6" in (
-        failure_message(results) or ""
-    )
+    assert (
+        "accuracy of variant 'defaults' (baseline; evaluation, dataset 'test'): "
+        "no value ('evaluation' logged none for this variant), needs >= 0.6"
+    ) in (failure_message(results) or "")
 
 
 def test_without_a_baseline_run_only_the_best_is_checked() -> None:
@@ -228,3 +231,42 @@ def test_no_gates_means_nothing_to_fail() -> None:
     runs, evaluations = experiment({"defaults": {"accuracy": [0.0]}})
     assert check({}, runs, evaluations) == ()
     assert failure_message(()) is None
+
+
+def failed_everywhere(runs, evaluations, labels: set[str]):
+    """The evaluations of these variants as an all-failed run leaves them: every line an error, no metric."""
+    return [replace(e, metrics={}, line_values={}, line_errors=("not evaluated: the experiment line failed",))
+            if e.experiment_run_id in {r.run_id for r in runs if r.variant_label in labels} else e
+            for e in evaluations]
+
+
+def test_a_variant_whose_every_line_failed_has_no_value_and_says_why() -> None:
+    runs, evaluations = experiment({"defaults": {"accuracy": [1.0]}, "a.v1": {"accuracy": [1.0]}})
+    results = check({"accuracy": ">= 0.6"}, runs, failed_everywhere(runs, evaluations, {"defaults"}))
+    assert [(r.variant_label, r.value_text, r.passed) for r in results] == [
+        ("defaults", "no value (every line failed)", False),
+        ("a.v1", "1", True),
+    ]
+    assert failure_message(results) == (
+        "1 of 2 quality gate checks failed:\n"
+        "  accuracy of variant 'defaults' (baseline; evaluation, dataset 'test'): no value (every line failed), "
+        "needs >= 0.6\n"
+        "Improve the flow or its prompts, or change the gates in llmops_config.json if a threshold is wrong."
+    )
+
+
+def test_when_every_line_of_every_variant_failed_the_gate_names_the_silent_flows() -> None:
+    runs, evaluations = experiment({"defaults": {"accuracy": [1.0]}, "a.v1": {"accuracy": [1.0]}})
+    adv = [replace(e, eval_flow="evaluation_adv", run_id=e.run_id + "-adv") for e in evaluations]
+    results = check({"accuracy": ">= 0.6"}, runs, failed_everywhere(runs, [*evaluations, *adv], {"defaults", "a.v1"}))
+    assert results == (
+        GateResult("accuracy", "", None, 0.6, False, ">=", "", "evaluation, evaluation_adv", "test",
+                   "no value (every line failed)"),
+    )
+    assert (results[0].checked_on, results[0].value_text) == ("evaluation, evaluation_adv",
+                                                              "no value (every line failed)")
+    assert failure_message(results) == (
+        "1 of 1 quality gate checks failed:\n"
+        "  accuracy >= 0.6 on evaluation, evaluation_adv: no value (every line failed)\n"
+        "Improve the flow or its prompts, or change the gates in llmops_config.json if a threshold is wrong."
+    )

@@ -143,3 +143,19 @@ def test_aggregate_only_metrics_share_one_compact_table(tmp_path: Path) -> None:
         "| f1_app | 0.500 | 0.750 (+0.250) |",
     ]
     assert lines[start - 1] == "" and "more metrics not shown" not in report.summary_md.read_text()
+
+
+def test_failed_lines_by_cause_are_listed_up_to_five_causes(tmp_path: Path) -> None:
+    experiment, evaluation = run("defaults", [1, 1, 1, 1, 1, 1, 1, 0])
+    errors = [f"Execution failure in 'classify': (ValueError) cannot classify 'https://example.com/{i}'"
+              for i in range(7)]
+    lines = tuple(replace(line, outputs={}, error=error) for line, error in zip(experiment.lines, errors, strict=False))
+    experiment = replace(experiment, lines=lines + experiment.lines[7:])
+    text = write_report("uc", "pr", [experiment], [evaluation], {}, tmp_path, now=NOW).summary_md.read_text()
+    start = text.index("**Failed lines by cause**")
+    assert text[start:].splitlines()[:8] == [
+        "**Failed lines by cause** (the next run retries them):",
+        *[f"- 1 line, e.g. line {i} of `defaults` (`test`): `{error}`" for i, error in enumerate(errors[:5])],
+        "- … and 2 more causes (2 lines) in report.html",
+        "",
+    ]

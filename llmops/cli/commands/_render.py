@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llmops.cli.common import out
+from llmops.report.failures import RETRIED, FailedLine, FailureContext, FailureGroup, group_failures
+from llmops.report.formatting import lines as lines_text
 
 MAX_METRICS_SHOWN = 5  # a run's line stays readable; the report has them all
 _SUMMARY_PREFIXES = ("macro_", "micro_", "weighted_", "mean_", "overall_")
@@ -25,3 +28,29 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
     if len(ordered) > MAX_METRICS_SHOWN:
         text += f" and {len(ordered) - MAX_METRICS_SHOWN} more in the report"
     return f"; {text}" if text else ""
+
+
+def failures_by_cause(results: list[Any], context: FailureContext) -> None:
+    """The failed lines of these runs, grouped by cause with the fix."""
+    lines = [FailedLine(r.record.variant_label, r.record.dataset, line.index, line.error, r.record.flow)
+             for r in results for line in r.lines if line.error is not None]
+    failure_groups(group_failures(lines, context))
+
+
+def failure_groups(groups: Sequence[FailureGroup]) -> None:
+    if not groups:
+        return
+    out(f"failed lines by cause ({RETRIED}):")
+    for group in groups:
+        out(f"  {lines_text(group.count)}: {group.cause}")
+        out(f"    e.g. {group.example_text}")
+        if group.fix:
+            out(f"    fix: {group.fix}")
+
+
+def gate_checks(results: Sequence[Any]) -> None:
+    """One line per gate check: its value or, when it has none, why."""
+    for gate in results:
+        on = f" on {gate.checked_on}" if gate.checked_on else ""
+        value = gate.value if gate.value is not None else gate.note  # a value as Python prints it: 1.0, 0.75
+        out(f"gate {gate.metric} {gate.expression}{on}: {value} -> {'pass' if gate.passed else 'FAIL'}")

@@ -25,9 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.cli.commands._render import runs_table
+    from llmops.cli.commands._render import failures_by_cause, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
+    from llmops.report.failures import FailureContext
     from llmops.steps.experiment import experiment
 
     ws = workspace(args)
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         result = experiment(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
                             fail_on_failed_lines=False)
     runs_table(result.runs)
+    failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     if result.failing_runs:
         from llmops.errors import StepFailed
 

@@ -22,6 +22,11 @@ def run(args: argparse.Namespace) -> int:
     result = report(ws, load_use_case(ws, args.use_case), args.env, enforce_gates=False).report
     if args.md:
         out(result.summary_md.read_text(encoding="utf-8").rstrip())  # type: ignore[attr-defined]
+    else:
+        from llmops.cli.commands._render import failure_groups, gate_checks
+
+        failure_groups(result.failures)  # type: ignore[attr-defined]
+        gate_checks(result.gate_results)  # type: ignore[attr-defined]
     out(f"report: {result.folder}")  # type: ignore[attr-defined]
     if not result.gates_passed:  # type: ignore[attr-defined]
         from llmops.errors import GateFailed

@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
-    from llmops.cli.commands._render import runs_table
+    from llmops.cli.commands._render import failure_groups, gate_checks, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.pipelines import experiment_pipeline
@@ -32,9 +32,8 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     runs_table(result.experiment.runs + result.evaluation.runs)
     rep = result.report.report
-    for gate in rep.gate_results:  # type: ignore[attr-defined]
-        verdict = "pass" if gate.passed else "FAIL"
-        out(f"gate {gate.metric} {gate.expression} on {gate.variant_label}: {gate.value} -> {verdict}")
+    failure_groups(rep.failures)  # type: ignore[attr-defined]
+    gate_checks(rep.gate_results)  # type: ignore[attr-defined]
     out(f"report: {rep.folder}")  # type: ignore[attr-defined]
     if result.failure is not None:
         raise result.failure
