@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from llmops.llm.gateway import DUMMY_API_KEY, FaultPlan, Gateway, RetryPolicy, Tag, Upstream
+from llmops.llm.gateway import FaultPlan, Gateway, RetryPolicy, Tag, Upstream
 
 FLOW_YAML = """\
 inputs:
@@ -64,14 +64,20 @@ def test_flow_line_runs_through_the_gateway(flow_dir: Path, tmp_path: Path) -> N
         assert connection == {
             "type": "AzureOpenAIConnection",
             "value": {
-                "api_key": DUMMY_API_KEY,
+                "api_key": gateway.token,
                 "api_base": gateway.route("aoai", "azure", tag),
                 "api_type": "azure",
                 "api_version": "2024-02-01",
             },
         }
         result = run_line(flow_dir, connection, "What is a URL?")
+        token = gateway.token
     assert result.run_info.status.value == "Completed"
+    # The session token is a key too: in no run record and no file (it changes per session, so a
+    # record or cache keyed on it would also never match again).
+    records = repr([result.run_info, *result.node_run_infos.values()])
+    assert "'deployment_name': 'gpt-35-turbo'" in records and token not in records
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()] == []
     assert result.output["answer"].startswith("Simulated answer ")
     with sqlite3.connect(accounting) as db:
         recorded = db.execute(
