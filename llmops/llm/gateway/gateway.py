@@ -116,6 +116,7 @@ class Gateway:
             retry=self.retry,
             prices=self.prices,
             replay_hint=self.replay_hint,
+            secrets=[*(upstream.api_key for upstream in self.upstreams.values()), self.token],
         )
         self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline, self.token)
         self._thread = threading.Thread(
