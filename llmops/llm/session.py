@@ -97,10 +97,10 @@ class LlmSession:
         if profile == "azure_openai":
             return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,
                             api_key=conn.api_key, api_version=conn.api_version, model=conn.model or None,
-                            max_concurrency=slots)
+                            max_concurrency=slots, defined_in=conn.source)
         base = conn.base_url or "https://api.openai.com/v1"
         return Upstream(name=f"openai-{base}", kind="openai", base_url=base, api_key=conn.api_key,
-                        model=conn.model or None, max_concurrency=slots)
+                        model=conn.model or None, max_concurrency=slots, defined_in=conn.source)
 
     def identity(self) -> dict[str, str]:
         """What the LLM answers depend on, per connection: part of every run's content key."""

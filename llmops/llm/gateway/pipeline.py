@@ -17,9 +17,11 @@ from llmops.llm.gateway.accounting import AccountingWriter, CallRecord
 from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.call_errors import (
     BAD_REQUEST_STATUS,
+    REFUSAL_STATUSES,
     REPLAY_MISS_STATUS,
     UPSTREAM_EXHAUSTED_STATUS,
     GatewayCallError,
+    provider_refused,
 )
 from llmops.llm.gateway.cassettes import CassetteEntry, CassetteStore, Mode
 from llmops.llm.gateway.hashing import RepeatCounter, cache_key, canonical_request, is_sampled, request_hash
@@ -139,6 +141,8 @@ class CallPipeline:
                 raise AssertionError(f"connection '{call.route.connection}' has no upstream")
             response, answer = self._live(call, binding, incoming.endpoint, requested_model, body)
         if answer is None:
+            if binding is not None and response.status in REFUSAL_STATUSES:
+                raise provider_refused(response.status, call.route.connection, binding.upstream.defined_in)
             masked = redact_body(response.body, self.secrets)
             call.error = masked[:500].decode(errors="replace")
             return GatewayReply(response.status, masked)
