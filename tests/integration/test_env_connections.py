@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.mini_use_case import write_use_case
-from tests.support.repo_copy import REPO
+from tests.support.repo_copy import REPO, copy_use_case
 
 SAMPLE = ('aoai={"api_key": "<key>", "api_base": "https://<resource>.openai.azure.com/", "api_type": "azure", '
           '"api_version": "2024-02-01"}')
@@ -141,3 +141,12 @@ def test_unreadable_ordinary_line_is_ignored_with_a_warning(tmp_path: Path) -> N
     env_file(tmp_path, "GREETING=\"unterminated")
     done = llmops(tmp_path, "connections", "--no-sync")
     assert (done.returncode, done.stderr) == (0, ".env line 3: python-dotenv cannot read this line; it is ignored\n")
+
+
+def test_a_provider_that_cannot_use_a_connection_names_its_line(tmp_path: Path) -> None:
+    copy_use_case(tmp_path)
+    env_file(tmp_path, f"aoai={AZURE}")
+    done = llmops(tmp_path, "connections", "-u", "web_classification", "--provider", "openai_compatible", "--no-sync")
+    expected = ("error: .env line 3: aoai.base_url: the openai_compatible provider needs the server's base_url, "
+                'e.g. "base_url": "http://127.0.0.1:8000/v1"\n')
+    assert (done.returncode, done.stderr) == (1, expected)
