@@ -80,7 +80,7 @@ def pf_runs(root: Path, latency: float, workers: int) -> float:
     pf = PFClient()
     with Gateway({"aoai": upstream}) as gateway:
         url = gateway.route("aoai", "azure", Tag(run="pf-run"))
-        pf.connections.create_or_update(AzureOpenAIConnection(name="aoai", api_key="x", api_base=url,
+        pf.connections.create_or_update(AzureOpenAIConnection(name="aoai", api_key=gateway.token, api_base=url,
                                                               api_type="azure", api_version="2024-02-01"))
         started = time.perf_counter()
         for i in range(VARIANTS):

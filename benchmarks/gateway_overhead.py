@@ -50,7 +50,7 @@ def request_body(worker: int, index: int) -> bytes:
     ).encode()
 
 
-def run_clients(base_url: str, concurrency: int, calls: int) -> tuple[list[float], float]:
+def run_clients(base_url: str, concurrency: int, calls: int, key: str = "") -> tuple[list[float], float]:
     """Latencies in ms of concurrency x calls requests, and the wall time in s."""
     parts = urlsplit(base_url)
 
@@ -60,7 +60,7 @@ def run_clients(base_url: str, concurrency: int, calls: int) -> tuple[list[float
 
         def call(index: int) -> None:
             connection.request("POST", parts.path + AZURE_PATH, body=bodies[index],
-                               headers={"Content-Type": "application/json"})
+                               headers={"Content-Type": "application/json", "api-key": key})
             response = connection.getresponse()
             response.read()
             if response.status != 200:
@@ -95,15 +95,15 @@ def main() -> None:
             direct, direct_wall = run_clients(upstream_url, args.concurrency, args.calls)
             with Gateway({"aoai": upstream}, accounting_path=Path(scratch) / "calls.sqlite") as gateway:
                 route = gateway.route("aoai", "azure", Tag(run="bench-miss"))
-                run_clients(route, args.concurrency, 2)
-                via_gateway, gateway_wall = run_clients(route, args.concurrency, args.calls)
+                run_clients(route, args.concurrency, 2, gateway.token)
+                via_gateway, gateway_wall = run_clients(route, args.concurrency, args.calls, gateway.token)
             cache = Path(scratch) / "cache.sqlite"
             with Gateway(
                 {"aoai": upstream}, cache_path=cache, accounting_path=Path(scratch) / "hits.sqlite"
             ) as gateway:
                 route = gateway.route("aoai", "azure", Tag(run="bench-hit"))
-                run_clients(route, args.concurrency, args.calls)  # fills the cache
-                hits, hit_wall = run_clients(route, args.concurrency, args.calls)
+                run_clients(route, args.concurrency, args.calls, gateway.token)  # fills the cache
+                hits, hit_wall = run_clients(route, args.concurrency, args.calls, gateway.token)
     finally:
         stop.set()
         child.join(timeout=10)

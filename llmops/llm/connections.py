@@ -4,20 +4,33 @@
     oai={"api_key": "sk-...", "api_type": "openai"}
     local={"api_key": "none", "api_type": "openai", "base_url": "http://127.0.0.1:8000/v1"}
 
-Keys never leave this module unmasked except toward the gateway's upstream client.
+A line whose value is JSON (or that python-dotenv cannot read and holds JSON) is a connection: one that
+cannot be used is an error naming the line, never silently skipped, which would quietly swap the
+provider for the embedded model. Keys never leave this module unmasked except toward the gateway's
+upstream client.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from llmops.errors import LlmopsError
+from llmops.llm.env_file import EnvEntry, UnreadableLine, read_env_file
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_LINE = ('{name}={{"api_key": "<key>", "api_base": "https://<resource>.openai.azure.com/", '
                '"api_type": "azure", "api_version": "2024-02-01"}}')
+_FIELDS = ("api_key", "api_base", "api_type", "api_version", "base_url", "model")
+_IGNORED_FIELDS = ("name", "type")  # fields of prompt flow's connection files, harmless here
+_URL_EXAMPLES = {"api_base": ("the resource's", "https://<resource>.openai.azure.com/"),
+                 "base_url": ("the server's", "http://127.0.0.1:8000/v1")}
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class Connection:
     api_version: str = ""
     base_url: str = ""
     model: str = ""
-    source: str = ".env"
+    source: str = ".env"  # where it is defined, for messages: ".env line 3", "environment variable aoai"
 
     @property
     def target(self) -> str:
@@ -50,47 +63,75 @@ def mask(secret: str) -> str:
     return "****" + secret[-4:] if len(secret) > 8 else "****"
 
 
-def _parse(name: str, raw: str, source: str) -> Connection | None:
-    text = raw.strip()
-    if not text.startswith("{"):
-        return None  # an ordinary variable, not a connection
+def read_connections(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
+    """Connections from the `.env` file, then from the process environment (which wins, as in CI)."""
+    found: dict[str, Connection] = {}
+    if env_file is not None and env_file.is_file():
+        entries, unreadable = read_env_file(env_file)
+        for line in unreadable:
+            _check_unreadable(line, env_file.name)
+        for entry in entries:
+            if entry.value.lstrip().startswith(("{", "[")):
+                found[entry.key] = parse_connection(entry.key, entry.value, f"{env_file.name} line {entry.line}",
+                                                    _comment_hint(entry))
+    for name, raw in (environ or {}).items():
+        # The environment holds JSON of other tools too (AZURE_CREDENTIALS...): only connection-like values count.
+        if raw.lstrip().startswith("{") and ("api_key" in raw or "api_base" in raw):
+            found[name] = parse_connection(name, raw, f"environment variable {name}")
+    return found
+
+
+def parse_connection(name: str, raw: str, where: str, json_hint: str = "") -> Connection:
+    """The connection in `raw` (JSON); an LlmopsError naming `where` when it cannot be used."""
+    example = SAMPLE_LINE.format(name=name)
     try:
-        value = json.loads(text)
+        value: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise LlmopsError(f"{source}: {name}: the connection is not valid JSON ({exc.msg} at column {exc.colno}); "
-                          f"expected for example {SAMPLE_LINE.format(name=name)}") from None
-    if not isinstance(value, dict) or not ({"api_key", "api_type", "api_base", "base_url"} & set(value)):
-        return None
+        fix = json_hint or "write one JSON object on one line"
+        raise LlmopsError(f"{where}: {name}: not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno}); "
+                          f"{fix}, e.g. {example}") from None
+    if not isinstance(value, dict):
+        kind = "JSON array" if isinstance(value, list) else f"JSON {type(value).__name__}"
+        raise LlmopsError(f"{where}: {name}: a {kind} is not a connection; write one JSON object, e.g. {example}")
+    if "api_key" not in value:
+        raise LlmopsError(f'{where}: {name}.api_key: missing; every connection needs one ("none" for a server '
+                          f"that takes no key), e.g. {example}")
+    unknown = set(value) - {*_FIELDS, *_IGNORED_FIELDS}
+    if unknown:
+        raise LlmopsError(f"{where}: {name}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(_FIELDS)}")
     api_type = str(value.get("api_type") or ("azure" if value.get("api_base") else "openai")).lower()
     if api_type not in ("azure", "openai"):
-        raise LlmopsError(f"{source}: {name}.api_type: '{api_type}' is not supported; use \"azure\" or \"openai\"")
+        raise LlmopsError(f"{where}: {name}.api_type: '{api_type}' is not supported; use \"azure\" or \"openai\"")
     if api_type == "azure" and not value.get("api_base"):
-        raise LlmopsError(f"{source}: {name}.api_base: an Azure OpenAI connection needs api_base; "
-                          f"expected for example {SAMPLE_LINE.format(name=name)}")
-    unknown = set(value) - {"api_key", "api_base", "api_type", "api_version", "base_url", "model", "name", "type"}
-    if unknown:
-        raise LlmopsError(f"{source}: {name}: unknown key(s) {', '.join(sorted(unknown))}; valid: api_key, "
-                          "api_base, api_type, api_version, base_url, model")
+        raise LlmopsError(f"{where}: {name}.api_base: an Azure OpenAI connection needs api_base; e.g. {example}")
+    for field, (whose, url_example) in _URL_EXAMPLES.items():
+        url = str(value.get(field) or "")
+        parts = urlsplit(url)
+        if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise LlmopsError(f"{where}: {name}.{field}: '{url}' is not an http(s) URL; give {whose} address, "
+                              f"e.g. {url_example}")
     return Connection(
         name=name, api_type=api_type, api_key=str(value.get("api_key") or ""),
         api_base=str(value.get("api_base") or ""), api_version=str(value.get("api_version") or "2024-02-01"),
-        base_url=str(value.get("base_url") or ""), model=str(value.get("model") or ""), source=source,
+        base_url=str(value.get("base_url") or ""), model=str(value.get("model") or ""), source=where,
     )
 
 
-def read_connections(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
-    """Connections from the `.env` file, then from the process environment (which wins, as in CI)."""
-    from dotenv import dotenv_values
+def _check_unreadable(line: UnreadableLine, file_name: str) -> None:
+    """A connection python-dotenv cannot read is an error; any other unreadable line is ignored, as dotenv does."""
+    where = f"{file_name} line {line.line}"
+    value = line.text.partition("=")[2].strip()
+    if not ("{" in value or "[" in value or "api_key" in value):
+        logger.warning("%s: python-dotenv cannot read this line; it is ignored", where)
+        return
+    why = " (JSON in double quotes ends at its first inner quote)" if value.startswith('"') else ""
+    name = line.key or "<name>"
+    raise LlmopsError(f"{where}: {name}: python-dotenv cannot read this line{why}; write the JSON unquoted or in "
+                      f"single quotes, e.g. {SAMPLE_LINE.format(name=name)}")
 
-    found: dict[str, Connection] = {}
-    if env_file is not None and env_file.is_file():
-        for name, raw in dotenv_values(env_file).items():
-            conn = _parse(name, raw or "", str(env_file.name))
-            if conn:
-                found[name] = conn
-    for name, raw in (environ or {}).items():
-        if raw.lstrip().startswith("{") and ("api_key" in raw or "api_base" in raw):
-            conn = _parse(name, raw, "environment")
-            if conn:
-                found[name] = conn
-    return found
+
+def _comment_hint(entry: EnvEntry) -> str:
+    """python-dotenv ends an unquoted value at ' #': a JSON value cut there needs quotes."""
+    unquoted = not entry.text.partition("=")[2].lstrip().startswith(("'", '"'))
+    return "an unquoted ' #' starts a comment: wrap the JSON in single quotes" if unquoted and " #" in entry.text \
+        else ""

@@ -61,7 +61,7 @@ def choose(uses: list[Use], connections: dict[str, Connection], requested: str) 
                 f"add this line to .env (see .env.sample): {SAMPLE_LINE.format(name=use.connection)}"
             )
         if requested == "openai_compatible" and conn is not None and not conn.base_url:
-            raise LlmopsError(f".env: {use.connection}.base_url: the openai_compatible provider needs the "
+            raise LlmopsError(f"{conn.source}: {use.connection}.base_url: the openai_compatible provider needs the "
                               "server's base_url, e.g. \"base_url\": \"http://127.0.0.1:8000/v1\"")
         choices[use.connection] = Choice(use.connection, requested, "--provider or PROVIDER in llmops_config.json")
     return choices

@@ -1,7 +1,8 @@
 """An LLM session: the embedded model (when a connection needs it) and the gateway, for one step or pipeline.
 
 Steps get prompt flow connections from the session: each points at a gateway route tagged with the
-run, variant, flow and node, and carries a dummy key; the gateway holds the real keys.
+run, variant, flow and node, and carries the gateway's per-session token as its key; the gateway
+holds the real keys.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from llmops.llm.connections import Connection
 from llmops.llm.providers import Choice, Use, choose
 
 logger = logging.getLogger(__name__)
-
-PLACEHOLDER_KEY = "llmops-gateway"  # what prompt flow sees; the real key stays in the gateway
 
 
 @dataclass(frozen=True)
@@ -97,10 +96,11 @@ class LlmSession:
         assert conn is not None
         if profile == "azure_openai":
             return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,
-                            api_key=conn.api_key, api_version=conn.api_version, max_concurrency=slots)
+                            api_key=conn.api_key, api_version=conn.api_version, model=conn.model or None,
+                            max_concurrency=slots, defined_in=conn.source)
         base = conn.base_url or "https://api.openai.com/v1"
         return Upstream(name=f"openai-{base}", kind="openai", base_url=base, api_key=conn.api_key,
-                        model=conn.model or None, max_concurrency=slots)
+                        model=conn.model or None, max_concurrency=slots, defined_in=conn.source)
 
     def identity(self) -> dict[str, str]:
         """What the LLM answers depend on, per connection: part of every run's content key."""
@@ -123,12 +123,6 @@ class LlmSession:
         """Prompt flow connection dicts for a materialized dag's per-node connection aliases."""
         from llmops.llm.gateway import Tag
 
-        out: dict[str, Any] = {}
-        for nc in node_connections:
-            url = self.gateway.route(nc.connection, nc.kind, Tag(run=run, variant=variant, flow=flow, node=nc.node))
-            if nc.kind == "azure":
-                out[nc.alias] = {"type": "AzureOpenAIConnection", "value": {
-                    "api_key": PLACEHOLDER_KEY, "api_base": url, "api_type": "azure", "api_version": "2024-02-01"}}
-            else:
-                out[nc.alias] = {"type": "OpenAIConnection", "value": {"api_key": PLACEHOLDER_KEY, "base_url": url}}
-        return out
+        return {nc.alias: self.gateway.promptflow_connection(
+                    nc.connection, nc.kind, Tag(run=run, variant=variant, flow=flow, node=nc.node))
+                for nc in node_connections}

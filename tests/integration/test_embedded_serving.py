@@ -93,12 +93,15 @@ def test_a_session_starts_the_model_on_its_first_call_only(tmp_path):
                            embedded_model=MODEL, cache=False)
     with LlmSession(settings, [Use("flow", "node", "aoai")]) as session:
         assert find_running(MODEL, tmp_path) is None  # a run that needs no answer never starts the model
+        import openai
+
         base = session.gateway.route("aoai", "openai", Tag(run="lazy"))
-        request = {"model": MODEL, "messages": QUESTION, "temperature": 0, "max_tokens": 20}
-        answers = [post_json(f"{base}/chat/completions", request, timeout=120) for _ in range(2)]
+        client = openai.OpenAI(api_key=session.gateway.token, base_url=base, max_retries=0, timeout=120)
+        answers = [client.chat.completions.create(model=MODEL, messages=QUESTION, temperature=0, max_tokens=20)
+                   for _ in range(2)]
         record = find_running(MODEL, tmp_path)
         assert record is not None  # started once, by the first call; the second reused it
-        assert answers[0]["choices"][0]["message"]["content"] == answers[1]["choices"][0]["message"]["content"]
+        assert answers[0].choices[0].message.content == answers[1].choices[0].message.content
     assert find_running(MODEL, tmp_path) is None and not _pid_alive(record.pid)
 
 

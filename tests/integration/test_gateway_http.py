@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import logging
@@ -36,6 +37,8 @@ QUESTION: Any = [
     {"role": "system", "content": "Answer briefly."},
     {"role": "user", "content": "What is a URL?"},
 ]
+TOKEN = "test-session-token"  # what the flows of a session get; see test_gateway_auth.py
+keyed_gateway = functools.partial(Gateway, token=TOKEN)
 FAST_RETRY = RetryPolicy(max_attempts=4, max_total_seconds=5, base_delay_seconds=0.01, max_delay_seconds=0.05)
 
 
@@ -55,9 +58,8 @@ def post(base_url: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str,
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
-        connection.request(
-            "POST", parts.path + path, body=json.dumps(body), headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "api-key": TOKEN}
+        connection.request("POST", parts.path + path, body=json.dumps(body), headers=headers)
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -114,13 +116,13 @@ def test_both_request_shapes_reach_either_upstream_kind(
 ) -> None:
     base = upstream.url if upstream_kind == "azure" else upstream.openai_base
     target = Upstream("stub", upstream_kind, base, api_key="stub-key", api_version="2024-06-01")
-    with Gateway({"aoai": target}) as gateway:
+    with keyed_gateway({"aoai": target}) as gateway:
         url = gateway.route("aoai", client_shape, Tag(run="r"))
         client: openai.OpenAI
         if client_shape == "azure":
-            client = openai.AzureOpenAI(api_key="gateway", azure_endpoint=url, api_version="2024-02-01", max_retries=0)
+            client = openai.AzureOpenAI(api_key=TOKEN, azure_endpoint=url, api_version="2024-02-01", max_retries=0)
         else:
-            client = openai.OpenAI(api_key="gateway", base_url=url, max_retries=0)
+            client = openai.OpenAI(api_key=TOKEN, base_url=url, max_retries=0)
         answer = client.chat.completions.create(model="gpt-35-turbo", messages=QUESTION, temperature=0)
     received = upstream.requests[0]
     assert str(answer.choices[0].message.content).startswith("Simulated answer ")
@@ -134,16 +136,16 @@ def test_both_request_shapes_reach_either_upstream_kind(
 
 def test_fixed_upstream_model_replaces_the_requested_one(upstream: LoopbackUpstream) -> None:
     target = Upstream("llama", "openai", upstream.openai_base, model="qwen2.5-coder-1.5b")
-    with Gateway({"aoai": target}) as gateway:
+    with keyed_gateway({"aoai": target}) as gateway:
         status, _ = chat(gateway.route("aoai", "azure", Tag()))
     assert (status, upstream.requests[0].body["model"]) == (200, "qwen2.5-coder-1.5b")
     assert "authorization" not in upstream.requests[0].headers  # no key configured: none sent
 
 
 def test_streaming_answer_carries_the_full_response(upstream: LoopbackUpstream) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}) as gateway:
         client = openai.AzureOpenAI(
-            api_key="gateway",
+            api_key=TOKEN,
             azure_endpoint=gateway.route("aoai", "azure", Tag()),
             api_version="2024-02-01",
             max_retries=0,
@@ -167,11 +169,11 @@ def test_streaming_answer_carries_the_full_response(upstream: LoopbackUpstream) 
 
 def test_cache_misses_then_hits_and_survives_a_restart(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     cache, accounting = tmp_path / "cache.sqlite", tmp_path / "calls.sqlite"
-    with Gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
         url = gateway.route("aoai", "azure", Tag(run="r1"))
         first, second = chat(url), chat(url)
         other = chat(url, messages=[{"role": "user", "content": "Something else?"}])
-    with Gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
         after_restart = chat(gateway.route("aoai", "azure", Tag(run="r2")))
     assert first == second == after_restart
     assert first[0] == other[0] == 200 and other[1] != first[1]
@@ -185,7 +187,7 @@ def test_cache_misses_then_hits_and_survives_a_restart(upstream: LoopbackUpstrea
 
 
 def test_disabled_cache_calls_the_upstream_every_time(upstream: LoopbackUpstream) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}, cache_path=None) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=None) as gateway:
         url = gateway.route("aoai", "azure", Tag())
         chat(url), chat(url)
     assert len(upstream.requests) == 2
@@ -193,12 +195,12 @@ def test_disabled_cache_calls_the_upstream_every_time(upstream: LoopbackUpstream
 
 def test_sampled_requests_get_a_repeat_index_per_run(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     cache, accounting = tmp_path / "cache.sqlite", tmp_path / "calls.sqlite"
-    with Gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
         url = gateway.route("aoai", "azure", Tag(run="trials"))
         for _ in range(3):
             chat(url, temperature=0.7)
         chat(url, temperature=0), chat(url, temperature=0)
-    with Gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=cache, accounting_path=accounting) as gateway:
         url = gateway.route("aoai", "azure", Tag(run="trials"))
         for _ in range(4):
             chat(url, temperature=0.7)
@@ -228,9 +230,9 @@ def test_record_then_replay_gives_identical_responses(upstream: LoopbackUpstream
         url = gateway.route("aoai", "azure", tag)
         return [chat(url, temperature=t, messages=[{"role": "user", "content": q}]) for t, q in requests]
 
-    with Gateway({"aoai": azure_upstream(upstream)}, mode="record", cassette_dir=cassettes) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, mode="record", cassette_dir=cassettes) as gateway:
         recorded = ask_all(gateway)
-    with Gateway({}, mode="replay", cassette_dir=cassettes) as gateway:
+    with keyed_gateway({}, mode="replay", cassette_dir=cassettes) as gateway:
         replayed = ask_all(gateway)
     assert replayed == recorded and all(status == 200 for status, _ in recorded)
     assert len(upstream.requests) == 4
@@ -246,9 +248,9 @@ def test_record_then_replay_gives_identical_responses(upstream: LoopbackUpstream
 
 def test_untagged_replay_searches_every_cassette(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     cassettes = tmp_path / "cassettes"
-    with Gateway({"aoai": azure_upstream(upstream)}, mode="record", cassette_dir=cassettes) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, mode="record", cassette_dir=cassettes) as gateway:
         recorded = chat(gateway.route("aoai", "azure", Tag(flow="evaluation", node="grade")))
-    with Gateway({}, mode="replay", cassette_dir=cassettes) as gateway:
+    with keyed_gateway({}, mode="replay", cassette_dir=cassettes) as gateway:
         replayed = chat(gateway.url)
     assert replayed == recorded and recorded[0] == 200
 
@@ -257,10 +259,10 @@ def test_replay_miss_names_the_request_and_how_to_record_it(tmp_path: Path) -> N
     cassettes = tmp_path / "cassettes"
     hint = "llmops record --use-case web_classification --env pr"
     tag = Tag(run="r", flow="web_classification", node="classify")
-    with Gateway({}, mode="replay", cassette_dir=cassettes, replay_hint=hint) as gateway:
+    with keyed_gateway({}, mode="replay", cassette_dir=cassettes, replay_hint=hint) as gateway:
         status, answer = chat(gateway.route("aoai", "azure", tag))
         client = openai.AzureOpenAI(
-            api_key="gateway",
+            api_key=TOKEN,
             azure_endpoint=gateway.route("aoai", "azure", tag),
             api_version="2024-02-01",
             max_retries=0,
@@ -279,7 +281,7 @@ def test_replay_miss_names_the_request_and_how_to_record_it(tmp_path: Path) -> N
 
 def test_rate_limit_then_success(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     upstream.push(ScriptedAnswer(429, "slow down", {"retry-after": "0"}))
-    with Gateway(
+    with keyed_gateway(
         {"aoai": azure_upstream(upstream)}, retry=FAST_RETRY, accounting_path=tmp_path / "calls.sqlite"
     ) as gateway:
         status, answer = chat(gateway.route("aoai", "azure", Tag(run="r")))
@@ -293,7 +295,7 @@ def test_retry_after_is_honoured(upstream: LoopbackUpstream, retry_after: str) -
     header = {"retry-after-ms": "400"} if retry_after.startswith("retry-after-ms") else {"retry-after": retry_after}
     upstream.push(ScriptedAnswer(429, "slow down", header))
     policy = RetryPolicy(max_attempts=3, max_total_seconds=5, base_delay_seconds=0.001)
-    with Gateway({"aoai": azure_upstream(upstream)}, retry=policy) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, retry=policy) as gateway:
         status, _ = chat(gateway.route("aoai", "azure", Tag()))
     waited = upstream.requests[1].received_at - upstream.requests[0].received_at
     assert status == 200
@@ -324,7 +326,7 @@ def test_server_error_that_never_recovers_fails_after_the_bound(
     most_seconds: float,
 ) -> None:
     upstream.push(*[ScriptedAnswer(503, "overloaded")] * 1000)
-    with Gateway(
+    with keyed_gateway(
         {"aoai": azure_upstream(upstream)}, retry=policy, accounting_path=tmp_path / "calls.sqlite"
     ) as gateway:
         started = time.monotonic()
@@ -353,7 +355,7 @@ def test_slow_upstream_times_out_within_the_bound(tmp_path: Path) -> None:
     policy = RetryPolicy(max_attempts=2, max_total_seconds=5, attempt_timeout_seconds=0.1, base_delay_seconds=0.01)
     with (
         LoopbackUpstream(latency_s=0.5) as slow,
-        Gateway({"aoai": azure_upstream(slow)}, retry=policy) as gateway,
+        keyed_gateway({"aoai": azure_upstream(slow)}, retry=policy) as gateway,
     ):
         started = time.monotonic()
         status, answer = chat(gateway.route("aoai", "azure", Tag()))
@@ -366,7 +368,7 @@ def test_slow_upstream_times_out_within_the_bound(tmp_path: Path) -> None:
 def test_concurrency_limit_is_respected() -> None:
     with (
         LoopbackUpstream(latency_s=0.1) as slow,
-        Gateway({"aoai": azure_upstream(slow, max_concurrency=2)}) as gateway,
+        keyed_gateway({"aoai": azure_upstream(slow, max_concurrency=2)}) as gateway,
     ):
         url = gateway.route("aoai", "azure", Tag())
         statuses: list[int] = []
@@ -391,7 +393,7 @@ def test_concurrency_limit_is_respected() -> None:
 
 def test_tags_reach_the_accounting(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     accounting = tmp_path / "calls.sqlite"
-    with Gateway({"aoai": azure_upstream(upstream)}, accounting_path=accounting) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}, accounting_path=accounting) as gateway:
         for variant, line in (("v0", 0), ("v0", 1), ("v1", 0)):
             url = gateway.route(
                 "aoai", "azure", Tag(run="exp-1", variant=variant, flow="web", node="classify", line=line)
@@ -411,7 +413,7 @@ def test_tags_reach_the_accounting(upstream: LoopbackUpstream, tmp_path: Path) -
 
 def test_cost_comes_from_the_price_table(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     prices = PriceTable({"gpt-35-turbo": ModelPrice(prompt_per_1k=0.5, completion_per_1k=1.5)})
-    with Gateway(
+    with keyed_gateway(
         {"aoai": azure_upstream(upstream)},
         prices=prices,
         cache_path=tmp_path / "cache.sqlite",
@@ -442,7 +444,7 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
     root.setLevel(logging.DEBUG)
     upstream.push(ScriptedAnswer(503, f"key {key} is throttled"), ScriptedAnswer(401, f"Incorrect API key: {key}"))
     try:
-        with Gateway(
+        with keyed_gateway(
             {"aoai": azure_upstream(upstream, api_key=key)},
             mode="record",
             cassette_dir=tmp_path / "cassettes",
@@ -457,10 +459,8 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
-    assert denied == (
-        401,
-        {"error": {"message": "Incorrect API key: ***", "type": "scripted", "code": "401"}},
-    )
+    refused = "provider answered 401 Unauthorized for connection 'aoai': check its api_key"
+    assert denied == (401, {"error": {"message": refused, "type": "authentication_error", "code": "401"}})
     assert [status for status, _ in granted] == [200] * 3
     assert all(r.headers["api-key"] == key for r in upstream.requests)  # the key was really in use
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -472,7 +472,7 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
 def test_injected_faults_are_retried_over_real_http(upstream: LoopbackUpstream, tmp_path: Path) -> None:
     plan = FaultPlan(rate_limit_share=0.3, retry_after_seconds=0.01, server_error_share=0.2, seed=7)
     policy = RetryPolicy(max_attempts=10, base_delay_seconds=0.005, max_delay_seconds=0.02)
-    with Gateway(
+    with keyed_gateway(
         {"aoai": azure_upstream(upstream)},
         faults=plan,
         retry=policy,
@@ -512,13 +512,13 @@ ROUTING_ERRORS = [
 
 @pytest.mark.parametrize(("path", "status", "message"), ROUTING_ERRORS)
 def test_routing_errors_say_what_to_do(upstream: LoopbackUpstream, path: str, status: int, message: str) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}) as gateway:
         answer = post(gateway.url, path, {"messages": QUESTION})
     assert (answer[0], json.loads(answer[2])["error"]["message"]) == (status, message)
 
 
 def test_health_and_untagged_calls(upstream: LoopbackUpstream) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}) as gateway:
         parts = urlsplit(gateway.url)
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
         connection.request("GET", "/health")
@@ -567,7 +567,9 @@ RAW_REQUESTS = [
     ),
     (b"GET /health HTTP/1.0\r\n\r\n", b"HTTP/1.1 200 OK", b'{"status":"ok"}', b"Connection: close"),
     (
-        b"POST /openai/deployments/gpt-35-turbo/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"POST /openai/deployments/gpt-35-turbo/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        + f"api-key: {TOKEN}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n"
         b"Connection: close\r\n\r\n" + CHUNKED + b"0\r\n\r\n",
         b"HTTP/1.1 200 OK",
         b'"chat.completion"',
@@ -580,7 +582,7 @@ RAW_REQUESTS = [
 def test_raw_http_requests(
     upstream: LoopbackUpstream, payload: bytes, status_line: bytes, fragment: bytes, connection_header: bytes | None
 ) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}) as gateway:
         answer = raw_exchange(gateway.port, payload)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[0] == status_line
@@ -589,12 +591,14 @@ def test_raw_http_requests(
 
 
 def test_keep_alive_connection_serves_many_calls_and_stop_does_not_wait_for_it(upstream: LoopbackUpstream) -> None:
-    with Gateway({"aoai": azure_upstream(upstream)}) as gateway:
+    with keyed_gateway({"aoai": azure_upstream(upstream)}) as gateway:
         connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
         sockets = set()
         for index in range(3):
             body = json.dumps({"messages": [{"role": "user", "content": f"q{index}"}], "temperature": 0})
-            connection.request("POST", "/openai/deployments/gpt-35-turbo/chat/completions", body=body)
+            connection.request(
+                "POST", "/openai/deployments/gpt-35-turbo/chat/completions", body=body, headers={"api-key": TOKEN}
+            )
             response = connection.getresponse()
             assert response.status == 200 and json.loads(response.read())["object"] == "chat.completion"
             sockets.add(id(connection.sock))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from llmops.llm.gateway import DUMMY_API_KEY, FaultPlan, Gateway, RetryPolicy, Tag, Upstream
+from llmops.llm.gateway import FaultPlan, Gateway, RetryPolicy, Tag, Upstream
 
 FLOW_YAML = """\
 inputs:
@@ -64,14 +65,20 @@ def test_flow_line_runs_through_the_gateway(flow_dir: Path, tmp_path: Path) -> N
         assert connection == {
             "type": "AzureOpenAIConnection",
             "value": {
-                "api_key": DUMMY_API_KEY,
+                "api_key": gateway.token,
                 "api_base": gateway.route("aoai", "azure", tag),
                 "api_type": "azure",
                 "api_version": "2024-02-01",
             },
         }
         result = run_line(flow_dir, connection, "What is a URL?")
+        token = gateway.token
     assert result.run_info.status.value == "Completed"
+    # The session token is a key too: in no run record and no file (it changes per session, so a
+    # record or cache keyed on it would also never match again).
+    records = repr([result.run_info, *result.node_run_infos.values()])
+    assert "'deployment_name': 'gpt-35-turbo'" in records and token not in records
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()] == []
     assert result.output["answer"].startswith("Simulated answer ")
     with sqlite3.connect(accounting) as db:
         recorded = db.execute(
@@ -102,3 +109,39 @@ def test_failing_upstream_fails_the_line_after_the_gateway_bound(flow_dir: Path,
     assert "; last error: HTTP 500: " in message and "injected server error" in message
     # One call reached the gateway: prompt flow's tool did not retry the 424 answer.
     assert (totals.calls, totals.attempts, totals.failed_calls) == (1, 3, 1)
+
+
+REFUSALS = [
+    (401, "provider answered 401 Unauthorized for connection 'aoai' (.env line 3): check its api_key"),
+    (
+        403,
+        "provider answered 403 Forbidden for connection 'aoai' (.env line 3): check that its api_key may use "
+        "this deployment or model",
+    ),
+]
+
+
+@pytest.mark.parametrize(("status", "expected"), REFUSALS)
+def test_provider_refusal_names_the_connection_and_its_line(
+    flow_dir: Path, tmp_path: Path, status: int, expected: str
+) -> None:
+    from promptflow.tools.exception import WrappedOpenAIError
+
+    from llmops.llm.connections import read_connections
+    from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
+    from llmops.llm.providers import Use
+    from llmops.llm.session import LlmSession, LlmSettings
+
+    key = "sk-refused-0123456789abcdef"
+    with LoopbackUpstream(script=[ScriptedAnswer(status, f"Access denied for key {key}")]) as upstream:
+        line = json.dumps({"api_key": key, "api_base": upstream.url, "api_type": "azure"})
+        (tmp_path / ".env").write_text(f"# LLM connections\nEXPERIMENT=web\naoai={line}\n")
+        settings = LlmSettings(state_dir=tmp_path / "state", cassette_dir=tmp_path / "cassettes",
+                               provider="azure_openai", connections=read_connections(tmp_path / ".env"))
+        with LlmSession(settings, [Use("tiny", "ask", "aoai")]) as session:
+            connection = session.gateway.promptflow_connection("aoai", "azure", Tag(run="r", flow="tiny", node="ask"))
+            with pytest.raises(WrappedOpenAIError) as raised:
+                run_line(flow_dir, connection, "What is a URL?")
+    message = str(raised.value)
+    assert f"Error code: {status} - {expected} [Error reference: " in message
+    assert key not in message and len(upstream.requests) == 1

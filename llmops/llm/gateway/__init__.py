@@ -8,7 +8,7 @@ and holds the real upstream keys.
 from llmops.llm.gateway.accounting import CallRecord
 from llmops.llm.gateway.cassettes import Mode
 from llmops.llm.gateway.faults import FaultPlan
-from llmops.llm.gateway.gateway import DUMMY_API_KEY, Gateway
+from llmops.llm.gateway.gateway import Gateway
 from llmops.llm.gateway.prices import ModelPrice, PriceTable, default_prices_path
 from llmops.llm.gateway.retry import RetryPolicy
 from llmops.llm.gateway.routes import Endpoint, Shape
@@ -17,7 +17,6 @@ from llmops.llm.gateway.totals import CallTotals, call_totals, run_totals
 from llmops.llm.gateway.upstream import Upstream, UpstreamKind
 
 __all__ = [
-    "DUMMY_API_KEY",
     "CallRecord",
     "CallTotals",
     "Endpoint",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,6 +14,7 @@ from llmops.errors import UsageError
 from llmops.llm.gateway.accounting import AccountingWriter
 from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.cassettes import CassetteStore, Mode
+from llmops.llm.gateway.client_auth import new_token
 from llmops.llm.gateway.faults import FaultPlan, FaultyTransport
 from llmops.llm.gateway.lazy_transport import LazyTransport
 from llmops.llm.gateway.pipeline import CallPipeline, UpstreamBinding
@@ -29,8 +31,6 @@ from llmops.llm.gateway.upstream import Upstream, UpstreamKind
 logger = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-# What flows see as their api_key: the real key stays in the gateway, out of prompt flow's run records.
-DUMMY_API_KEY = "gateway"
 _SHUTDOWN_POLL_SECONDS = 0.05
 
 
@@ -44,6 +44,8 @@ class Gateway:
     accounting_path: SQLite file for the llm_calls table; None disables accounting.
     replay_hint: the command that records missing cassette entries, quoted in replay-miss errors.
     prices: token prices for the cost column; None loads configs/prices.json of this repository.
+    token: the key callers must present (flows get it as their connection's api_key); None makes a random
+        one. The real upstream keys stay in the gateway, out of prompt flow's run records.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Gateway:
         faults: FaultPlan | None = None,
         prices: PriceTable | None = None,
         port: int = 0,
+        token: str | None = None,
     ) -> None:
         valid_modes = [m.value for m in Mode]
         if mode not in valid_modes:
@@ -78,6 +81,7 @@ class Gateway:
         self.faults = faults
         self.prices = prices or _default_prices()
         self._requested_port = port
+        self.token = token or new_token()
         self._routes = RouteTable()
         self._server: GatewayHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -91,13 +95,14 @@ class Gateway:
     def start(self) -> Gateway:
         if self._server is not None:
             return self
-        # Connections that share an upstream share its concurrency slots and its idle connections.
+        # Connections that share an upstream share its concurrency slots and its idle connections; each
+        # keeps its own Upstream: its key, its model and where it is defined.
         by_upstream: dict[str, UpstreamBinding] = {}
         bindings: dict[str, UpstreamBinding] = {}
         for connection, upstream in self.upstreams.items():
             if upstream.name not in by_upstream:
                 by_upstream[upstream.name] = self._bind(upstream)
-            bindings[connection] = by_upstream[upstream.name]
+            bindings[connection] = replace(by_upstream[upstream.name], upstream=upstream)
         self._cache = ResponseCache(self.cache_path) if self.cache_path is not None else None
         self._cassettes = CassetteStore(self.cassette_dir) if self.cassette_dir is not None else None
         self._accounting = AccountingWriter(self.accounting_path) if self.accounting_path is not None else None
@@ -111,8 +116,9 @@ class Gateway:
             retry=self.retry,
             prices=self.prices,
             replay_hint=self.replay_hint,
+            secrets=[*(upstream.api_key for upstream in self.upstreams.values()), self.token],
         )
-        self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline)
+        self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline, self.token)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             args=(_SHUTDOWN_POLL_SECONDS,),
@@ -183,13 +189,13 @@ class Gateway:
         base = self.route(connection_name, kind, tag)
         if _shape(kind) == Shape.AZURE:
             value = {
-                "api_key": DUMMY_API_KEY,
+                "api_key": self.token,
                 "api_base": base,
                 "api_type": "azure",
                 "api_version": api_version,
             }
             return {"type": "AzureOpenAIConnection", "value": value}
-        return {"type": "OpenAIConnection", "value": {"api_key": DUMMY_API_KEY, "base_url": base}}
+        return {"type": "OpenAIConnection", "value": {"api_key": self.token, "base_url": base}}
 
     # -- results -----------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 that answers like the simulated model.
 
 For tests and benchmarks that need the gateway's HTTP path to an upstream: it speaks both the OpenAI
-and the Azure OpenAI shapes, can be told to answer the next requests with given statuses, and records
-what it received (paths, headers, bodies) and how many requests it served at once.
+and the Azure OpenAI shapes, can be told to answer the next requests with given statuses (or to echo
+the key it was sent in its answers, as a misbehaving service might), and records what it received
+(paths, headers, bodies) and how many requests it served at once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from llmops.llm.gateway.call_errors import GatewayCallError
-from llmops.llm.gateway.routes import parse_call_path
+from llmops.llm.gateway.routes import Endpoint, parse_call_path
 from llmops.llm.gateway.simulated import simulated_answer
 
 
@@ -38,8 +39,9 @@ class ReceivedRequest:
 
 
 class LoopbackUpstream:
-    def __init__(self, latency_s: float = 0.0, script: Iterable[ScriptedAnswer] = ()) -> None:
+    def __init__(self, latency_s: float = 0.0, script: Iterable[ScriptedAnswer] = (), echo_key: bool = False) -> None:
         self.latency_s = latency_s
+        self.echo_key = echo_key
         self.requests: list[ReceivedRequest] = []
         self.peak_concurrency = 0
         self._script = list(script)
@@ -104,10 +106,22 @@ class LoopbackUpstream:
             except GatewayCallError as failure:
                 return failure.status, {}, failure.body()
             model = call.deployment or str(body.get("model", ""))
-            return 200, {}, json.dumps(simulated_answer(call.endpoint, model, body)).encode()
+            answer = simulated_answer(call.endpoint, model, body)
+            if self.echo_key and call.endpoint != Endpoint.EMBEDDINGS:
+                _echo(answer, headers.get("api-key") or headers.get("authorization", "").removeprefix("Bearer "))
+            return 200, {}, json.dumps(answer).encode()
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+def _echo(answer: dict[str, Any], key: str) -> None:
+    for choice in answer["choices"]:
+        if "message" in choice:
+            choice["message"]["content"] += f" (your key: {key})"
+        else:
+            choice["text"] += f" (your key: {key})"
+    answer["id"] = f"echo-{key}"
 
 
 class _Server(ThreadingHTTPServer):

@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +17,16 @@ from llmops.llm.gateway.accounting import AccountingWriter, CallRecord
 from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.call_errors import (
     BAD_REQUEST_STATUS,
+    REFUSAL_STATUSES,
     REPLAY_MISS_STATUS,
     UPSTREAM_EXHAUSTED_STATUS,
     GatewayCallError,
+    provider_refused,
 )
 from llmops.llm.gateway.cassettes import CassetteEntry, CassetteStore, Mode
 from llmops.llm.gateway.hashing import RepeatCounter, cache_key, canonical_request, is_sampled, request_hash
 from llmops.llm.gateway.prices import PriceTable
-from llmops.llm.gateway.redaction import redact_bytes, redact_text
+from llmops.llm.gateway.redaction import redact_body, redact_bytes, redact_json, redact_text
 from llmops.llm.gateway.retry import RetryPolicy, call_with_retries
 from llmops.llm.gateway.routes import Endpoint, parse_call_path
 from llmops.llm.gateway.tags import UNTAGGED, Route, RouteTable
@@ -83,6 +85,7 @@ class CallPipeline:
         retry: RetryPolicy,
         prices: PriceTable,
         replay_hint: str,
+        secrets: Sequence[str],
     ) -> None:
         self._bindings = dict(bindings)
         self._routes = routes
@@ -95,27 +98,17 @@ class CallPipeline:
         self._replay_hint = replay_hint
         self._repeats = RepeatCounter()
         self._rng = random.Random()
-        self.secrets = [b.upstream.api_key for b in self._bindings.values() if b.upstream.api_key]
+        self.secrets = list(secrets)  # masked in every body stored or returned, and in every error
 
     def handle(self, raw_path: str, raw_body: bytes) -> GatewayReply:
         started = time.perf_counter()
         call = _Call()
         try:
             reply = self._handle(raw_path, raw_body, call)
-        except GatewayCallError as error:
-            reply = GatewayReply(error.status, error.body())
-            call.error = error.message
-        except LlmopsError as error:  # a broken cassette file, for example: the message says what to fix
-            failure = GatewayCallError(UPSTREAM_EXHAUSTED_STATUS, str(error), "gateway_error")
-            reply, call.error = GatewayReply(failure.status, failure.body()), failure.message
-        except Exception as error:  # a gateway bug must fail the line, not hang or crash the server thread
-            logger.exception("gateway failed on %s", raw_path.split("?")[0])
-            failure = GatewayCallError(
-                UPSTREAM_EXHAUSTED_STATUS,
-                f"gateway internal error: {type(error).__name__}: {error}",
-                "gateway_error",
-            )
-            reply, call.error = GatewayReply(failure.status, failure.body()), failure.message
+        except Exception as error:
+            failure = _call_error(error, raw_path)
+            call.error = failure.message
+            reply = GatewayReply(failure.status, redact_bytes(failure.body(), self.secrets))
         latency_ms = (time.perf_counter() - started) * 1000
         self._account(call, reply.status, latency_ms)
         return reply
@@ -148,8 +141,11 @@ class CallPipeline:
                 raise AssertionError(f"connection '{call.route.connection}' has no upstream")
             response, answer = self._live(call, binding, incoming.endpoint, requested_model, body)
         if answer is None:
-            call.error = redact_text(response.body[:500].decode(errors="replace"), self.secrets)
-            return GatewayReply(response.status, redact_bytes(response.body, self.secrets))
+            if binding is not None and response.status in REFUSAL_STATUSES:
+                raise provider_refused(response.status, call.route.connection, binding.upstream.defined_in)
+            masked = redact_body(response.body, self.secrets)
+            call.error = masked[:500].decode(errors="replace")
+            return GatewayReply(response.status, masked)
         self._count_usage(call, answer)
         stream_options = body.get("stream_options")
         include_usage = bool(isinstance(stream_options, dict) and stream_options.get("include_usage"))
@@ -192,7 +188,8 @@ class CallPipeline:
                 f"replay miss: no recorded response for request {call.digest} ({flow}{node}) in '{where}'; {how}",
                 "replay_miss",
             )
-        return UpstreamResponse(200, json.dumps(recorded, ensure_ascii=False).encode()), recorded
+        answer = redact_json(recorded, self.secrets)  # a cassette recorded before answers were masked
+        return UpstreamResponse(200, json.dumps(answer, ensure_ascii=False).encode()), answer
 
     def _live(
         self,
@@ -208,7 +205,7 @@ class CallPipeline:
         cached = self._cache.get(key) if self._cache is not None else None
         if cached is not None:
             call.outcome = "hit"
-            answer = json.loads(cached)
+            cached, answer = self._masked(cached, json.loads(cached))  # cached before answers were masked
             self._record_cassette(call, body, answer)
             return UpstreamResponse(200, cached), answer
         call.outcome = "record" if self._mode == Mode.RECORD else "miss"
@@ -236,11 +233,17 @@ class CallPipeline:
         response = outcome.response
         if not 200 <= response.status < 300:
             return response, None
-        answer = _parse_answer(describe, response.body)
+        masked, answer = self._masked(response.body, _parse_answer(describe, response.body))
         if self._cache is not None:
-            self._cache.put(key, upstream.name, endpoint.value, request.model, response.body)
+            self._cache.put(key, upstream.name, endpoint.value, request.model, masked)
         self._record_cassette(call, body, answer)
-        return response, answer
+        return UpstreamResponse(200, masked), answer
+
+    def _masked(self, body: bytes, answer: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
+        """An answer with the secrets it echoes masked, before it is stored or returned (streamed answers
+        are built from it whole, so a secret cannot hide split across chunks)."""
+        masked = redact_json(answer, self.secrets)
+        return (body, answer) if masked is answer else (json.dumps(masked, ensure_ascii=False).encode(), masked)
 
     def _record_cassette(self, call: _Call, body: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
         if self._mode != Mode.RECORD or self._cassettes is None:
@@ -253,7 +256,7 @@ class CallPipeline:
                 node=tag.node,
                 endpoint=call.endpoint,
                 model=call.model,
-                request=canonical_request(body),
+                request=redact_json(canonical_request(body), self.secrets),
                 response=answer,
             )
         )
@@ -290,9 +293,21 @@ class CallPipeline:
                 status=status,
                 cost_usd=call.cost_usd,
                 request_hash=call.digest,
-                error=call.error,
+                error=redact_text(call.error, self.secrets),
             )
         )
+
+
+def _call_error(error: Exception, raw_path: str) -> GatewayCallError:
+    if isinstance(error, GatewayCallError):
+        return error
+    if isinstance(error, LlmopsError):  # a broken cassette file, for example: the message says what to fix
+        return GatewayCallError(UPSTREAM_EXHAUSTED_STATUS, str(error), "gateway_error")
+    # A gateway bug must fail the line, not hang or crash the server thread.
+    logger.exception("gateway failed on %s", raw_path.split("?")[0])
+    return GatewayCallError(
+        UPSTREAM_EXHAUSTED_STATUS, f"gateway internal error: {type(error).__name__}: {error}", "gateway_error"
+    )
 
 
 def _parse_body(raw_body: bytes) -> dict[str, Any]:

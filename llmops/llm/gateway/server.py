@@ -14,6 +14,7 @@ import socketserver
 import threading
 from http import HTTPStatus
 
+from llmops.llm.gateway.client_auth import presents_token, refusal
 from llmops.llm.gateway.pipeline import CallPipeline, GatewayReply
 from llmops.llm.gateway.streaming import sse_from_response
 
@@ -38,11 +39,20 @@ class GatewayHTTPServer(socketserver.ThreadingTCPServer):
     # 50 clients connecting at once overflow the default backlog of 5, and a dropped SYN costs 1 s.
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], pipeline: CallPipeline) -> None:
+    def __init__(self, address: tuple[str, int], pipeline: CallPipeline, token: str) -> None:
         self.pipeline = pipeline
+        self.token = token  # what a caller must present; see client_auth.py
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self._refused_before = False
         super().__init__(address, _GatewayHandler)
+
+    def note_refusal(self, target: str) -> None:
+        """Say once that someone without the key called: a stray process, or a flow given a stale connection."""
+        with self._open_lock:
+            first, self._refused_before = not self._refused_before, True
+        log = logger.warning if first else logger.debug
+        log("LLM gateway refused a call without its session key (POST %s)", target.split("?")[0])
 
     def track(self, connection: socket.socket) -> None:
         with self._open_lock:
@@ -97,6 +107,12 @@ class _GatewayHandler(socketserver.StreamRequestHandler):
         headers = self._read_headers()
         connection_header = headers.get("connection", "").lower()
         keep_alive = connection_header != "close" if version == "HTTP/1.1" else connection_header == "keep-alive"
+        if method == "POST" and not presents_token(headers, self.server.token):
+            # Refused before its body is read; closing the connection drops whatever body follows.
+            self.server.note_refusal(target)
+            refused = refusal()
+            self._send(refused.status, _JSON, refused.body(), close=True)
+            return False
         body = self._read_body(headers)
         if method == "POST":
             self._send_reply(self.server.pipeline.handle(target, body), close=not keep_alive)

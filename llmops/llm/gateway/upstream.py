@@ -22,7 +22,9 @@ class Upstream:
 
     `name` is the upstream's identity in cache keys and accounting (for example
     "embedded-qwen2.5-1.5b" or "azure-contoso"): two upstreams with the same name share cached answers.
-    `model`, when set, replaces whatever model or deployment the flow asked for.
+    `model`, when set, replaces whatever model or deployment the flow asked for: the only model the
+    upstream's key is used for.
+    `defined_in` says where the connection comes from (".env line 3"), for the error a refused key gives.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Upstream:
     model: str | None = None
     max_concurrency: int = 16  # prompt flow runs up to 16 lines at once by default
     simulated_latency_s: float = 0.0
+    defined_in: str = ""
     # Starts the service on the first call and returns its base URL (the embedded model); then
     # base_url is not needed. See lazy_transport.py.
     start: Callable[[], str] | None = field(default=None, repr=False, compare=False)
