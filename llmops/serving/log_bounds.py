@@ -45,7 +45,7 @@ def bound(value: Any, limit: int = MAX_FIELD_CHARS) -> tuple[Any, int | None]:
 
 
 def _prefix(value: Any, chars: int) -> str:
-    """The longest prefix of `value` (of its JSON unless a string) whose JSON string takes `chars` + 2 characters."""
+    """A prefix of `value` (of its JSON unless a string) whose JSON string takes at most `chars` + 2 characters."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     cut = text[:chars]
     while (excess := json_size(cut) - 2 - chars) > 0:  # escapes (\" \\ \n) take more than one character

@@ -139,10 +139,7 @@ class ServeOptions:
     seed: int | None = None
     log_max_bytes: int | None = None  # None: the production log's default (10 MiB)
     key: str | None = field(default=None, repr=False)  # passed in the server's environment, never in its argv
-    # None: the defaults (server_log.py, guard.Limits); tests make them small.
-    server_log_max_bytes: int | None = None
-    receive_timeout_s: float | None = None
-    idle_timeout_s: float | None = None
+    receive_timeout_s: float | None = None  # None: guard.Limits' default; tests make it small
 
 
 def command(options: ServeOptions) -> list[str]:
@@ -154,11 +151,10 @@ def command(options: ServeOptions) -> list[str]:
         args += ["--env-file", str(options.env_file)]
     if options.seed is not None:
         args += ["--seed", str(options.seed)]
-    for flag, value in (("--log-max-bytes", options.log_max_bytes),
-                        ("--server-log-max-bytes", options.server_log_max_bytes),
-                        ("--receive-timeout", options.receive_timeout_s), ("--idle-timeout", options.idle_timeout_s)):
-        if value is not None:
-            args += [flag, str(value)]
+    if options.log_max_bytes is not None:
+        args += ["--log-max-bytes", str(options.log_max_bytes)]
+    if options.receive_timeout_s is not None:
+        args += ["--receive-timeout", str(options.receive_timeout_s)]
     return args
 
 

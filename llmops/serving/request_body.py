@@ -13,7 +13,9 @@ JSON_TYPE = "application/json"
 MAX_DEPTH = 64  # flow inputs nest a few levels; deeper is an attack on the parser (or on whoever reads the log)
 
 
-class BadRequest(Exception):
+class Refused(Exception):
+    """A request answered with an error status before the flow runs."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -22,12 +24,12 @@ class BadRequest(Exception):
 
 def check_content_type(value: str) -> None:
     if value.split(";", 1)[0].strip().lower() != JSON_TYPE:
-        raise BadRequest(415, "POST /score takes a JSON body: send the header Content-Type: application/json "
+        raise Refused(415, "POST /score takes a JSON body: send the header Content-Type: application/json "
                               f"(got {repr(value) if value else 'none'})")
 
 
-def _too_deep() -> BadRequest:
-    return BadRequest(400, f"the request body nests arrays and objects deeper than {MAX_DEPTH} levels; send "
+def _too_deep() -> Refused:
+    return Refused(400, f"the request body nests arrays and objects deeper than {MAX_DEPTH} levels; send "
                            "flatter inputs")
 
 
@@ -46,7 +48,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         value = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BadRequest(400, f"the request body is not JSON ({error}); send the flow inputs as a JSON object") \
+        raise Refused(400, f"the request body is not JSON ({error}); send the flow inputs as a JSON object") \
             from None
     except RecursionError:  # the parser's own stack ran out, thousands of levels down
         raise _too_deep() from None

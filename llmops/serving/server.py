@@ -58,10 +58,8 @@ def endpoint_key(block: LocalEndpoint, options: ServeOptions) -> EndpointKey | N
 
 
 def limits(block: LocalEndpoint, options: ServeOptions) -> Limits:
-    default = Limits()
     return Limits(max_body_bytes=block.MAX_REQUEST_BODY_BYTES,
-                  receive_timeout_s=options.receive_timeout_s or default.receive_timeout_s,
-                  idle_timeout_s=options.idle_timeout_s or default.idle_timeout_s)
+                  receive_timeout_s=options.receive_timeout_s or Limits.receive_timeout_s)
 
 
 def _stop(signum: int, frame: Any) -> None:
