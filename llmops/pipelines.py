@@ -15,6 +15,7 @@ from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
 
 if TYPE_CHECKING:  # the CD steps import the serving code; only cd_pipeline needs them, at call time
+    from llmops.serving.endpoint_key import EndpointKey
     from llmops.steps.deploy import DeployResult
     from llmops.steps.register_model import RegisterModelResult
     from llmops.steps.test_endpoint import EndpointTestResult
@@ -60,15 +61,15 @@ class CdPipelineResult:
 
 
 def cd_pipeline(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", test_lines: int = 0,
-                model_version: int | None = None) -> CdPipelineResult:
+                model_version: int | None = None, key: EndpointKey | None = None) -> CdPipelineResult:
     """register model -> endpoint up (unless running) -> deploy (0%, smoke test, split) -> test-endpoint: the CD
-    pipeline. A failed smoke test or endpoint test raises StepFailed (exit 1)."""
+    pipeline. A failed smoke test or endpoint test raises StepFailed (exit 1). `key`: the endpoint's key."""
     from llmops.steps.deploy import deploy, endpoint_up
     from llmops.steps.register_model import register_model
     from llmops.steps.test_endpoint import test_endpoint
 
     model = register_model(workspace, use_case, env)
-    _, started = endpoint_up(workspace, use_case, env, provider)
-    deployed = deploy(workspace, use_case, env, "local", model_version)
-    tested = test_endpoint(workspace, use_case, env, lines=test_lines)
+    _, started = endpoint_up(workspace, use_case, env, provider, key=key)
+    deployed = deploy(workspace, use_case, env, "local", model_version, key)
+    tested = test_endpoint(workspace, use_case, env, lines=test_lines, key=key)
     return CdPipelineResult(model, started, deployed, tested)

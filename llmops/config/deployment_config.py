@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, field_validator, model_validator
 
 from llmops.config.base import ConfigFile, ConfigModel
 
+VARIABLE_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 # The original template writes traffic shares as strings ("100", "" for none); numbers are accepted too.
 Share = int | str
 
@@ -96,6 +99,11 @@ class LocalEndpoint(OnlineEndpoint):
     MIRROR_TRAFFIC_ALLOCATION: Share = ""
     # Requests carrying this header keep landing on the same deployment while the split is unchanged.
     STICKY_SESSION_HEADER: str = ""
+    # The name of the variable (in .env or the environment) whose value is the key POST /score requires, sent as
+    # `Authorization: Bearer <key>`; empty: no key. The key itself never goes in a config file.
+    AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
+    # A larger request body is answered 413 before it is read.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
 
     @field_validator("MIRROR_TRAFFIC_ALLOCATION")
     @classmethod
@@ -113,6 +121,14 @@ class LocalEndpoint(OnlineEndpoint):
                 f"traffic (CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION is {self.current_share})"
             )
         return self
+
+    @field_validator("AUTH_KEY_VARIABLE")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not VARIABLE_NAME.match(value):
+            raise ValueError(f"must be the name of a variable, such as ENDPOINT_KEY (letters, digits and _), got "
+                             f"{len(value)} characters that are not one; the key itself goes in .env")
+        return value
 
     @property
     def mirror_share(self) -> int:

@@ -10,8 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmops.errors import LlmopsError
+from llmops.serving.endpoint_key import EndpointKey
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+REQUEST_ID_HEADER = "x-request-id"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -21,6 +23,7 @@ class ScoreReply:
     deployment: str | None  # from the azureml-model-deployment response header
     body: Any
     seconds: float
+    request_id: str | None = None  # from the x-request-id response header: server.log names the request by it
 
     @property
     def error_message(self) -> str:
@@ -59,11 +62,12 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
 
 
 def score(url: str, inputs: Any, deployment: str | None = None, headers: dict[str, str] | None = None,
-          timeout: float = 300.0) -> ScoreReply:
+          timeout: float = 300.0, key: EndpointKey | None = None) -> ScoreReply:
     """POST the inputs to `<url>` (the scoring URL); `deployment` forces one, as Azure ML's header does."""
-    sent = {"Content-Type": "application/json", **(headers or {})}
+    sent = {"Content-Type": "application/json", **(key.header if key else {}), **(headers or {})}
     if deployment:
         sent[DEPLOYMENT_HEADER] = deployment
     started = time.perf_counter()
     status, received, body = _request(url, "POST", json.dumps(inputs).encode(), sent, timeout)
-    return ScoreReply(status, received.get(DEPLOYMENT_HEADER), body, time.perf_counter() - started)
+    return ScoreReply(status, received.get(DEPLOYMENT_HEADER), body, time.perf_counter() - started,
+                      received.get(REQUEST_ID_HEADER))

@@ -21,6 +21,7 @@ from llmops.backends.local.snapshot import materialize
 from llmops.backends.local.variants_dag import write_variant_dag
 from llmops.config.flow_dag import find_dag_file
 from llmops.errors import LlmopsError
+from llmops.serving.flow_inputs import FlowInput, read_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +30,13 @@ logger = logging.getLogger(__name__)
 class LoadedDeployment:
     record: Deployment
     runner: FlowRunner | None  # None when it could not be loaded; `error` says why
-    required_inputs: tuple[str, ...]
+    inputs: tuple[FlowInput, ...]  # as the flow declares them, to check each request against
     error: str | None = None
 
 
 def _key(record: Deployment) -> tuple[Any, ...]:
     return (record.name, record.model_name, record.model_version, record.flow,
             tuple(sorted(record.variant.items())), tuple(sorted(record.env_vars.items())))
-
-
-def required_inputs(dag_file: Path) -> tuple[str, ...]:
-    raw = yaml.safe_load(dag_file.read_text(encoding="utf-8")) or {}
-    return tuple(name for name, spec in (raw.get("inputs") or {}).items() if "default" not in (spec or {}))
 
 
 class DeploymentCache:
@@ -64,7 +60,7 @@ class DeploymentCache:
 
     def _load(self, record: Deployment) -> LoadedDeployment:
         try:
-            runner, required = self._runner(record)
+            runner, inputs = self._runner(record)
         except (LlmopsError, OSError, KeyError, ValueError, yaml.YAMLError) as error:
             message = (f"deployment '{record.name}' (model {record.model_name} version {record.model_version}) "
                        f"could not be loaded: {error}")
@@ -72,9 +68,9 @@ class DeploymentCache:
             return LoadedDeployment(record, None, (), message)
         logger.info("loaded deployment %s: model %s version %s, variant %s", record.name, record.model_name,
                     record.model_version, record.variant_label)
-        return LoadedDeployment(record, runner, required)
+        return LoadedDeployment(record, runner, inputs)
 
-    def _runner(self, record: Deployment) -> tuple[FlowRunner, tuple[str, ...]]:
+    def _runner(self, record: Deployment) -> tuple[FlowRunner, tuple[FlowInput, ...]]:
         model = model_registry.get(self.state_dir, record.model_name, record.model_version)
         if not model.snapshot.is_dir():
             raise LlmopsError(f"its snapshot folder '{model.snapshot}' is missing; register the model again")
@@ -86,7 +82,7 @@ class DeploymentCache:
         dag_name, node_connections = write_variant_dag(snapshot, dag_file, record.variant)
         connections = self.session.pf_connections(record.flow, f"endpoint:{self.endpoint}:{record.name}",
                                                   record.variant_label, node_connections)
-        return FlowRunner(snapshot, dag_name, connections), required_inputs(dag_file)
+        return FlowRunner(snapshot, dag_name, connections), read_inputs(dag_file)
 
     def _apply_env(self, record: Deployment) -> None:
         """Deployments share one process, so their variables do too: a clash is refused at deploy time."""

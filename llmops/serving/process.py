@@ -2,6 +2,8 @@
 
 `<state>/endpoints/<endpoint>.json` records the pid, port and URLs; the server writes it once it
 listens and removes it when it exits. Its stderr goes to `<state>/endpoints/<endpoint>/server.log`.
+Starting holds `<state>/endpoints/<endpoint>.lock`: of two `endpoint up` at once, the second waits for
+the first's server to answer, then finds it running, instead of starting another.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from llmops.errors import StepFailed
+from llmops.llm.embedded.file_lock import exclusive_lock
 from llmops.serving.client import get_json
+from llmops.serving.endpoint_key import KEY_ENV
+from llmops.serving.ports import check_free
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 180.0  # prompt flow imports and, with the embedded model, its start take a while
 STOP_TIMEOUT_S = 30.0
 
@@ -134,6 +138,8 @@ class ServeOptions:
     threads: int = 8
     seed: int | None = None
     log_max_bytes: int | None = None  # None: the production log's default (10 MiB)
+    key: str | None = field(default=None, repr=False)  # passed in the server's environment, never in its argv
+    receive_timeout_s: float | None = None  # None: guard.Limits' default; tests make it small
 
 
 def command(options: ServeOptions) -> list[str]:
@@ -147,19 +153,33 @@ def command(options: ServeOptions) -> list[str]:
         args += ["--seed", str(options.seed)]
     if options.log_max_bytes is not None:
         args += ["--log-max-bytes", str(options.log_max_bytes)]
+    if options.receive_timeout_s is not None:
+        args += ["--receive-timeout", str(options.receive_timeout_s)]
     return args
+
+
+def lock_path(state_dir: Path, endpoint: str) -> Path:
+    return endpoints_dir(state_dir) / f"{endpoint}.lock"
 
 
 def start(options: ServeOptions, timeout: float = START_TIMEOUT_S) -> tuple[ServerInfo, bool]:
     """Start the server unless it runs already; returns (its record, True when this call started it)."""
-    existing = running(options.state_dir, options.endpoint)
-    if existing is not None:
-        return existing, False
+    with exclusive_lock(lock_path(options.state_dir, options.endpoint)):
+        existing = running(options.state_dir, options.endpoint)
+        if existing is not None:
+            return existing, False
+        check_free(options.port)
+        return _spawn(options, timeout), True
+
+
+def _spawn(options: ServeOptions, timeout: float) -> ServerInfo:
     log_file = server_log_path(options.state_dir, options.endpoint)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     package_parent = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH"))
                                                        if p)}
+    if options.key is not None:
+        env[KEY_ENV] = options.key
     with log_file.open("ab") as stderr:
         # A session of its own: the server outlives the command that started it and ignores its Ctrl-C.
         proc = subprocess.Popen(command(options), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -171,7 +191,7 @@ def start(options: ServeOptions, timeout: float = START_TIMEOUT_S) -> tuple[Serv
                              f"starting; last lines of {log_file}:\n{tail(log_file)}")
         info = read_info(options.state_dir, options.endpoint)
         if info is not None and info.pid == proc.pid and healthy(info):
-            return info, True
+            return info
         time.sleep(0.1)
     proc.kill()
     proc.wait()

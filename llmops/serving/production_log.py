@@ -2,24 +2,31 @@
 
 `<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs:
-never a header, so no key or session id reaches the log.
+never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
+an entry that was cut says so in `truncated`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
+
+from llmops.serving.log_bounds import MAX_FIELD_CHARS, bound
 
 logger = logging.getLogger(__name__)
 
 LOG_FILE = "production_log.jsonl"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
+# A lone surrogate ("\ud800" in a request's JSON) is valid JSON but not Unicode, so it cannot be written as
+# UTF-8; in a Python str every surrogate is a lone one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def log_path(state_dir: Path, endpoint: str) -> Path:
@@ -28,9 +35,22 @@ def log_path(state_dir: Path, endpoint: str) -> Path:
 
 def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
                inputs: Any, outputs: dict[str, Any]) -> dict[str, Any]:
-    return {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "endpoint": endpoint,
-            "deployment": deployment, "mirror": mirror, "latency_ms": round(latency_ms, 3), "status": status,
-            "inputs": inputs, "outputs": outputs}
+    kept_inputs, inputs_size = bound(inputs)
+    kept_outputs, outputs_size = bound(outputs)
+    entry = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "endpoint": endpoint,
+             "deployment": deployment, "mirror": mirror, "latency_ms": round(latency_ms, 3), "status": status,
+             "inputs": kept_inputs, "outputs": kept_outputs}
+    truncated = {name: size for name, size in (("inputs", inputs_size), ("outputs", outputs_size)) if size}
+    if truncated:  # field -> its original size in JSON characters
+        entry["truncated"] = truncated
+    return entry
+
+
+def _utf8(line: str) -> bytes:
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:  # the request is answered and logged all the same, with U+FFFD in its place
+        return _SURROGATE.sub("\ufffd", line).encode("utf-8")
 
 
 class ProductionLog:
@@ -43,10 +63,10 @@ class ProductionLog:
         self.max_bytes = max_bytes
         self.backups = backups
         self._lock = threading.Lock()
-        self._handle: TextIO | None = None
+        self._handle: BinaryIO | None = None
 
     def append(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        line = _utf8(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         with self._lock:
             handle = self._open()
             handle.write(line)
@@ -60,10 +80,10 @@ class ProductionLog:
                 self._handle.close()
                 self._handle = None
 
-    def _open(self) -> TextIO:
+    def _open(self) -> BinaryIO:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            self._handle = self.path.open("ab")
         return self._handle
 
     def _rotate(self) -> None:
@@ -108,11 +128,21 @@ def read_entries(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Answered requests as dataset rows: input and output keys at top level, plus deployment and mirror."""
-    rows = []
+    """Answered requests as dataset rows: input and output keys at top level, plus deployment and mirror.
+
+    An entry whose values were cut is left out: evaluating a prefix of what the deployment saw would mislead.
+    """
+    rows, cut = [], 0
     for entry in entries:
         if entry.get("status") != 200 or not isinstance(entry.get("inputs"), dict):
             continue
+        if entry.get("truncated"):
+            cut += 1
+            continue
         rows.append({**entry["inputs"], **(entry.get("outputs") or {}), "deployment": entry.get("deployment"),
                      "mirror": bool(entry.get("mirror"))})
+    if cut:
+        logger.warning("%d answered request%s left out: %s inputs or outputs were truncated in the production log "
+                       "(over %d characters of JSON)", cut, "" if cut == 1 else "s", "its" if cut == 1 else "their",
+                       MAX_FIELD_CHARS)
     return rows

@@ -16,24 +16,27 @@ from llmops.backends.local import endpoint_registry
 from llmops.backends.local.line_loop import LineLoop
 from llmops.backends.local.promptflow_env import configure_promptflow
 from llmops.config.deployment_config import LocalEndpoint
-from llmops.config.use_case import load_use_case
+from llmops.config.use_case import UseCase, load_use_case
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.serving import process
 from llmops.serving.app import EndpointApp
+from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.guard import GuardedServer, Limits
 from llmops.serving.live_state import LiveState
+from llmops.serving.ports import LOOPBACK, port_error
 from llmops.serving.process import ServeOptions
 from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_path
 
 logger = logging.getLogger(__name__)
 
 
-def open_session(options: ServeOptions, workspace: Workspace) -> Any:
+def open_session(options: ServeOptions, use_case: UseCase) -> Any:
     from llmops.llm.connections import read_connections
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
 
-    use_case = load_use_case(workspace, options.use_case)
     flow = use_case.standard_flow(options.env)
     settings = LlmSettings(
         state_dir=options.state_dir, cassette_dir=use_case.folder / "cassettes", provider=options.provider,
@@ -44,9 +47,19 @@ def open_session(options: ServeOptions, workspace: Workspace) -> Any:
     return LlmSession(settings, [Use(flow.name, node, conn) for node, conn in flow.connections()])
 
 
-def sticky_header(workspace: Workspace, options: ServeOptions) -> str:
-    block = load_use_case(workspace, options.use_case).deployment.for_env("local", options.env)
-    return block.STICKY_SESSION_HEADER if isinstance(block, LocalEndpoint) else ""
+def endpoint_key(block: LocalEndpoint, options: ServeOptions) -> EndpointKey | None:
+    if not block.AUTH_KEY_VARIABLE:
+        return None
+    if not options.key:  # the config asks for a key and none came: refuse to serve without one
+        raise LlmopsError(f"local_endpoint for env '{options.env}' has AUTH_KEY_VARIABLE "
+                          f"'{block.AUTH_KEY_VARIABLE}' but the server was given no key; start it with llmops "
+                          "endpoint up, which reads the key from .env or the environment")
+    return EndpointKey(block.AUTH_KEY_VARIABLE, options.key)
+
+
+def limits(block: LocalEndpoint, options: ServeOptions) -> Limits:
+    return Limits(max_body_bytes=block.MAX_REQUEST_BODY_BYTES,
+                  receive_timeout_s=options.receive_timeout_s or Limits.receive_timeout_s)
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -54,25 +67,28 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def serve(options: ServeOptions) -> None:
-    from waitress.server import create_server
-
     workspace = Workspace(root=options.root, state_dir=options.state_dir, reports_dir=options.root / "reports")
     configure_promptflow(options.state_dir)
     endpoint_registry.get_endpoint(options.state_dir, options.endpoint)  # `endpoint up` registered it
+    use_case = load_use_case(workspace, options.use_case)
+    block = local_endpoint(use_case, options.env)
+    key = endpoint_key(block, options)
     max_bytes = DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes
     log = ProductionLog(log_path(options.state_dir, options.endpoint), max_bytes)
     signal.signal(signal.SIGTERM, _stop)
-    with open_session(options, workspace) as session:
+    with open_session(options, use_case) as session:
         state = LiveState(options.state_dir, options.endpoint, session, options.seed)
         lines = LineLoop(callers=options.threads)
-        app = EndpointApp(options.endpoint, state, log, lines, sticky_header(workspace, options))
-        server = create_server(app, host=process.LOOPBACK, port=options.port, threads=options.threads,
-                               ident="llmops-endpoint", connection_limit=1000, asyncore_use_poll=True,
-                               channel_timeout=300)
-        port = int(server.effective_port)  # type: ignore[union-attr]
+        app = EndpointApp(options.endpoint, state, log, lines, block.STICKY_SESSION_HEADER, key=key)
+        try:
+            server = GuardedServer(app, limits(block, options), host=LOOPBACK, port=options.port,
+                                   threads=options.threads, ident="llmops-endpoint", asyncore_use_poll=True)
+        except OSError as error:  # another process took the port since `endpoint up` checked it
+            raise port_error(options.port, error) from None
+        port = int(server.effective_port)
         info = process.ServerInfo(
             endpoint=options.endpoint, use_case=options.use_case, env=options.env, provider=options.provider,
-            pid=os.getpid(), port=port, url=f"http://{process.LOOPBACK}:{port}",
+            pid=os.getpid(), port=port, url=f"http://{LOOPBACK}:{port}",
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             server_log=str(process.server_log_path(options.state_dir, options.endpoint)),
         )

@@ -9,6 +9,8 @@ from typing import Any
 
 from llmops.errors import LlmopsError
 from llmops.serving.client import score
+from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.server_log import request_detail
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,18 @@ class RequestCheck:
 
 
 def check_request(scoring_url: str, name: str, inputs: Any, expected_outputs: list[str],
-                  deployment: str | None = None) -> RequestCheck:
+                  deployment: str | None = None, key: EndpointKey | None = None,
+                  server_log: Path | None = None) -> RequestCheck:
+    """`server_log`: where to look up why a request failed (a 500 names only its request id)."""
     try:
-        reply = score(scoring_url, inputs, deployment)
+        reply = score(scoring_url, inputs, deployment, key=key)
     except OSError as error:
         return RequestCheck(name, 0, None, 0.0, (f"no answer from {scoring_url}: {error}",))
     problems: list[str] = []
     if reply.status != 200:
-        problems.append(f"expected status 200, got {reply.status}: {reply.error_message or reply.body}")
+        detail = request_detail(server_log, reply.request_id) if server_log and reply.request_id else None
+        problems.append(f"expected status 200, got {reply.status}: {reply.error_message or reply.body}"
+                        + (f"; server.log: {detail}" if detail else ""))
     else:
         got = sorted(reply.body) if isinstance(reply.body, dict) else []
         missing = [key for key in expected_outputs if key not in got]

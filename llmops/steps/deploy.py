@@ -23,6 +23,7 @@ from llmops.errors import ConfigError, LlmopsError, StepFailed, UsageError
 from llmops.serving import process
 from llmops.serving.deploy_plan import plan_split
 from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.production_log import log_path
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 from llmops.serving.traffic import Split, check_split
@@ -87,7 +88,8 @@ def _alternate_names(use_case: UseCase, env: str, block: LocalEndpoint, busy: De
 
 
 def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "local",
-           model_version: int | None = None) -> DeployResult:
+           model_version: int | None = None, key: EndpointKey | None = None) -> DeployResult:
+    """`key`: the endpoint's key (resolve_key), for the smoke test."""
     if target not in TARGETS:
         raise UsageError(f"deploy target '{target}' is not available in the local backend; valid: "
                          f"{', '.join(TARGETS)}")
@@ -117,7 +119,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
     is_new_release = before is None or not before.same_release(deployment)
     logger.info("deployment %s: model %s version %d, variant %s (%s); smoke test with %s", current, model.name,
                 model.version, choice.label, choice.source, block.TEST_FILE_PATH)
-    checks = [check_request(info.scoring_url, label, inputs, list(flow.outputs), current)
+    checks = [check_request(info.scoring_url, label, inputs, list(flow.outputs), current, key, Path(info.server_log))
               for label, inputs in requests]
     failed = [c for c in checks if not c.ok]
     if failed:
@@ -147,8 +149,11 @@ class EndpointStatus:
 
 def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", *,
                 embedded_model: str = "qwen-1.5b", env_file: Path | None = None, port: int = 0, threads: int = 8,
-                seed: int | None = None, log_max_bytes: int | None = None) -> tuple[process.ServerInfo, bool]:
-    """Start the env's endpoint server in the background; returns (its record, True when this call started it)."""
+                seed: int | None = None, log_max_bytes: int | None = None,
+                key: EndpointKey | None = None) -> tuple[process.ServerInfo, bool]:
+    """Start the env's endpoint server in the background; returns (its record, True when this call started it).
+
+    `key`: the key POST /score will require (resolve_key), when the env's local_endpoint names one."""
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     already = process.running(workspace.state_dir, name)
     if already is not None:
@@ -157,7 +162,7 @@ def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str
     return process.start(process.ServeOptions(
         root=workspace.root, state_dir=workspace.state_dir, use_case=use_case.name, env=env, endpoint=name,
         provider=provider, embedded_model=embedded_model, env_file=env_file, port=port, threads=threads, seed=seed,
-        log_max_bytes=log_max_bytes,
+        log_max_bytes=log_max_bytes, key=key.value if key else None,
     ))
 
 

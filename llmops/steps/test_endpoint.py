@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.run_execution import map_inputs
@@ -12,6 +13,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed, unknown_name
 from llmops.serving import process
 from llmops.serving.endpoint_config import local_endpoint
+from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 
 
@@ -47,15 +49,17 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
 
 
 def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
-                  deployment: str | None = None, raise_on_failure: bool = True) -> EndpointTestResult:
-    """Every request must answer 200 with every output of the standard flow; `deployment` forces one."""
+                  deployment: str | None = None, raise_on_failure: bool = True,
+                  key: EndpointKey | None = None) -> EndpointTestResult:
+    """Every request must answer 200 with every output of the standard flow; `deployment` forces one; `key` is
+    the endpoint's key (resolve_key)."""
     block = local_endpoint(use_case, env)
     info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
     if info is None:
         raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
                           f"--use-case {use_case.name} --env {env}")
     outputs = list(use_case.standard_flow(env).outputs)
-    checks = [check_request(info.scoring_url, name, inputs, outputs, deployment)
+    checks = [check_request(info.scoring_url, name, inputs, outputs, deployment, key, Path(info.server_log))
               for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)]
     result = EndpointTestResult(info.scoring_url, checks)
     if raise_on_failure and result.failure is not None:

@@ -18,11 +18,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from llmops.config.use_case import load_use_case
+    from llmops.serving.endpoint_key import resolve_key
     from llmops.steps.deploy import deploy
 
     ws = workspace(args)
-    result = deploy(ws, load_use_case(ws, args.use_case), args.env, args.target, args.model_version)
+    uc = load_use_case(ws, args.use_case)
+    key = resolve_key(uc, args.env, ws.root / ".env", os.environ) if args.target == "local" else None
+    result = deploy(ws, uc, args.env, args.target, args.model_version, key)
     d = result.deployment
     if args.json:
         out_json({"endpoint": result.endpoint, "deployment": d.name, "model": d.model_name,

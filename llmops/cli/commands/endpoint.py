@@ -88,21 +88,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
+    import os
     from pathlib import Path
 
     from llmops.llm.providers import check_profile
+    from llmops.serving.endpoint_key import resolve_key
     from llmops.steps.deploy import endpoint_up
 
     provider = check_profile(args.provider or uc.env(args.env).PROVIDER)
-    info, started = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model,
-                                env_file=Path(args.env_file) if args.env_file else None, port=args.port,
-                                threads=args.threads, seed=args.seed, log_max_bytes=args.log_max_bytes)
+    env_file = Path(args.env_file) if args.env_file else None
+    key = resolve_key(uc, args.env, env_file or ws.root / ".env", os.environ)
+    info, started = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model, env_file=env_file,
+                                port=args.port, threads=args.threads, seed=args.seed,
+                                log_max_bytes=args.log_max_bytes, key=key)
     if args.json:
         out_json({"endpoint": info.endpoint, "started": started, "pid": info.pid, "scoring_url": info.scoring_url,
                   "provider": info.provider})
         return 0
     how = "started" if started else "already running"
-    out(f"endpoint {info.endpoint}: {how} (pid {info.pid}, provider {info.provider})")
+    out(f"endpoint {info.endpoint}: {how} at {info.url} (pid {info.pid}, provider {info.provider})")
     out(f"scoring url: {info.scoring_url}")
     return 0
 

@@ -18,12 +18,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from llmops.config.use_case import load_use_case
+    from llmops.serving.endpoint_key import resolve_key
     from llmops.steps.test_endpoint import test_endpoint
 
     ws = workspace(args)
-    result = test_endpoint(ws, load_use_case(ws, args.use_case), args.env, args.lines, args.dataset,
-                           args.deployment, raise_on_failure=False)
+    uc = load_use_case(ws, args.use_case)
+    result = test_endpoint(ws, uc, args.env, args.lines, args.dataset, args.deployment, raise_on_failure=False,
+                           key=resolve_key(uc, args.env, ws.root / ".env", os.environ))
     if args.json:
         out_json({"scoring_url": result.scoring_url, "checks": [
             {"name": c.name, "status": c.status, "deployment": c.deployment, "ok": c.ok,
