@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from llmops.config.jsonl import numbered_lines
+from llmops.config.problems import Problem
 from llmops.serving.log_bounds import MAX_FIELD_CHARS, bound
 
 logger = logging.getLogger(__name__)
@@ -118,13 +120,14 @@ def log_files(path: Path) -> list[Path]:
 def read_entries(path: Path) -> Iterator[dict[str, Any]]:
     """Every entry, oldest first; a torn last line (the server was killed mid-write) is skipped."""
     for file in log_files(path):
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        unreadable: list[Problem] = []
+        for number, line in numbered_lines(file, str(file), unreadable):
             try:
                 yield json.loads(line)
             except json.JSONDecodeError:
                 logger.warning("%s: line %d is not JSON; skipped", file, number)
+        for problem in unreadable:
+            logger.warning("%s; skipped", problem)
 
 
 def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:

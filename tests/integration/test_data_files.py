@@ -113,3 +113,19 @@ def test_validate_warns_of_paths_outside_the_repository(tmp_path: Path) -> None:
     ]
     as_json = json.loads(llmops(repo, "validate", "--json").stdout)
     assert len(as_json["mini"]["warnings"]) == 2 and as_json["mini"]["problems"] == []
+
+
+def test_every_jsonl_reader_keeps_a_line_separator_inside_a_string(tmp_path: Path) -> None:
+    """The production log and cassettes are JSONL too, and read through the same line splitter."""
+    from llmops.llm.gateway.cassettes import CassetteStore
+    from llmops.serving.production_log import read_entries
+
+    entry = {"status": 200, "inputs": {"text": "a\u2028b"}, "outputs": {"answer": "c\u2029d"}}
+    log = tmp_path / "production_log.jsonl"
+    log.write_text(json.dumps(entry, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert list(read_entries(log)) == [entry]
+
+    cassette = {"hash": "abc", "response": {"text": "e\u2028f"}}
+    (tmp_path / "cassettes").mkdir()
+    (tmp_path / "cassettes/flow.jsonl").write_text(json.dumps(cassette, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert CassetteStore(tmp_path / "cassettes")._load("flow.jsonl") == {"abc": cassette}

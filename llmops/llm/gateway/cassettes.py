@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from llmops.config.jsonl import numbered_lines
+from llmops.config.problems import Problem
 from llmops.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -115,17 +117,15 @@ class CassetteStore:
             entries = {}
             path = self.directory / name
             if path.is_file():
-                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-                    if line.strip():
-                        try:
-                            fields = json.loads(line)
-                            entries[fields["hash"]] = fields
-                        except (json.JSONDecodeError, KeyError, TypeError) as error:
-                            raise ConfigError(
-                                [
-                                    f"{path}: line {number}: not a cassette entry ({error}); "
-                                    "fix the line or delete the file and record again"
-                                ]
-                            ) from error
+                problems: list[Problem] = []
+                for number, line in numbered_lines(path, str(path), problems):
+                    try:
+                        fields = json.loads(line)
+                        entries[fields["hash"]] = fields
+                    except (json.JSONDecodeError, KeyError, TypeError) as error:
+                        problems.append(Problem(str(path), f"line {number}", f"not a cassette entry ({error}); "
+                                                "fix the line or delete the file and record again"))
+                if problems:
+                    raise ConfigError(problems)
             self._entries[name] = entries
         return entries
