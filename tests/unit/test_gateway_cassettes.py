@@ -77,7 +77,7 @@ def test_a_broken_cassette_line_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text(json.dumps({"hash": "a"}) + "\n{not json\n")
     with pytest.raises(ConfigError) as raised:
         CassetteStore(tmp_path).find("web", "a")
-    assert raised.value.problems == [
+    assert [str(p) for p in raised.value.problems] == [
         f"{path}: line 2: not a cassette entry (Expecting property name enclosed in double quotes: "
         "line 1 column 2 (char 1)); fix the line or delete the file and record again"
     ]
