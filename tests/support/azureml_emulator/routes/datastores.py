@@ -1,0 +1,65 @@
+"""Datastores: the workspace's default blob store, which lives in Azurite, and its account key.
+
+`listSecrets` answers Azurite's published development key, so the SDK's own upload and download
+code (azure-storage-blob with an account key) works against the emulator unchanged.
+"""
+
+from __future__ import annotations
+
+from azure.ai.ml._restclient.arm_ml_service import models as rest
+from azure.ai.ml._restclient.arm_ml_service._utils.model_base import _deserialize
+
+from ..blob_storage import DATASTORE
+from ..context import Context
+from ..errors import not_found
+from ..http import Request, Response, json_response, page
+from ..resources import stamp
+from ..routing import PROVIDER, WORKSPACE_PATH, Router
+
+
+def seed_default_datastore(context: Context) -> None:
+    storage = context.storage
+    body = {
+        "properties": {
+            "datastoreType": "AzureBlob",
+            "accountName": storage.account,
+            "containerName": storage.container,
+            "endpoint": storage.storage_endpoint,
+            "protocol": "https",
+            "credentials": {"credentialsType": "AccountKey"},
+            "isDefault": True,
+            "serviceDataAccessAuthIdentity": "None",
+            "subscriptionId": context.scope.subscription,
+            "resourceGroup": context.scope.resource_group,
+            "description": "The workspace's default blob store (Azurite).",
+        }
+    }
+    model = stamp(_deserialize(rest.Datastore, body), context.scope, "datastores", DATASTORE)
+    context.store.put(model, "datastores", DATASTORE)
+
+
+def register(router: Router, context: Context) -> None:
+    def find(name: str) -> rest.Datastore:
+        found = context.store.get("datastores", name)
+        if found is None:
+            raise not_found(f"{PROVIDER}/workspaces/{context.scope.workspace}/datastores/{name}",
+                            context.scope.resource_group)  # fmt: skip
+        return found
+
+    def list_datastores(request: Request, params: dict[str, str]) -> Response:
+        datastores = context.store.children("datastores")
+        if request.query.get("isDefault", "").lower() == "true":
+            datastores = [d for d in datastores if d.properties.get("isDefault")]
+        return page(datastores)
+
+    def get_datastore(request: Request, params: dict[str, str]) -> Response:
+        return json_response(find(params["name"]))
+
+    def list_secrets(request: Request, params: dict[str, str]) -> Response:
+        find(params["name"])
+        return json_response(rest.AccountKeyDatastoreSecrets(key=context.storage.key))
+
+    router.add("GET", WORKSPACE_PATH + "/datastores", "workspaces/datastores", list_datastores)
+    router.add("GET", WORKSPACE_PATH + "/datastores/{name}", "workspaces/datastores", get_datastore)
+    router.add("POST", WORKSPACE_PATH + "/datastores/{name}/listSecrets", "workspaces/datastores", list_secrets,
+               action="listSecrets")  # fmt: skip

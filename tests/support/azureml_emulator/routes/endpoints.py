@@ -1,0 +1,5 @@
+"""Placeholder."""
+
+
+def register(router, context):  # type: ignore[no-untyped-def]
+    pass
