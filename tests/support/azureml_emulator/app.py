@@ -45,10 +45,10 @@ class EmulatorApp:
         return response
 
     def _answer(self, request: Request) -> Response:
-        if not request.headers.get("authorization", "").startswith("Bearer "):
-            raise ServiceError(401, "AuthenticationFailed",
-                               "Authentication failed. The 'Authorization' header is missing.")  # fmt: skip
         match = self.router.match(request)
+        if not match.route.public and not request.headers.get("authorization", "").startswith("Bearer "):
+            raise ServiceError(401, "AuthenticationFailed",
+                               "Authentication failed. The 'Authorization' header is missing.")
         if "workspace" in match.params:
             self.context.scope.check(match.params)
         fault = self.context.faults.http_error(request, match.route)

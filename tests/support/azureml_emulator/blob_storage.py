@@ -15,6 +15,8 @@ from pathlib import Path
 from azure.storage.blob import ContainerClient, ContainerSasPermissions, generate_container_sas
 
 DATASTORE = "workspaceblobstore"
+ARTIFACT_DATASTORE = "workspaceartifactstore"  # job logs, under ExperimentRun/dcid.<job name>/
+ARTIFACT_CONTAINER = "azureml"
 
 
 @dataclass(frozen=True)
@@ -35,59 +37,75 @@ class BlobStorage:
     def account_url(self) -> str:
         return f"https://{self.account}.blob.{self.storage_endpoint}"
 
-    def container_client(self) -> ContainerClient:
-        return ContainerClient(f"https://127.0.0.1:{self.port}/{self.account}", self.container,
+    def container_client(self, container: str | None = None) -> ContainerClient:
+        return ContainerClient(f"https://127.0.0.1:{self.port}/{self.account}", container or self.container,
                                credential={"account_name": self.account, "account_key": self.key},
-                               connection_verify=self.ca_bundle)  # fmt: skip
+                               connection_verify=self.ca_bundle)
 
-    def ensure_container(self) -> None:
-        client = self.container_client()
+    def ensure_container(self, container: str | None = None) -> None:
+        client = self.container_client(container)
         if not client.exists():
             client.create_container()
 
-    def sas_url(self, prefix: str, *, write: bool) -> str:
-        """A URL with a container SAS for the blobs under `prefix`, as `startPendingUpload` hands out."""
+    def container_sas_url(self, container: str, *, write: bool) -> str:
+        """The container's URL with a SAS, as `startPendingUpload` hands one out for a code snapshot."""
         expiry = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
         permission = ContainerSasPermissions(read=True, list=True, write=write, create=write, add=write)
-        token = generate_container_sas(self.account, self.container, account_key=self.key,
-                                       permission=permission, expiry=expiry)  # fmt: skip
-        return f"{self.account_url}/{self.container}/{prefix.strip('/')}?{token}"
+        token = generate_container_sas(self.account, container, account_key=self.key, permission=permission,
+                                       expiry=expiry)
+        return f"{self.account_url}/{container}?{token}"
 
-    def download(self, prefix: str, destination: Path) -> list[Path]:
-        """Copies the blobs under `prefix` into `destination`, keeping their paths below the prefix."""
-        client = self.container_client()
-        prefix = prefix.strip("/")
+    def download(self, location: BlobLocation, destination: Path) -> list[Path]:
+        """Copies the blobs under `location` into `destination`, keeping their paths below its prefix.
+
+        A location naming one blob (a uri_file) lands as `destination/<its file name>`.
+        """
+        client = self.container_client(location.container)
+        prefix = location.prefix
         written = []
         for blob in client.list_blobs(name_starts_with=prefix):
-            relative = blob.name[len(prefix) :].lstrip("/") or Path(blob.name).name
-            if blob.name != prefix and not blob.name.startswith(prefix + "/"):
+            if prefix and blob.name != prefix and not blob.name.startswith(prefix + "/"):
                 continue  # `data/a` must not pick up `data/ab`
-            target = destination / relative
+            relative = blob.name[len(prefix):].lstrip("/") if prefix else blob.name
+            target = destination / (relative or Path(blob.name).name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(client.download_blob(blob.name).readall())
             written.append(target)
         return written
 
-    def upload(self, source: Path, prefix: str) -> int:
-        """Copies the files under `source` to blobs under `prefix`; returns how many."""
-        client = self.container_client()
+    def upload(self, source: Path, location: BlobLocation) -> int:
+        """Copies the files under `source` to blobs under `location`; returns how many."""
+        client = self.container_client(location.container)
         files = [p for p in sorted(source.rglob("*")) if p.is_file()]
         for path in files:
             with path.open("rb") as data:
-                client.upload_blob(f"{prefix.strip('/')}/{path.relative_to(source).as_posix()}", data, overwrite=True)
+                name = "/".join(filter(None, (location.prefix, path.relative_to(source).as_posix())))
+                client.upload_blob(name, data, overwrite=True)
         return len(files)
+
+    def locate(self, uri: str) -> BlobLocation | None:
+        """Where in Azurite a data URI points: an `azureml://` datastore path or an `https://` blob URL."""
+        found = _AZUREML_PATH.match(uri)
+        if found and found["datastore"].lower() in (DATASTORE, ARTIFACT_DATASTORE):
+            container = self.container if found["datastore"].lower() == DATASTORE else ARTIFACT_CONTAINER
+            return BlobLocation(container, found["path"].strip("/"))
+        https = f"{self.account_url}/".lower()
+        if uri.lower().startswith(https):
+            container, _, prefix = uri[len(https):].split("?")[0].partition("/")
+            return BlobLocation(container, prefix.strip("/"))
+        return None
+
+    def azureml_uri(self, location: BlobLocation) -> str:
+        """The short datastore URI of a location (how job outputs are recorded)."""
+        datastore = ARTIFACT_DATASTORE if location.container == ARTIFACT_CONTAINER else DATASTORE
+        return f"azureml://datastores/{datastore}/paths/{location.prefix}/"
+
+
+@dataclass(frozen=True)
+class BlobLocation:
+    container: str
+    prefix: str  # a blob name, or a folder of blobs; no leading or trailing "/"
 
 
 _AZUREML_PATH = re.compile(r"^azureml://(?:subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?"
-                           r"datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$", re.IGNORECASE)  # fmt: skip
-
-
-def blob_prefix(uri: str, storage: BlobStorage) -> str | None:
-    """The blob path in the workspace store that a data URI names, or None when it names none."""
-    found = _AZUREML_PATH.match(uri)
-    if found and found["datastore"].lower() == DATASTORE:
-        return found["path"].strip("/")
-    https = f"{storage.account_url}/{storage.container}/".lower()
-    if uri.lower().startswith(https):
-        return uri[len(https) :].split("?")[0].strip("/")
-    return None
+                           r"datastores/(?P<datastore>[^/]+)/(?:paths/)?(?P<path>.*)$", re.IGNORECASE)  # fmt: skip

@@ -16,7 +16,7 @@ from .faults import Faults
 from .jobs.runner import JobRunner
 from .operations import Operations
 from .routes import register_all
-from .routes.datastores import seed_default_datastore
+from .routes.datastores import seed_datastores
 from .routes.workspace import seed_compute
 from .routing import Router
 from .scope import Scope
@@ -44,7 +44,7 @@ class AzureMLEmulator:
         self._seed()
 
     def _seed(self) -> None:
-        seed_default_datastore(self.context)
+        seed_datastores(self.context)
         seed_compute(self.context, "cpu-cluster", "STANDARD_DS3_V2", max_nodes=4)
 
     @property

@@ -111,14 +111,35 @@ def _check(annotation: Any, value: Any, where: str, problems: list[Problem]) -> 
     if isinstance(annotation, type) and issubclass(annotation, Model):
         check_model(annotation, value, where + ".", problems)
         return
-    expected = {str: (str,), bool: (bool,), int: (int,), float: (int, float), datetime.datetime: (str,),
-                datetime.timedelta: (str,), bytes: (str,)}.get(annotation)  # fmt: skip
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        expected = (str,)
-    if expected is None:
-        return  # a type this reader does not know: leave it to the model
-    if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
-        problems.append(Problem("InvalidType", f"The value must be of type {annotation.__name__}.", where))
+    if annotation in _SCALARS or (isinstance(annotation, type) and issubclass(annotation, enum.Enum)):
+        if not _scalar_fits(annotation, value):
+            problems.append(Problem("InvalidType", f"The value must be of type {_type_name(annotation)}.", where))
+    # Any other type (bytes, Any-like aliases) is left to the model.
+
+
+_SCALARS = (str, bool, int, float, datetime.datetime, datetime.timedelta)
+
+
+def _type_name(annotation: Any) -> str:
+    return "string" if isinstance(annotation, type) and issubclass(annotation, enum.Enum) else annotation.__name__
+
+
+def _scalar_fits(annotation: Any, value: Any) -> bool:
+    """Whether the service's JSON reader would take `value` for a scalar property.
+
+    Like Json.NET, it converts between JSON scalars (the SDK sends a number where the model says string,
+    e.g. a code snapshot's hash_version), but never takes an object or an array for a scalar.
+    """
+    if isinstance(value, (dict, list)):
+        return False
+    if annotation in (int, float) and isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+    if annotation is bool and isinstance(value, str):
+        return value.lower() in ("true", "false")
+    return True
 
 
 def check_model(cls: type[Model], data: Any, where: str, problems: list[Problem]) -> None:

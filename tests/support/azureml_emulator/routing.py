@@ -40,6 +40,8 @@ class Route:
     resource_type: str  # as ARM names it in errors, e.g. workspaces/data/versions
     handler: Handler
     action_verb: str | None  # a POST action's name (listSecrets, cancel); None for plain reads and writes
+    arm: bool  # an ARM call, which needs an api-version; the run history data plane needs none
+    public: bool  # answered without a bearer token (the workspace's discovery document)
 
     @property
     def action(self) -> str:
@@ -65,8 +67,9 @@ class Router:
         self._routes: list[Route] = []
         self._location = location
 
-    def add(self, method: str, template: str, resource_type: str, handler: Handler, action: str | None = None) -> None:
-        self._routes.append(Route(method, _compile(template), resource_type, handler, action))
+    def add(self, method: str, template: str, resource_type: str, handler: Handler, action: str | None = None,
+            arm: bool = True, public: bool = False) -> None:
+        self._routes.append(Route(method, _compile(template), resource_type, handler, action, arm, public))
 
     def match(self, request: Request) -> Match:
         on_path = [(route, m) for route in self._routes if (m := route.pattern.match(request.path))]
@@ -76,7 +79,8 @@ class Router:
                                f"'{request.path}'.")  # fmt: skip
         for route, found in on_path:
             if route.method == request.method:
-                self._check_api_version(request, route)
+                if route.arm:
+                    self._check_api_version(request, route)
                 return Match(route, found.groupdict())
         raise ServiceError(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed.")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..context import Context
 from ..routing import Router
-from . import assets, datastores, endpoints, jobs, operations, workspace
+from . import assets, datastores, endpoints, jobs, operations, run_history, workspace
 
 
 def register_all(router: Router, context: Context) -> None:
-    for module in (workspace, datastores, assets, jobs, endpoints, operations):
+    for module in (workspace, datastores, assets, jobs, run_history, endpoints, operations):
         module.register(router, context)

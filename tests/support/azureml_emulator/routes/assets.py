@@ -168,20 +168,23 @@ class Assets:
         return Response(200 if deleted else 204)
 
     def start_pending_upload(self, request: Request, params: dict[str, str]) -> Response:
-        """A fresh blob folder and a SAS for the SDK to upload a code snapshot into."""
+        """A fresh blob container and a SAS for it, for the SDK to upload a code snapshot into."""
         read_body(rest.PendingUploadRequestDto, request.body)
-        prefix = f"LocalUpload/{uuid.uuid4().hex}"
-        sas = self.context.storage.sas_url(prefix, write=True)
-        blob_uri = f"{self.context.storage.account_url}/{self.context.storage.container}/{prefix}"
+        storage = self.context.storage
+        container = f"{uuid.uuid4()}-{uuid.uuid4().hex[:8]}"
+        storage.ensure_container(container)
         storage_id = (f"/subscriptions/{self.context.scope.subscription}/resourceGroups/"
                       f"{self.context.scope.resource_group}/providers/Microsoft.Storage/storageAccounts/"
-                      f"{self.context.storage.account}")  # fmt: skip
+                      f"{storage.account}")
         body = {
-            "blobReferenceForConsumption": {"blobUri": blob_uri, "storageAccountArmId": storage_id,
-                                            "credential": {"credentialType": "SAS", "sasUri": sas}},
-            "pendingUploadId": prefix.split("/")[-1],
+            "blobReferenceForConsumption": {
+                "blobUri": f"{storage.account_url}/{container}",
+                "storageAccountArmId": storage_id,
+                "credential": {"credentialType": "SAS", "sasUri": storage.container_sas_url(container, write=True)},
+            },
+            "pendingUploadId": container,
             "pendingUploadType": "TemporaryBlobReference",
-        }  # fmt: skip
+        }
         return json_response(_deserialize(rest.PendingUploadResponseDto, body))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from azure.ai.ml._restclient.arm_ml_service import models as rest
 from azure.ai.ml._restclient.arm_ml_service._utils.model_base import _deserialize
 
-from ..blob_storage import DATASTORE
+from ..blob_storage import ARTIFACT_CONTAINER, ARTIFACT_DATASTORE, DATASTORE
 from ..context import Context
 from ..errors import not_found
 from ..http import Request, Response, json_response, page
@@ -17,25 +17,32 @@ from ..resources import stamp
 from ..routing import PROVIDER, WORKSPACE_PATH, Router
 
 
-def seed_default_datastore(context: Context) -> None:
+def seed_datastores(context: Context) -> None:
+    """workspaceblobstore (the default: data, code, job outputs) and workspaceartifactstore (job logs)."""
+    _seed(context, DATASTORE, context.storage.container, is_default=True)
+    _seed(context, ARTIFACT_DATASTORE, ARTIFACT_CONTAINER, is_default=False)
+
+
+def _seed(context: Context, name: str, container: str, is_default: bool) -> None:
     storage = context.storage
+    storage.ensure_container(container)
     body = {
         "properties": {
             "datastoreType": "AzureBlob",
             "accountName": storage.account,
-            "containerName": storage.container,
+            "containerName": container,
             "endpoint": storage.storage_endpoint,
             "protocol": "https",
             "credentials": {"credentialsType": "AccountKey"},
-            "isDefault": True,
+            "isDefault": is_default,
             "serviceDataAccessAuthIdentity": "None",
             "subscriptionId": context.scope.subscription,
             "resourceGroup": context.scope.resource_group,
-            "description": "The workspace's default blob store (Azurite).",
+            "description": "A blob container in Azurite.",
         }
     }
-    model = stamp(_deserialize(rest.Datastore, body), context.scope, "datastores", DATASTORE)
-    context.store.put(model, "datastores", DATASTORE)
+    model = stamp(_deserialize(rest.Datastore, body), context.scope, "datastores", name)
+    context.store.put(model, "datastores", name)
 
 
 def register(router: Router, context: Context) -> None:

@@ -78,6 +78,13 @@ def register(router: Router, context: Context) -> None:
     def list_computes(request: Request, params: dict[str, str]) -> Response:
         return page(context.store.children("computes"))
 
+    def discovery(request: Request, params: dict[str, str]) -> Response:
+        """The workspace's discovery document: every data-plane service is this emulator."""
+        services = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling",
+                    "modelmanagement", "pipelines", "studiometadata")
+        return json_response({service: context.base_url for service in services})
+
+    router.add("GET", "/discovery", "discovery", discovery, arm=False, public=True)
     router.add("GET", WORKSPACE_PATH, "workspaces", get_workspace)
     router.add("GET", WORKSPACE_PATH + "/computes/{name}", "workspaces/computes", get_compute)
     router.add("GET", WORKSPACE_PATH + "/computes", "workspaces/computes", list_computes)
