@@ -49,6 +49,7 @@ class AssetKind:
     uri_property: str | None  # the property that cannot change once a version exists
     container_properties: Callable[[dict[str, Any]], dict[str, Any]] = lambda properties: {}
     extra_checks: Callable[[dict[str, Any]], list[Problem]] = lambda properties: []
+    defaults: tuple[tuple[str, Any], ...] = ()  # what the service fills in when a request leaves it out
 
 
 KINDS = (
@@ -58,7 +59,7 @@ KINDS = (
     AssetKind("environments", rest.EnvironmentVersion, rest.EnvironmentContainer, None,
               extra_checks=_needs_image_or_build),
     AssetKind("components", rest.ComponentVersion, rest.ComponentContainer, None),
-    AssetKind("models", rest.ModelVersion, rest.ModelContainer, "modelUri"),
+    AssetKind("models", rest.ModelVersion, rest.ModelContainer, "modelUri", defaults=(("flavors", {}),)),
 )  # fmt: skip
 
 
@@ -94,6 +95,8 @@ class Assets:
         check_name(name, self.kind.segment)
         model = read_body(self.kind.version_model, request.body)
         properties = model["properties"]
+        for key, value in self.kind.defaults:
+            properties.setdefault(key, value)
         problems = self.kind.extra_checks(properties)
         if problems:
             raise bad_request(" ".join(p.message for p in problems), problems)

@@ -7,11 +7,14 @@ description and display name only, as the service allows.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from azure.ai.ml._restclient.arm_ml_service import models as rest
 
 from ..blob_storage import ARTIFACT_DATASTORE
 from ..context import Context
-from ..errors import conflict, not_found
+from ..errors import Problem, bad_request, conflict, not_found
 from ..http import Request, Response, json_response, page
 from ..resources import stamp
 from ..rest_models import read_body
@@ -20,6 +23,26 @@ from .assets import check_name
 
 TERMINAL = {"Completed", "Failed", "Canceled", "NotResponding", "Paused"}
 MUTABLE = ("tags", "description", "displayName", "isArchived")
+
+
+_REFERENCE = re.compile(r"/(codes|environments|components)/([^/]+)/versions/([^/]+)$|/computes/([^/]+)$", re.IGNORECASE)
+
+
+def _missing_references(context: Context, properties: Any) -> list[Problem]:
+    """The assets and computes a job (or a pipeline's nodes) names that the workspace does not have."""
+    named = [(key, properties.get(key)) for key in ("codeId", "environmentId", "computeId", "componentId")]
+    for node, spec in (properties.get("jobs") or {}).items():
+        named += [(f"jobs.{node}.{key}", spec.get(key)) for key in ("componentId", "computeId")]
+    problems = []
+    for where, reference in named:
+        found = _REFERENCE.search(str(reference or "").removeprefix("azureml:"))
+        if not reference or not found:
+            continue
+        segments = (found[1], found[2], "versions", found[3]) if found[1] else ("computes", found[4])
+        if context.store.get(*segments) is None:
+            problems.append(Problem("NotFound", f"{reference} was not found in workspace {context.scope.workspace}.",
+                                    f"properties.{where}"))
+    return problems
 
 
 def register(router: Router, context: Context) -> None:
@@ -35,6 +58,9 @@ def register(router: Router, context: Context) -> None:
         name = params["name"]
         check_name(name, "job")
         job = read_body(rest.JobBase, request.body)
+        problems = _missing_references(context, job.properties)
+        if problems:
+            raise bad_request(" ".join(p.message for p in problems), problems)
         with context.store.lock:
             existing = context.store.get("jobs", name)
             if existing is not None:
