@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from .errors import ServiceError
 from .http import Request, Response
@@ -81,7 +82,7 @@ class Router:
             if route.method == request.method:
                 if route.arm:
                     self._check_api_version(request, route)
-                return Match(route, found.groupdict())
+                return Match(route, {key: unquote(value) for key, value in found.groupdict().items()})
         raise ServiceError(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed.")
 
     def _check_api_version(self, request: Request, route: Route) -> None:

@@ -34,6 +34,7 @@ from .mini_batches import MiniBatch
 WORKER = Path(__file__).with_name("node_worker.py")
 APPEND_ROW_FILE = "parallel_run_step.txt"
 INIT_TIMEOUT = 300.0
+GONE: dict[str, Any] = {"gone": True}  # what a worker "answers" once its process has exited
 MAX_INIT_FAILURES = 3
 
 
@@ -81,14 +82,14 @@ class _Process:
             [sys.executable, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
             cwd=settings.entry_script.parent, env=env, text=True,
         )
-        self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.answers.put(json.loads(line))
-        self.answers.put(None)  # the process has gone
+        self.answers.put(GONE)
 
     def ask(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
@@ -96,7 +97,7 @@ class _Process:
         self.process.stdin.flush()
 
     def answer(self, timeout: float) -> dict[str, Any] | None:
-        """The next answer, or None when the process died or said nothing within `timeout`."""
+        """The next answer, GONE when the process exited, or None when it said nothing within `timeout`."""
         try:
             return self.answers.get(timeout=timeout)
         except queue.Empty:
@@ -177,7 +178,7 @@ class ParallelRun:
         for _ in range(MAX_INIT_FAILURES):
             process = _Process(self.settings, env, log)
             answer = process.answer(INIT_TIMEOUT)
-            if answer and answer.get("ready"):
+            if answer is not None and answer.get("ready"):
                 return process
             process.kill()
             error = (answer or {}).get("init_error", "the process exited before init() returned")
@@ -219,11 +220,11 @@ class ParallelRun:
         if answer is not None and "rows" in answer:
             self._completed(batch, answer["rows"], Attempt(batch.index, node, slot, pid, "completed"))
             return process
-        if answer is not None:
+        if answer is not None and "error" in answer:
             log.write(f"run() failed on mini-batch {batch.index}:\n{answer['error']}\n".encode())
             self._failed(batch, Attempt(batch.index, node, slot, pid, "failed"))
             return process
-        outcome = "died" if process.process.poll() is not None else "timed out"
+        outcome = "died" if answer is GONE else "timed out"
         log.write(f"mini-batch {batch.index}: the process {outcome}\n".encode())
         process.kill()
         self._failed(batch, Attempt(batch.index, node, slot, pid, outcome))
