@@ -21,8 +21,9 @@ from tests.support.azureml_emulator.blob_storage import BlobLocation
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
 
-ENVIRONMENT = Environment(image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04",
-                          conda_file={"dependencies": ["python=3.11", "pip"]})
+ENVIRONMENT = Environment(
+    image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", conda_file={"dependencies": ["python=3.11", "pip"]}
+)
 
 
 @pytest.fixture
@@ -35,8 +36,10 @@ def _blob_text(emulator: AzureMLEmulator, uri: str) -> dict[str, str]:
     location = emulator.context.storage.locate(uri)
     assert location is not None, uri
     client = emulator.context.storage.container_client(location.container)
-    return {b.name[len(location.prefix):].lstrip("/") or Path(b.name).name: client.download_blob(b.name).readall().decode()
-            for b in client.list_blobs(name_starts_with=location.prefix)}
+    return {
+        b.name[len(location.prefix) :].lstrip("/") or Path(b.name).name: client.download_blob(b.name).readall().decode()
+        for b in client.list_blobs(name_starts_with=location.prefix)
+    }
 
 
 # Data assets
@@ -67,29 +70,52 @@ def test_a_missing_data_version_is_the_sdks_resource_not_found(ml):
         ml.data.get("reviews", version="7")
 
 
-def _raw_client(emulator: AzureMLEmulator, api_version: str = "2023-04-01-preview") -> MachineLearningServicesMgmtClient:
+def _raw_client(
+    emulator: AzureMLEmulator, api_version: str = "2023-04-01-preview"
+) -> MachineLearningServicesMgmtClient:
     """The SDK's own REST client, which sends whatever body it is given (the MLClient validates first)."""
     emulator.ml_client()  # registers the emulator's cloud, so the client asks tokens for its audience
-    return MachineLearningServicesMgmtClient(FakeCredential(), emulator.scope.subscription, base_url=emulator.base_url,
-                                             api_version=api_version)
+    return MachineLearningServicesMgmtClient(
+        FakeCredential(), emulator.scope.subscription, base_url=emulator.base_url, api_version=api_version
+    )
 
 
-@pytest.mark.parametrize(("name", "body", "message"), [
-    ("reviews", {"properties": {"dataType": "uri_file"}}, "properties.dataUri: The dataUri field is required."),
-    ("reviews", {"properties": {"dataType": "uri_file", "dataUri": {"path": "x"}}},
-     "properties.dataUri: The value must be of type str."),
-    ("reviews", {"properties": {"dataType": "parquet", "dataUri": "azureml://datastores/x/paths/y"}},
-     "properties.dataType: 'parquet' is not a valid dataType"),
-    ("reviews", {"properties": {"dataType": "uri_file", "dataUri": "azureml://x", "tags": ["a"]}},
-     "properties.tags: The value must be an object."),
-    ("bad name!", {"properties": {"dataType": "uri_file", "dataUri": "azureml://x"}}, "Invalid data name 'bad name!'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        ("reviews", {"properties": {"dataType": "uri_file"}}, "properties.dataUri: The dataUri field is required."),
+        (
+            "reviews",
+            {"properties": {"dataType": "uri_file", "dataUri": {"path": "x"}}},
+            "properties.dataUri: The value must be of type str.",
+        ),
+        (
+            "reviews",
+            {"properties": {"dataType": "parquet", "dataUri": "azureml://datastores/x/paths/y"}},
+            "properties.dataType: 'parquet' is not a valid dataType",
+        ),
+        (
+            "reviews",
+            {"properties": {"dataType": "uri_file", "dataUri": "azureml://x", "tags": ["a"]}},
+            "properties.tags: The value must be an object.",
+        ),
+        (
+            "bad name!",
+            {"properties": {"dataType": "uri_file", "dataUri": "azureml://x"}},
+            "Invalid data name 'bad name!'",
+        ),
+    ],
+)
 def test_the_service_refuses_what_it_would_refuse(azureml_emulator, name, body, message):
     client = _raw_client(azureml_emulator)
     with pytest.raises(HttpResponseError) as refused:
-        client.data_versions.create_or_update(resource_group_name=azureml_emulator.scope.resource_group,
-                                              workspace_name=azureml_emulator.scope.workspace, name=name, version="1",
-                                              body=body)
+        client.data_versions.create_or_update(
+            resource_group_name=azureml_emulator.scope.resource_group,
+            workspace_name=azureml_emulator.scope.workspace,
+            name=name,
+            version="1",
+            body=body,
+        )
     assert refused.value.status_code == 400
     assert refused.value.error.code == "UserError"
     assert message in refused.value.error.message
@@ -98,8 +124,12 @@ def test_the_service_refuses_what_it_would_refuse(azureml_emulator, name, body, 
 def test_an_unknown_api_version_is_refused_as_arm_does(azureml_emulator):
     client = _raw_client(azureml_emulator, api_version="2099-01-01")
     with pytest.raises(HttpResponseError) as refused:
-        client.data_versions.get(resource_group_name=azureml_emulator.scope.resource_group,
-                                 workspace_name=azureml_emulator.scope.workspace, name="reviews", version="1")
+        client.data_versions.get(
+            resource_group_name=azureml_emulator.scope.resource_group,
+            workspace_name=azureml_emulator.scope.workspace,
+            name="reviews",
+            version="1",
+        )
     assert refused.value.status_code == 400
     assert refused.value.error.code == "NoRegisteredProviderFound"
     assert "API version '2099-01-01' for type 'workspaces/data/versions'" in refused.value.error.message
@@ -123,9 +153,11 @@ def test_a_missing_role_is_a_403_naming_the_action_and_scope(azureml_emulator, m
     assert refused.value.status_code == 403
     assert refused.value.error.code == "AuthorizationFailed"
     text = str(refused.value)
-    assert "does not have authorization to perform action " \
-           "'Microsoft.MachineLearningServices/workspaces/data/versions/read' over scope " \
-           f"'{azureml_emulator.scope.workspace_id}/data/reviews/versions/1'" in text
+    assert (
+        "does not have authorization to perform action "
+        "'Microsoft.MachineLearningServices/workspaces/data/versions/read' over scope "
+        f"'{azureml_emulator.scope.workspace_id}/data/reviews/versions/1'" in text
+    )
 
 
 # Online endpoints
@@ -134,11 +166,18 @@ def test_a_missing_role_is_a_403_naming_the_action_and_scope(azureml_emulator, m
 def test_an_online_endpoint_goes_through_the_long_running_operation_protocol(azureml_emulator, ml):
     endpoint = ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="llmops-ep", auth_mode="key"))
     assert endpoint.result().provisioning_state == "Succeeded"
-    calls = [(r.method, r.path.split("/")[-2], r.status) for r in azureml_emulator.requests
-             if "/onlineEndpoints/" in r.path or "/mfeOperationsStatus/" in r.path]
+    calls = [
+        (r.method, r.path.split("/")[-2], r.status)
+        for r in azureml_emulator.requests
+        if "/onlineEndpoints/" in r.path or "/mfeOperationsStatus/" in r.path
+    ]
     # Created (201), polled InProgress then Succeeded, then the final GET of the resource.
-    assert calls == [("PUT", "onlineEndpoints", 201), ("GET", "mfeOperationsStatus", 200),
-                     ("GET", "mfeOperationsStatus", 200), ("GET", "onlineEndpoints", 200)]
+    assert calls == [
+        ("PUT", "onlineEndpoints", 201),
+        ("GET", "mfeOperationsStatus", 200),
+        ("GET", "mfeOperationsStatus", 200),
+        ("GET", "onlineEndpoints", 200),
+    ]
     keys = ml.online_endpoints.get_keys("llmops-ep")
     assert keys.primary_key and keys.secondary_key
 
@@ -161,17 +200,27 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_command_job_runs_and_its_output_and_logs_can_be_downloaded(azureml_emulator, ml, tmp_path):
-    code = _write(tmp_path / "src", {"shout.py": """
+    code = _write(
+        tmp_path / "src",
+        {
+            "shout.py": """
         import pathlib, sys
         text = pathlib.Path(sys.argv[1]).read_text()
         pathlib.Path(sys.argv[2], "shout.txt").write_text(text.upper())
         print("shouted", len(text), "characters")
-    """})
+    """
+        },
+    )
     words = tmp_path / "words.txt"
     words.write_text("hello emulator\n")
-    job = command(code=str(code), command="python shout.py ${{inputs.words}} ${{outputs.loud}}",
-                  inputs={"words": Input(type=AssetTypes.URI_FILE, path=str(words))},
-                  outputs={"loud": Output(type=AssetTypes.URI_FOLDER)}, environment=ENVIRONMENT, compute="cpu-cluster")
+    job = command(
+        code=str(code),
+        command="python shout.py ${{inputs.words}} ${{outputs.loud}}",
+        inputs={"words": Input(type=AssetTypes.URI_FILE, path=str(words))},
+        outputs={"loud": Output(type=AssetTypes.URI_FOLDER)},
+        environment=ENVIRONMENT,
+        compute="cpu-cluster",
+    )
     submitted = ml.jobs.create_or_update(job)
 
     assert submitted.status == "NotStarted"
@@ -207,17 +256,28 @@ ENTRY_SCRIPT = """
 
 def _parallel_pipeline(tmp_path: Path, lines: int, **settings: object):
     code = _write(tmp_path / "parallel_src", {"score.py": ENTRY_SCRIPT})
-    data = _write(tmp_path / "lines", {
-        "lines.jsonl": "".join(json.dumps({"line": i}) + "\n" for i in range(lines)),
-        "MLTable": "paths:\n  - pattern: ./*.jsonl\ntransformations:\n  - read_json_lines:\n      encoding: utf8\n",
-    })
+    data = _write(
+        tmp_path / "lines",
+        {
+            "lines.jsonl": "".join(json.dumps({"line": i}) + "\n" for i in range(lines)),
+            "MLTable": "paths:\n  - pattern: ./*.jsonl\ntransformations:\n  - read_json_lines:\n      encoding: utf8\n",
+        },
+    )
     shard = parallel_run_function(
-        name="score_lines", inputs={"data": Input(type=AssetTypes.MLTABLE)},
-        outputs={"scored": Output(type=AssetTypes.URI_FOLDER)}, input_data="${{inputs.data}}",
-        task=RunFunction(code=str(code), entry_script="score.py", environment=ENVIRONMENT,
-                         append_row_to="${{outputs.scored}}"),
-        **{"instance_count": 2, "max_concurrency_per_instance": 1, "mini_batch_size": "40",  # bytes: 2-3 lines
-           "retry_settings": {"max_retries": 2, "timeout": 60}, **settings},
+        name="score_lines",
+        inputs={"data": Input(type=AssetTypes.MLTABLE)},
+        outputs={"scored": Output(type=AssetTypes.URI_FOLDER)},
+        input_data="${{inputs.data}}",
+        task=RunFunction(
+            code=str(code), entry_script="score.py", environment=ENVIRONMENT, append_row_to="${{outputs.scored}}"
+        ),
+        **{
+            "instance_count": 2,
+            "max_concurrency_per_instance": 1,
+            "mini_batch_size": "40",  # bytes: 2-3 lines
+            "retry_settings": {"max_retries": 2, "timeout": 60},
+            **settings,
+        },
     )
 
     @dsl.pipeline(compute="cpu-cluster")
@@ -257,10 +317,15 @@ def test_a_node_killed_mid_mini_batch_is_retried_and_no_line_is_lost_or_repeated
 
 
 def test_mini_batches_out_of_retries_beyond_the_threshold_fail_the_job(azureml_emulator, ml, tmp_path):
-    pipeline = _parallel_pipeline(tmp_path, lines=6, mini_batch_error_threshold=0,
-                                  retry_settings={"max_retries": 1, "timeout": 60})
-    (tmp_path / "parallel_src" / "score.py").write_text(textwrap.dedent(ENTRY_SCRIPT).replace(
-        "def run(mini_batch):", "def run(mini_batch):\n    if 4 in set(mini_batch['line']): raise ValueError('line 4')"))
+    pipeline = _parallel_pipeline(
+        tmp_path, lines=6, mini_batch_error_threshold=0, retry_settings={"max_retries": 1, "timeout": 60}
+    )
+    (tmp_path / "parallel_src" / "score.py").write_text(
+        textwrap.dedent(ENTRY_SCRIPT).replace(
+            "def run(mini_batch):",
+            "def run(mini_batch):\n    if 4 in set(mini_batch['line']): raise ValueError('line 4')",
+        )
+    )
     submitted = ml.jobs.create_or_update(pipeline)
     assert azureml_emulator.jobs.wait(submitted.name) == "Failed"
     report = azureml_emulator.jobs.parallel_reports[submitted.name]["score_lines"]
@@ -271,9 +336,14 @@ def test_mini_batches_out_of_retries_beyond_the_threshold_fail_the_job(azureml_e
 
 def test_outputs_land_in_the_default_datastore(azureml_emulator, ml, tmp_path):
     """Where the product will read a job's results from, whatever the SDK's download does."""
-    submitted = ml.jobs.create_or_update(command(command="mkdir -p ${{outputs.o}} && echo 1 > ${{outputs.o}}/one",
-                                                 outputs={"o": Output(type=AssetTypes.URI_FOLDER)},
-                                                 environment=ENVIRONMENT, compute="cpu-cluster"))
+    submitted = ml.jobs.create_or_update(
+        command(
+            command="mkdir -p ${{outputs.o}} && echo 1 > ${{outputs.o}}/one",
+            outputs={"o": Output(type=AssetTypes.URI_FOLDER)},
+            environment=ENVIRONMENT,
+            compute="cpu-cluster",
+        )
+    )
     assert azureml_emulator.jobs.wait(submitted.name) == "Completed"
     location = BlobLocation(azureml_emulator.context.storage.container, f"azureml/{submitted.name}/o")
     assert ml.jobs.get(submitted.name).outputs["o"].path == azureml_emulator.context.storage.azureml_uri(location)

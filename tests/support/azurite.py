@@ -48,8 +48,9 @@ def host_name_reason() -> str | None:
         addresses = set()
     if "127.0.0.1" in addresses:
         return None
-    return (f"{HOST_NAME} does not resolve to 127.0.0.1: add the line '127.0.0.1 {HOST_NAME}' to /etc/hosts "
-            "(.ci/run does)")
+    return (
+        f"{HOST_NAME} does not resolve to 127.0.0.1: add the line '127.0.0.1 {HOST_NAME}' to /etc/hosts (.ci/run does)"
+    )
 
 
 @dataclass
@@ -79,11 +80,28 @@ def start_azurite(folder: Path, cert: Path, key: Path, timeout: float = 60.0) ->
         # Port 0 lets the OS pick a free port; Azurite prints the one it got. Without --silent it also
         # logs each request, which stays in the log file for debugging a failed test.
         process = subprocess.Popen(
-            [str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-             "--extentMemoryLimit", "512", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-             "--cert", str(cert), "--key", str(key)],
-            cwd=folder, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                str(AZURITE_BLOB),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                "0",
+                "--inMemoryPersistence",
+                "--extentMemoryLimit",
+                "512",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+            ],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = _LISTENING.search(log.read_text(errors="replace"))

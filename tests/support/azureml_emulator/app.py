@@ -40,15 +40,17 @@ class EmulatorApp:
             body = {"error": {"code": "InternalServerError", "message": f"{error!r}\n{traceback.format_exc()}"}}
             response = json_response(body, 500)
         with self._lock:
-            self.requests.append(LoggedRequest(request.method, request.path, request.query.get("api-version"),
-                                               response.status))  # fmt: skip
+            self.requests.append(
+                LoggedRequest(request.method, request.path, request.query.get("api-version"), response.status)
+            )
         return response
 
     def _answer(self, request: Request) -> Response:
         match = self.router.match(request)
         if not match.route.public and not request.headers.get("authorization", "").startswith("Bearer "):
-            raise ServiceError(401, "AuthenticationFailed",
-                               "Authentication failed. The 'Authorization' header is missing.")
+            raise ServiceError(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
         if "workspace" in match.params:
             self.context.scope.check(match.params)
         fault = self.context.faults.http_error(request, match.route)

@@ -38,9 +38,12 @@ class BlobStorage:
         return f"https://{self.account}.blob.{self.storage_endpoint}"
 
     def container_client(self, container: str | None = None) -> ContainerClient:
-        return ContainerClient(f"https://127.0.0.1:{self.port}/{self.account}", container or self.container,
-                               credential={"account_name": self.account, "account_key": self.key},
-                               connection_verify=self.ca_bundle)
+        return ContainerClient(
+            f"https://127.0.0.1:{self.port}/{self.account}",
+            container or self.container,
+            credential={"account_name": self.account, "account_key": self.key},
+            connection_verify=self.ca_bundle,
+        )
 
     def ensure_container(self, container: str | None = None) -> None:
         client = self.container_client(container)
@@ -51,8 +54,9 @@ class BlobStorage:
         """The container's URL with a SAS, as `startPendingUpload` hands one out for a code snapshot."""
         expiry = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
         permission = ContainerSasPermissions(read=True, list=True, write=write, create=write, add=write)
-        token = generate_container_sas(self.account, container, account_key=self.key, permission=permission,
-                                       expiry=expiry)
+        token = generate_container_sas(
+            self.account, container, account_key=self.key, permission=permission, expiry=expiry
+        )
         return f"{self.account_url}/{container}?{token}"
 
     def download(self, location: BlobLocation, destination: Path) -> list[Path]:
@@ -66,7 +70,7 @@ class BlobStorage:
         for blob in client.list_blobs(name_starts_with=prefix):
             if prefix and blob.name != prefix and not blob.name.startswith(prefix + "/"):
                 continue  # `data/a` must not pick up `data/ab`
-            relative = blob.name[len(prefix):].lstrip("/") if prefix else blob.name
+            relative = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
             target = destination / (relative or Path(blob.name).name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(client.download_blob(blob.name).readall())
@@ -91,7 +95,7 @@ class BlobStorage:
             return BlobLocation(container, found["path"].strip("/"))
         https = f"{self.account_url}/".lower()
         if uri.lower().startswith(https):
-            container, _, prefix = uri[len(https):].split("?")[0].partition("/")
+            container, _, prefix = uri[len(https) :].split("?")[0].partition("/")
             return BlobLocation(container, prefix.strip("/"))
         return None
 
@@ -107,5 +111,8 @@ class BlobLocation:
     prefix: str  # a blob name, or a folder of blobs; no leading or trailing "/"
 
 
-_AZUREML_PATH = re.compile(r"^azureml://(?:subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?"
-                           r"datastores/(?P<datastore>[^/]+)/(?:paths/)?(?P<path>.*)$", re.IGNORECASE)  # fmt: skip
+_AZUREML_PATH = re.compile(
+    r"^azureml://(?:subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?"
+    r"datastores/(?P<datastore>[^/]+)/(?:paths/)?(?P<path>.*)$",
+    re.IGNORECASE,
+)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .blob_storage import BlobStorage
 from .faults import Faults
 from .operations import Operations
+from .routing import PROVIDER
 from .scope import Scope
 from .stores import ResourceStore
 
@@ -28,7 +29,10 @@ class Context:
 
     def operation_headers(self, operation_id: str, api_version: str) -> dict[str, str]:
         """The headers of a 201/202 that starts a long-running operation."""
-        base = f"{self.base_url}/subscriptions/{self.scope.subscription}/providers/Microsoft.MachineLearningServices/locations/{self.scope.location}"
+        base = (
+            f"{self.base_url}/subscriptions/{self.scope.subscription}/providers/{PROVIDER}"
+            f"/locations/{self.scope.location}"
+        )
         return {
             "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{operation_id}?api-version={api_version}",
             "Location": f"{base}/mfeOperationResults/{operation_id}?api-version={api_version}",

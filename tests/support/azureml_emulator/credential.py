@@ -17,8 +17,11 @@ TENANT_ID = "72f988bf-0000-0000-0000-000000000000"
 
 
 class FakeCredential:
-    def __init__(self, object_id: str = "66666666-7777-8888-9999-000000000000",
-                 client_id: str = "11111111-2222-3333-4444-555555555555") -> None:
+    def __init__(
+        self,
+        object_id: str = "66666666-7777-8888-9999-000000000000",
+        client_id: str = "11111111-2222-3333-4444-555555555555",
+    ) -> None:
         self.object_id = object_id
         self.client_id = client_id
         self.scopes: list[tuple[str, ...]] = []  # what the client asked tokens for
@@ -27,8 +30,14 @@ class FakeCredential:
         self.scopes.append(scopes)
         expires = int(time.time()) + 3600
         audience = scopes[0].removesuffix("/.default") if scopes else ""
-        claims = {"aud": audience, "tid": TENANT_ID, "oid": self.object_id, "appid": self.client_id,
-                  "iss": f"https://sts.windows.net/{TENANT_ID}/", "exp": expires}
+        claims = {
+            "aud": audience,
+            "tid": TENANT_ID,
+            "oid": self.object_id,
+            "appid": self.client_id,
+            "iss": f"https://sts.windows.net/{TENANT_ID}/",
+            "exp": expires,
+        }
         return jwt.encode(claims, key=None, algorithm="none"), expires
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:

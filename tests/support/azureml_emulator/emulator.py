@@ -21,6 +21,7 @@ from .routes.workspace import seed_compute
 from .routing import Router
 from .scope import Scope
 from .server import LoopbackServer
+from .stores import ResourceStore
 
 
 class AzureMLEmulator:
@@ -30,8 +31,15 @@ class AzureMLEmulator:
     `store` holds the resources (REST models); `requests` logs what the client sent.
     """
 
-    def __init__(self, storage: BlobStorage, cert: Path, key: Path, work_dir: Path, scope: Scope | None = None,
-                 in_progress_polls: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        storage: BlobStorage,
+        cert: Path,
+        key: Path,
+        work_dir: Path,
+        scope: Scope | None = None,
+        in_progress_polls: int = 1,
+    ) -> None:
         self.faults = Faults()
         self.context = Context(scope or Scope(), storage, self.faults, Operations(in_progress_polls))
         router = Router(self.context.scope.location)
@@ -56,7 +64,7 @@ class AzureMLEmulator:
         return self.context.scope
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> ResourceStore:
         return self.context.store
 
     @property
@@ -75,14 +83,27 @@ class AzureMLEmulator:
 
     def cloud_metadata(self) -> dict[str, str]:
         base = self.base_url + "/"
-        return {"azure_portal": base, "resource_manager": base, "active_directory": base, "aml_resource_id": base,
-                "storage_endpoint": self.context.storage.storage_endpoint, "registry_discovery_endpoint": base}  # fmt: skip
+        return {
+            "azure_portal": base,
+            "resource_manager": base,
+            "active_directory": base,
+            "aml_resource_id": base,
+            "storage_endpoint": self.context.storage.storage_endpoint,
+            "registry_discovery_endpoint": base,
+        }
 
     def ml_client(self, credential: TokenCredential | None = None, **kwargs: Any) -> MLClient:
         scope = self.scope
         options: dict[str, Any] = {"enable_telemetry": False, "show_progress": False, **kwargs}
-        return MLClient(credential or FakeCredential(), scope.subscription, scope.resource_group, scope.workspace,
-                        cloud=self.cloud, cloud_metadata=self.cloud_metadata(), **options)  # fmt: skip
+        return MLClient(
+            credential or FakeCredential(),
+            scope.subscription,
+            scope.resource_group,
+            scope.workspace,
+            cloud=self.cloud,
+            cloud_metadata=self.cloud_metadata(),
+            **options,
+        )
 
     def add_compute(self, name: str, vm_size: str = "STANDARD_DS3_V2", max_nodes: int = 4) -> None:
         seed_compute(self.context, name, vm_size, max_nodes)

@@ -38,10 +38,11 @@ def bad_request(message: str, problems: list[Problem] | tuple[Problem, ...] = ()
 
 def not_found(resource_id: str, resource_group: str) -> ServiceError:
     return ServiceError(
-        404, "ResourceNotFound",
+        404,
+        "ResourceNotFound",
         f"The Resource '{resource_id}' under resource group '{resource_group}' was not found. "
         "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
-    )  # fmt: skip
+    )
 
 
 def conflict(message: str) -> ServiceError:

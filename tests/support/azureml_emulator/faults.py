@@ -54,8 +54,15 @@ class Faults:
             self._failing_jobs.clear()
             self._node_kills.clear()
 
-    def throttle(self, count: int = 1, *, status: int = 429, retry_after: int = 1, path: str | None = None,
-                 method: str | None = None) -> None:  # fmt: skip
+    def throttle(
+        self,
+        count: int = 1,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """The next `count` requests (whose path contains `path`) get `status` with `Retry-After`."""
         code, message = {
             429: ("TooManyRequests", "The request was throttled: too many requests. Retry after the time given."),
@@ -86,11 +93,14 @@ class Faults:
         with self._lock:
             for action, path in self._forbidden:
                 if action in route.action.lower() and (path is None or path.lower() in request.path.lower()):
-                    return ServiceError(403, "AuthorizationFailed",
-                                        f"The client '{CLIENT_ID}' with object id '{OBJECT_ID}' does not have "
-                                        f"authorization to perform action '{route.action}' over scope "
-                                        f"'{request.path}' or the scope is invalid. If access was recently granted, "
-                                        "please refresh your credentials.")  # fmt: skip
+                    return ServiceError(
+                        403,
+                        "AuthorizationFailed",
+                        f"The client '{CLIENT_ID}' with object id '{OBJECT_ID}' does not have "
+                        f"authorization to perform action '{route.action}' over scope "
+                        f"'{request.path}' or the scope is invalid. If access was recently granted, "
+                        "please refresh your credentials.",
+                    )
             for fault in self._http:
                 if fault.matches(request) and fault.remaining != 0:
                     if fault.remaining is not None:

@@ -15,9 +15,10 @@ from tests.support import azurite as azurite_support
 
 from .blob_storage import BlobStorage
 from .emulator import AzureMLEmulator
+from .routes.workspace import WORKSPACE_GUID
 from .tls import LoopbackTls, make_loopback_tls
 
-CONTAINER = "azureml-blobstore-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+CONTAINER = f"azureml-blobstore-{WORKSPACE_GUID}"  # as Azure ML names the default datastore's container
 
 
 @dataclass
@@ -38,8 +39,14 @@ def azurite_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurit
     azurite = azurite_support.start_azurite(folder, tls.cert, tls.key)
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca_bundle)
-    storage = BlobStorage(azurite_support.ACCOUNT_NAME, azurite_support.ACCOUNT_KEY, azurite.port, CONTAINER,
-                          str(tls.ca_bundle), azurite_support.STORAGE_DOMAIN)  # fmt: skip
+    storage = BlobStorage(
+        azurite_support.ACCOUNT_NAME,
+        azurite_support.ACCOUNT_KEY,
+        azurite.port,
+        CONTAINER,
+        str(tls.ca_bundle),
+        azurite_support.STORAGE_DOMAIN,
+    )
     try:
         yield AzuriteSession(azurite, tls, storage)
     finally:
@@ -51,10 +58,16 @@ def azurite_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurit
 
 
 @pytest.fixture(scope="session")
-def azureml_emulator_session(azurite_session: AzuriteSession, tmp_path_factory: pytest.TempPathFactory,
-                             ) -> Iterator[AzureMLEmulator]:  # fmt: skip
-    emulator = AzureMLEmulator(azurite_session.storage, azurite_session.tls.cert, azurite_session.tls.key,
-                               tmp_path_factory.mktemp("azureml-jobs"))  # fmt: skip
+def azureml_emulator_session(
+    azurite_session: AzuriteSession,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AzureMLEmulator]:
+    emulator = AzureMLEmulator(
+        azurite_session.storage,
+        azurite_session.tls.cert,
+        azurite_session.tls.key,
+        tmp_path_factory.mktemp("azureml-jobs"),
+    )
     try:
         yield emulator
     finally:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .rest_models import to_json
+
 
 @dataclass(frozen=True)
 class Request:
@@ -19,8 +21,13 @@ class Request:
     @classmethod
     def parse(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> Request:
         url = urlsplit(target)
-        return cls(method, url.path, dict(parse_qsl(url.query, keep_blank_values=True)),
-                   {k.lower(): v for k, v in headers.items()}, body)  # fmt: skip
+        return cls(
+            method,
+            url.path,
+            dict(parse_qsl(url.query, keep_blank_values=True)),
+            {k.lower(): v for k, v in headers.items()},
+            body,
+        )
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -36,8 +43,6 @@ class Response:
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`value` (a REST model, or plain data holding models) as the service's JSON."""
-    from .rest_models import to_json  # rest_models imports the SDK: keep this module light
-
     return Response(status, to_json(value), dict(headers or {}))
 
 

@@ -62,7 +62,9 @@ def _subtype(
         return cls
     if value not in mapping:
         known = ", ".join(sorted(str(key) for key in mapping))
-        problems.append(Problem("InvalidValue", f"'{value}' is not a valid {name}; expected one of: {known}.", where + name))
+        problems.append(
+            Problem("InvalidValue", f"'{value}' is not a valid {name}; expected one of: {known}.", where + name)
+        )
         return cls
     subtype = mapping[value]
     return cls if subtype is cls else _subtype(subtype, data, where, problems, (*seen, name))
@@ -167,8 +169,10 @@ def read_body(cls: type[M], body: bytes) -> M:
     problems: list[Problem] = []
     check_model(cls, data, "", problems)
     if problems:
-        raise bad_request("One or more validation errors occurred: " + " ".join(
-            f"{p.target}: {p.message}" for p in problems), problems)  # fmt: skip
+        raise bad_request(
+            "One or more validation errors occurred: " + " ".join(f"{p.target}: {p.message}" for p in problems),
+            problems,
+        )
     return typing.cast(M, _deserialize(cls, data))
 
 

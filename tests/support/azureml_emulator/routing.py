@@ -22,12 +22,28 @@ WORKSPACE_PATH = (
 # Published api-versions of Microsoft.MachineLearningServices for the workspace resources served here:
 # every version azure-ai-ml 1.35 pins one of its clients to, and the other public ones of those years.
 API_VERSIONS = (
-    "2022-02-01-preview", "2022-05-01", "2022-06-01-preview", "2022-10-01", "2022-10-01-preview",
-    "2022-12-01-preview", "2023-02-01-preview", "2023-04-01", "2023-04-01-preview", "2023-06-01-preview",
-    "2023-08-01-preview", "2023-10-01", "2024-01-01-preview", "2024-04-01", "2024-04-01-preview",
-    "2024-07-01-preview", "2024-10-01", "2024-10-01-preview", "2025-01-01-preview", "2025-04-01-preview",
+    "2022-02-01-preview",
+    "2022-05-01",
+    "2022-06-01-preview",
+    "2022-10-01",
+    "2022-10-01-preview",
+    "2022-12-01-preview",
+    "2023-02-01-preview",
+    "2023-04-01",
+    "2023-04-01-preview",
+    "2023-06-01-preview",
+    "2023-08-01-preview",
+    "2023-10-01",
+    "2024-01-01-preview",
+    "2024-04-01",
+    "2024-04-01-preview",
+    "2024-07-01-preview",
+    "2024-10-01",
+    "2024-10-01-preview",
+    "2025-01-01-preview",
+    "2025-04-01-preview",
     "2025-12-01",
-)  # fmt: skip
+)
 
 Handler = Callable[[Request, dict[str, str]], Response]
 
@@ -68,16 +84,26 @@ class Router:
         self._routes: list[Route] = []
         self._location = location
 
-    def add(self, method: str, template: str, resource_type: str, handler: Handler, action: str | None = None,
-            arm: bool = True, public: bool = False) -> None:
+    def add(
+        self,
+        method: str,
+        template: str,
+        resource_type: str,
+        handler: Handler,
+        action: str | None = None,
+        arm: bool = True,
+        public: bool = False,
+    ) -> None:
         self._routes.append(Route(method, _compile(template), resource_type, handler, action, arm, public))
 
     def match(self, request: Request) -> Match:
         on_path = [(route, m) for route in self._routes if (m := route.pattern.match(request.path))]
         if not on_path:
-            raise ServiceError(404, "InvalidResourceType",
-                               f"The resource type could not be found in the namespace '{PROVIDER}' for path "
-                               f"'{request.path}'.")  # fmt: skip
+            raise ServiceError(
+                404,
+                "InvalidResourceType",
+                f"The resource type could not be found in the namespace '{PROVIDER}' for path '{request.path}'.",
+            )
         for route, found in on_path:
             if route.method == request.method:
                 if route.arm:
@@ -88,10 +114,16 @@ class Router:
     def _check_api_version(self, request: Request, route: Route) -> None:
         version = request.query.get("api-version")
         if not version:
-            raise ServiceError(400, "MissingApiVersionParameter",
-                               "The api-version query parameter (?api-version=) is required for all requests.")  # fmt: skip
+            raise ServiceError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         if version not in API_VERSIONS:
-            raise ServiceError(400, "NoRegisteredProviderFound",
-                               f"No registered resource provider found for location '{self._location}' and API "
-                               f"version '{version}' for type '{route.resource_type}'. The supported api-versions "
-                               f"are '{', '.join(API_VERSIONS)}'. The supported locations are '{self._location}'.")  # fmt: skip
+            raise ServiceError(
+                400,
+                "NoRegisteredProviderFound",
+                f"No registered resource provider found for location '{self._location}' and API "
+                f"version '{version}' for type '{route.resource_type}'. The supported api-versions "
+                f"are '{', '.join(API_VERSIONS)}'. The supported locations are '{self._location}'.",
+            )

@@ -33,13 +33,18 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def make_loopback_tls(folder: Path, host_names: list[str]) -> LoopbackTls:
     """Writes a CA and a certificate for 127.0.0.1 and `host_names` into `folder`."""
     now = datetime.datetime.now(datetime.UTC)
-    valid = {"not_valid_before": now - datetime.timedelta(minutes=5), "not_valid_after": now + datetime.timedelta(days=2)}
+    valid = {
+        "not_valid_before": now - datetime.timedelta(minutes=5),
+        "not_valid_after": now + datetime.timedelta(days=2),
+    }
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder(**valid)
@@ -68,5 +73,7 @@ def make_loopback_tls(folder: Path, host_names: list[str]) -> LoopbackTls:
     tls = LoopbackTls(cert=folder / "server.pem", key=folder / "server.key", ca_bundle=folder / "ca-bundle.pem")
     tls.cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     tls.key.write_bytes(_pem(server_key))
-    tls.ca_bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + ca_cert.public_bytes(serialization.Encoding.PEM))
+    tls.ca_bundle.write_bytes(
+        Path(certifi.where()).read_bytes() + b"\n" + ca_cert.public_bytes(serialization.Encoding.PEM)
+    )
     return tls

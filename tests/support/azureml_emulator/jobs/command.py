@@ -15,8 +15,16 @@ class Canceled(Exception):
     """The job was canceled while it ran."""
 
 
-def run_command(command: str, code: Path, inputs: dict[str, LocalInput], outputs: dict[str, Path],
-                env: dict[str, str], log: Path, cancel: threading.Event, timeout: float | None = None) -> None:
+def run_command(
+    command: str,
+    code: Path,
+    inputs: dict[str, LocalInput],
+    outputs: dict[str, Path],
+    env: dict[str, str],
+    log: Path,
+    cancel: threading.Event,
+    timeout: float | None = None,
+) -> None:
     """Runs `command` (its `${{inputs.x}}` and `${{outputs.y}}` bound to local paths) in `code`."""
     values = {f"inputs.{name}": local.value for name, local in inputs.items()}
     values.update({f"outputs.{name}": str(path) for name, path in outputs.items()})
@@ -29,8 +37,9 @@ def run_command(command: str, code: Path, inputs: dict[str, LocalInput], outputs
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("ab") as out:
-        process = subprocess.Popen(["bash", "-c", text], cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            ["bash", "-c", text], cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         while process.poll() is None:
             if cancel.wait(0.05):
                 process.kill()
@@ -41,5 +50,7 @@ def run_command(command: str, code: Path, inputs: dict[str, LocalInput], outputs
                 process.wait()
                 raise JobFailure(f"The job ran longer than its timeout of {timeout:.0f} seconds and was stopped.")
     if process.returncode != 0:
-        raise JobFailure(f"Execution failed. User process 'bash -c {command.split()[0]}' exited with status code "
-                         f"{process.returncode}. Please check log file 'user_logs/std_log.txt' for error details.")
+        raise JobFailure(
+            f"Execution failed. User process 'bash -c {command.split()[0]}' exited with status code "
+            f"{process.returncode}. Please check log file 'user_logs/std_log.txt' for error details."
+        )

@@ -35,8 +35,9 @@ def _rows(result: Any) -> list[str]:
         return []
     if hasattr(result, "itertuples"):
         return [" ".join(str(value) for value in row) for row in result.itertuples(index=False, name=None)]
-    return [item if isinstance(item, str) else json.dumps(item) if isinstance(item, dict) else str(item)
-            for item in result]
+    return [
+        item if isinstance(item, str) else json.dumps(item) if isinstance(item, dict) else str(item) for item in result
+    ]
 
 
 def main() -> None:

@@ -79,8 +79,13 @@ class _Process:
 
     def __init__(self, settings: ParallelSettings, env: dict[str, str], log: IO[bytes]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-            cwd=settings.entry_script.parent, env=env, text=True,
+            [sys.executable, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=settings.entry_script.parent,
+            env=env,
+            text=True,
         )
         self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -117,8 +122,15 @@ class _Process:
 
 
 class ParallelRun:
-    def __init__(self, settings: ParallelSettings, batches: list[MiniBatch], env: dict[str, str], log_dir: Path,
-                 kill: NodeKill | None, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        settings: ParallelSettings,
+        batches: list[MiniBatch],
+        env: dict[str, str],
+        log_dir: Path,
+        kill: NodeKill | None,
+        cancel: threading.Event,
+    ) -> None:
         self.settings = settings
         self.batches = batches
         self.env = env
@@ -137,9 +149,11 @@ class ParallelRun:
         if self.settings.append_row_to is not None:
             self.settings.append_row_to.mkdir(parents=True, exist_ok=True)
             (self.settings.append_row_to / APPEND_ROW_FILE).touch()
-        threads = [threading.Thread(target=self._serve, args=(node, slot), name=f"node{node}-process{slot}")
-                   for node in range(self.settings.instance_count)
-                   for slot in range(self.settings.max_concurrency_per_instance)]
+        threads = [
+            threading.Thread(target=self._serve, args=(node, slot), name=f"node{node}-process{slot}")
+            for node in range(self.settings.instance_count)
+            for slot in range(self.settings.max_concurrency_per_instance)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -255,19 +269,24 @@ class ParallelRun:
         """Called with the condition held."""
         s, r = self.settings, self.report
         if s.mini_batch_error_threshold >= 0 and r.failed_mini_batches > s.mini_batch_error_threshold:
-            self._abort = self._abort or (f"{r.failed_mini_batches} mini-batches failed, more than the "
-                                          f"mini_batch_error_threshold of {s.mini_batch_error_threshold}.")
+            self._abort = self._abort or (
+                f"{r.failed_mini_batches} mini-batches failed, more than the "
+                f"mini_batch_error_threshold of {s.mini_batch_error_threshold}."
+            )
         if s.error_threshold >= 0 and r.failed_items > s.error_threshold:
-            self._abort = self._abort or (f"{r.failed_items} items failed, more than the error_threshold of "
-                                          f"{s.error_threshold}.")
+            self._abort = self._abort or (
+                f"{r.failed_items} items failed, more than the error_threshold of {s.error_threshold}."
+            )
         if self._abort:
             self._condition.notify_all()
 
     def _write_summary(self) -> None:
         r = self.report
         completed = len({a.mini_batch for a in r.attempts if a.outcome == "completed"})
-        summary = (f"{completed} of {r.mini_batches} mini-batches completed; {r.failed_mini_batches} failed; "
-                   f"{r.failed_items} items failed; {len(r.attempts)} attempts.\n")
+        summary = (
+            f"{completed} of {r.mini_batches} mini-batches completed; {r.failed_mini_batches} failed; "
+            f"{r.failed_items} items failed; {len(r.attempts)} attempts.\n"
+        )
         if self._abort:
             summary += f"The job failed: {self._abort}\n"
         (self.log_dir / "job_result.txt").write_text(summary)

@@ -25,7 +25,10 @@ NodeOutputs = dict[str, dict[str, Path]]
 
 def _node_order(nodes: dict[str, Any]) -> list[str]:
     """The nodes, each after every node whose outputs it reads."""
-    needs = {name: set(re.findall(r"parent\.jobs\.([^.]+)\.outputs", str(node.get("inputs", {})))) for name, node in nodes.items()}
+    needs = {
+        name: set(re.findall(r"parent\.jobs\.([^.]+)\.outputs", str(node.get("inputs", {}))))
+        for name, node in nodes.items()
+    }
     order: list[str] = []
     while len(order) < len(nodes):
         ready = [n for n in nodes if n not in order and needs[n] <= set(order)]
@@ -36,8 +39,9 @@ def _node_order(nodes: dict[str, Any]) -> list[str]:
 
 
 class PipelineRun:
-    def __init__(self, runner: Any, job_name: str, properties: dict[str, Any], folder: Path,
-                 env: Callable[[str], dict[str, str]]) -> None:
+    def __init__(
+        self, runner: Any, job_name: str, properties: dict[str, Any], folder: Path, env: Callable[[str], dict[str, str]]
+    ) -> None:
         self.runner = runner
         self.context = runner.context
         self.job_name = job_name
@@ -84,8 +88,9 @@ class PipelineRun:
         for name, value in (node.get("inputs") or {}).items():
             bound = reference(value.get("value")) if isinstance(value, dict) else None
             if bound and bound.startswith("parent.inputs."):
-                local[name] = fetch(self.context, dict(parent_inputs[bound.removeprefix("parent.inputs.")]),
-                                    folder / "inputs" / name)
+                local[name] = fetch(
+                    self.context, dict(parent_inputs[bound.removeprefix("parent.inputs.")]), folder / "inputs" / name
+                )
             elif bound and bound.startswith("parent.jobs."):
                 _, _, source, _, output = bound.split(".", 4)
                 local[name] = LocalInput("uri_folder", str(self.node_outputs[source][output]))
@@ -93,21 +98,47 @@ class PipelineRun:
                 local[name] = fetch(self.context, value, folder / "inputs" / name)
         return local
 
-    def _command(self, name: str, node: dict[str, Any], spec: dict[str, Any], folder: Path,
-                 inputs: dict[str, LocalInput], outputs: dict[str, Path]) -> None:
+    def _command(
+        self,
+        name: str,
+        node: dict[str, Any],
+        spec: dict[str, Any],
+        folder: Path,
+        inputs: dict[str, LocalInput],
+        outputs: dict[str, Path],
+    ) -> None:
         code = fetch_code(self.context, spec["code"], folder / "code") if spec.get("code") else folder / "code"
         code.mkdir(parents=True, exist_ok=True)
-        env = {**self.env(f"{self.job_name}.{name}"), **(spec.get("environment_variables") or {}),
-               **(node.get("environment_variables") or {})}
-        run_command(spec["command"], code, inputs, outputs, env, folder / "logs" / "user_logs" / "std_log.txt",
-                    self.runner.cancel_event(self.job_name))
+        env = {
+            **self.env(f"{self.job_name}.{name}"),
+            **(spec.get("environment_variables") or {}),
+            **(node.get("environment_variables") or {}),
+        }
+        run_command(
+            spec["command"],
+            code,
+            inputs,
+            outputs,
+            env,
+            folder / "logs" / "user_logs" / "std_log.txt",
+            self.runner.cancel_event(self.job_name),
+        )
 
-    def _parallel(self, name: str, node: dict[str, Any], spec: dict[str, Any], folder: Path,
-                  inputs: dict[str, LocalInput], outputs: dict[str, Path]) -> None:
+    def _parallel(
+        self,
+        name: str,
+        node: dict[str, Any],
+        spec: dict[str, Any],
+        folder: Path,
+        inputs: dict[str, LocalInput],
+        outputs: dict[str, Path],
+    ) -> None:
         merged = {**spec, **{k: v for k, v in node.items() if v is not None}}
         task = {**(spec.get("task") or {}), **(node.get("task") or {})}
         code = fetch_code(self.context, task["code"], folder / "code")
-        values = {f"inputs.{n}": i.value for n, i in inputs.items()} | {f"outputs.{n}": str(p) for n, p in outputs.items()}
+        values = {f"inputs.{n}": i.value for n, i in inputs.items()} | {
+            f"outputs.{n}": str(p) for n, p in outputs.items()
+        }
         for path in outputs.values():
             path.mkdir(parents=True, exist_ok=True)
         data_input = reference(merged.get("input_data"))
@@ -121,16 +152,24 @@ class PipelineRun:
             instance_count=int((merged.get("resources") or {}).get("instance_count", 1)),
             max_concurrency_per_instance=int(merged.get("max_concurrency_per_instance") or 1),
             error_threshold=int(merged.get("error_threshold", -1) if merged.get("error_threshold") is not None else -1),
-            mini_batch_error_threshold=int(merged.get("mini_batch_error_threshold")
-                                           if merged.get("mini_batch_error_threshold") is not None else -1),
+            mini_batch_error_threshold=int(
+                merged.get("mini_batch_error_threshold") if merged.get("mini_batch_error_threshold") is not None else -1
+            ),
             max_retries=int(retry.get("max_retries", 3)),
             timeout=float(retry.get("timeout", 60)),
             append_row_to=outputs[append_row.removeprefix("outputs.")] if append_row else None,
         )
         batches = split(Path(inputs[data_input.removeprefix("inputs.")].value), merged.get("mini_batch_size"))
-        env = environment({**self.env(f"{self.job_name}.{name}"), **(task.get("environment_variables") or {})},
-                          settings)
-        run = ParallelRun(settings, batches, env, folder / "logs", self.context.faults.node_kill(self.job_name),
-                          self.runner.cancel_event(self.job_name))
+        env = environment(
+            {**self.env(f"{self.job_name}.{name}"), **(task.get("environment_variables") or {})}, settings
+        )
+        run = ParallelRun(
+            settings,
+            batches,
+            env,
+            folder / "logs",
+            self.context.faults.node_kill(self.job_name),
+            self.runner.cancel_event(self.job_name),
+        )
         self.reports[name] = run.report
         run.run()

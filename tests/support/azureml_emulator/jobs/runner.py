@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -138,26 +137,39 @@ class JobRunner:
         if job_type == "Command":
             return self._command_job(name, properties, folder)
         if job_type == "Pipeline":
-            pipeline = PipelineRun(self, name, properties, folder,
-                                   lambda run_id: self._environment(name, run_id, properties))
+            pipeline = PipelineRun(
+                self, name, properties, folder, lambda run_id: self._environment(name, run_id, properties)
+            )
             self.parallel_reports[name] = pipeline.reports
             return pipeline.run()
         raise JobFailure(f"Job type '{job_type}' is not emulated (Command and Pipeline are).")
 
     def _command_job(self, name: str, properties: dict[str, Any], folder: Path) -> dict[str, Path]:
-        code = fetch_code(self.context, properties["codeId"], folder / "code") if properties.get("codeId") \
+        code = (
+            fetch_code(self.context, properties["codeId"], folder / "code")
+            if properties.get("codeId")
             else folder / "code"
+        )
         code.mkdir(parents=True, exist_ok=True)
         inputs: dict[str, LocalInput] = {
             input_name: fetch(self.context, dict(job_input), folder / "inputs" / input_name)
             for input_name, job_input in (properties.get("inputs") or {}).items()
         }
-        outputs = {output: folder / "outputs" / output for output in (properties.get("outputs") or {})
-                   if output != "default"}  # the logs, which the runner uploads itself
+        outputs = {
+            output: folder / "outputs" / output for output in (properties.get("outputs") or {}) if output != "default"
+        }  # the logs, which the runner uploads itself
         limits = properties.get("limits") or {}
         timeout = _seconds(limits.get("timeout")) if limits.get("timeout") else None
-        run_command(properties["command"], code, inputs, outputs, self._environment(name, name, properties),
-                    folder / "logs" / "user_logs" / "std_log.txt", self.cancel_event(name), timeout)
+        run_command(
+            properties["command"],
+            code,
+            inputs,
+            outputs,
+            self._environment(name, name, properties),
+            folder / "logs" / "user_logs" / "std_log.txt",
+            self.cancel_event(name),
+            timeout,
+        )
         return outputs
 
     def _publish(self, name: str, outputs: dict[str, Path]) -> None:
@@ -188,7 +200,6 @@ class JobRunner:
                     storage.upload(logs, BlobLocation(ARTIFACT_CONTAINER, prefix))
         except Exception:
             log.exception("could not upload the logs of job %s", name)
-        self.context.store.extras("jobs", name)["finished"] = time.time()
 
 
 def _seconds(value: Any) -> float:

@@ -30,8 +30,10 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
 
 def check_name(name: str, what: str) -> None:
     if not NAME_PATTERN.match(name):
-        message = (f"Invalid {what} name '{name}': a name must start with a letter or a digit and contain only "
-                   "letters, digits, '-' and '_', at most 255 characters.")  # fmt: skip
+        message = (
+            f"Invalid {what} name '{name}': a name must start with a letter or a digit and contain only "
+            "letters, digits, '-' and '_', at most 255 characters."
+        )
         raise bad_request(message, [Problem("InvalidResourceName", message, "name")])
 
 
@@ -53,14 +55,20 @@ class AssetKind:
 
 
 KINDS = (
-    AssetKind("data", rest.DataVersionBase, rest.DataContainer, "dataUri",
-              container_properties=lambda p: {"dataType": p["dataType"]}),
+    AssetKind(
+        "data",
+        rest.DataVersionBase,
+        rest.DataContainer,
+        "dataUri",
+        container_properties=lambda p: {"dataType": p["dataType"]},
+    ),
     AssetKind("codes", rest.CodeVersion, rest.CodeContainer, "codeUri"),
-    AssetKind("environments", rest.EnvironmentVersion, rest.EnvironmentContainer, None,
-              extra_checks=_needs_image_or_build),
+    AssetKind(
+        "environments", rest.EnvironmentVersion, rest.EnvironmentContainer, None, extra_checks=_needs_image_or_build
+    ),
     AssetKind("components", rest.ComponentVersion, rest.ComponentContainer, None),
     AssetKind("models", rest.ModelVersion, rest.ModelContainer, "modelUri", defaults=(("flavors", {}),)),
-)  # fmt: skip
+)
 
 
 def _version_order(version: str) -> tuple[int, int | str]:
@@ -84,11 +92,14 @@ class Assets:
 
     def _missing(self, *segments: str) -> ServiceError:
         path = "/".join((self.kind.segment, *segments))
-        return not_found(f"{PROVIDER}/workspaces/{self.context.scope.workspace}/{path}", self.context.scope.resource_group)
+        return not_found(
+            f"{PROVIDER}/workspaces/{self.context.scope.workspace}/{path}", self.context.scope.resource_group
+        )
 
     def versions(self, name: str) -> list[Any]:
-        return sorted(self.context.store.children(self.kind.segment, name, "versions"),
-                      key=lambda v: _version_order(v["name"]))  # fmt: skip
+        return sorted(
+            self.context.store.children(self.kind.segment, name, "versions"), key=lambda v: _version_order(v["name"])
+        )
 
     def put_version(self, request: Request, params: dict[str, str]) -> Response:
         name, version = params["name"], params["version"]
@@ -142,15 +153,24 @@ class Assets:
 
     def list_versions(self, request: Request, params: dict[str, str]) -> Response:
         query = request.query
-        found = self.versions(params["name"])
+        if "hash" in query:
+            # The SDK names each code snapshot anew and looks it up by content hash across all names before
+            # uploading it again (it reads name and version back from the id of what it finds).
+            names = [c["name"] for c in self.context.store.children(self.kind.segment)]
+            found = [
+                v
+                for name in names
+                for v in self.versions(name)
+                if (v.properties.get("properties") or {}).get("hash_sha256") == query["hash"]
+            ]
+        else:
+            found = self.versions(params["name"])
         view = query.get("listViewType", "ActiveOnly")
         if view != "All":
             archived = view == "ArchivedOnly"
             found = [v for v in found if bool(v.properties.get("isArchived")) == archived]
         if "tags" in query:
             found = [v for v in found if _matches_tags(v, query["tags"])]
-        if "hash" in query:  # the SDK looks a code snapshot up by its content hash before uploading it again
-            found = [v for v in found if (v.properties.get("properties") or {}).get("hash_sha256") == query["hash"]]
         if "createdtime desc" in query.get("$orderBy", "").lower() or "$top" in query:
             found.reverse()  # newest first
         if "$top" in query:
@@ -176,9 +196,11 @@ class Assets:
         storage = self.context.storage
         container = f"{uuid.uuid4()}-{uuid.uuid4().hex[:8]}"
         storage.ensure_container(container)
-        storage_id = (f"/subscriptions/{self.context.scope.subscription}/resourceGroups/"
-                      f"{self.context.scope.resource_group}/providers/Microsoft.Storage/storageAccounts/"
-                      f"{storage.account}")
+        storage_id = (
+            f"/subscriptions/{self.context.scope.subscription}/resourceGroups/"
+            f"{self.context.scope.resource_group}/providers/Microsoft.Storage/storageAccounts/"
+            f"{storage.account}"
+        )
         body = {
             "blobReferenceForConsumption": {
                 "blobUri": f"{storage.account_url}/{container}",
@@ -203,5 +225,10 @@ def register(router: Router, context: Context) -> None:
         router.add("PUT", base + "/{name}/versions/{version}", rtype + "/versions", assets.put_version)
         router.add("DELETE", base + "/{name}/versions/{version}", rtype + "/versions", assets.delete_version)
         if kind.segment == "codes":
-            router.add("POST", base + "/{name}/versions/{version}/startPendingUpload", rtype + "/versions",
-                       assets.start_pending_upload, action="startPendingUpload")  # fmt: skip
+            router.add(
+                "POST",
+                base + "/{name}/versions/{version}/startPendingUpload",
+                rtype + "/versions",
+                assets.start_pending_upload,
+                action="startPendingUpload",
+            )

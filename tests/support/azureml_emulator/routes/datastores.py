@@ -49,8 +49,9 @@ def register(router: Router, context: Context) -> None:
     def find(name: str) -> rest.Datastore:
         found = context.store.get("datastores", name)
         if found is None:
-            raise not_found(f"{PROVIDER}/workspaces/{context.scope.workspace}/datastores/{name}",
-                            context.scope.resource_group)  # fmt: skip
+            raise not_found(
+                f"{PROVIDER}/workspaces/{context.scope.workspace}/datastores/{name}", context.scope.resource_group
+            )
         return found
 
     def list_datastores(request: Request, params: dict[str, str]) -> Response:
@@ -68,5 +69,10 @@ def register(router: Router, context: Context) -> None:
 
     router.add("GET", WORKSPACE_PATH + "/datastores", "workspaces/datastores", list_datastores)
     router.add("GET", WORKSPACE_PATH + "/datastores/{name}", "workspaces/datastores", get_datastore)
-    router.add("POST", WORKSPACE_PATH + "/datastores/{name}/listSecrets", "workspaces/datastores", list_secrets,
-               action="listSecrets")  # fmt: skip
+    router.add(
+        "POST",
+        WORKSPACE_PATH + "/datastores/{name}/listSecrets",
+        "workspaces/datastores",
+        list_secrets,
+        action="listSecrets",
+    )

@@ -66,18 +66,25 @@ def register(router: Router, context: Context) -> None:
         deployments = {d["name"].lower() for d in store.children("onlineEndpoints", endpoint, "deployments")}
         unknown = sorted(name for name in traffic if name.lower() not in deployments)
         if unknown:
-            raise bad_request(f"Traffic names deployments that do not exist under endpoint {endpoint}: "
-                              f"{', '.join(unknown)}.", [Problem("InvalidValue", "Unknown deployment.", "properties.traffic")])
+            raise bad_request(
+                f"Traffic names deployments that do not exist under endpoint {endpoint}: {', '.join(unknown)}.",
+                [Problem("InvalidValue", "Unknown deployment.", "properties.traffic")],
+            )
         total = sum(int(v) for v in traffic.values())
         if total not in (0, 100):
-            raise bad_request(f"Traffic for endpoint {endpoint} adds up to {total}; it must add up to 100 (or 0).",
-                              [Problem("InvalidValue", "Traffic must add up to 100.", "properties.traffic")])
+            raise bad_request(
+                f"Traffic for endpoint {endpoint} adds up to {total}; it must add up to 100 (or 0).",
+                [Problem("InvalidValue", "Traffic must add up to 100.", "properties.traffic")],
+            )
 
     def put_endpoint(request: Request, params: dict[str, str]) -> Response:
         name = params["endpoint"]
         if not ENDPOINT_NAME.match(name):
-            raise bad_request(f"Invalid endpoint name '{name}': it must be 3 to 32 characters, start with a letter, "
-                              "and contain only letters, digits and '-'.", [Problem("InvalidResourceName", "", "name")])
+            raise bad_request(
+                f"Invalid endpoint name '{name}': it must be 3 to 32 characters, start with a letter, "
+                "and contain only letters, digits and '-'.",
+                [Problem("InvalidResourceName", "", "name")],
+            )
         endpoint = read_body(rest.OnlineEndpoint, request.body)
         segments = ("onlineEndpoints", name)
         with store.lock:
@@ -112,13 +119,17 @@ def register(router: Router, context: Context) -> None:
         segments = ("onlineEndpoints", params["endpoint"])
         endpoint = find(*segments)
         if str(endpoint.properties.get("authMode")).lower() != "key":
-            raise bad_request(f"Endpoint {params['endpoint']} does not use key authentication; listKeys needs authMode Key.")
+            raise bad_request(
+                f"Endpoint {params['endpoint']} does not use key authentication; listKeys needs authMode Key."
+            )
         primary, secondary = store.extras(*segments)["keys"]
         return json_response(rest.EndpointAuthKeys(primary_key=primary, secondary_key=secondary))
 
     def asset_exists(reference: str | None) -> bool:
         found = re.search(r"/(models|environments|codes)/([^/]+)/versions/([^/]+)$", reference or "")
-        return reference is None or (found is not None and store.get(found[1], found[2], "versions", found[3]) is not None)
+        return reference is None or (
+            found is not None and store.get(found[1], found[2], "versions", found[3]) is not None
+        )
 
     def put_deployment(request: Request, params: dict[str, str]) -> Response:
         endpoint, name = params["endpoint"], params["deployment"]
@@ -128,8 +139,11 @@ def register(router: Router, context: Context) -> None:
         properties = deployment.properties
         for key in ("model", "environmentId"):
             if not asset_exists(properties.get(key)):
-                raise bad_request(f"The {key} '{properties.get(key)}' of deployment {name} does not exist in workspace "
-                                  f"{scope.workspace}.", [Problem("NotFound", "Asset not found.", f"properties.{key}")])
+                raise bad_request(
+                    f"The {key} '{properties.get(key)}' of deployment {name} does not exist in workspace "
+                    f"{scope.workspace}.",
+                    [Problem("NotFound", "Asset not found.", f"properties.{key}")],
+                )
         for key, value in DEPLOYMENT_DEFAULTS.items():
             properties.setdefault(key, value)
         deployment.setdefault("sku", {"name": "Default", "capacity": 1})
@@ -155,8 +169,9 @@ def register(router: Router, context: Context) -> None:
 
     def get(request: Request, params: dict[str, str]) -> Response:
         segments = ("onlineEndpoints", params["endpoint"])
-        return json_response(find(*segments, "deployments", params["deployment"]) if "deployment" in params
-                             else find(*segments))
+        return json_response(
+            find(*segments, "deployments", params["deployment"]) if "deployment" in params else find(*segments)
+        )
 
     def list_endpoints(request: Request, params: dict[str, str]) -> Response:
         return page(store.children("onlineEndpoints"))

@@ -40,8 +40,13 @@ def _missing_references(context: Context, properties: Any) -> list[Problem]:
             continue
         segments = (found[1], found[2], "versions", found[3]) if found[1] else ("computes", found[4])
         if context.store.get(*segments) is None:
-            problems.append(Problem("NotFound", f"{reference} was not found in workspace {context.scope.workspace}.",
-                                    f"properties.{where}"))
+            problems.append(
+                Problem(
+                    "NotFound",
+                    f"{reference} was not found in workspace {context.scope.workspace}.",
+                    f"properties.{where}",
+                )
+            )
     return problems
 
 
@@ -73,13 +78,19 @@ def register(router: Router, context: Context) -> None:
             job.properties.setdefault("experimentName", "Default")
             job.properties["services"] = {
                 "Tracking": {"jobServiceType": "Tracking", "endpoint": f"azureml://{scope.location}.api.azureml.ms"},
-                "Studio": {"jobServiceType": "Studio",
-                           "endpoint": f"https://ml.azure.com/runs/{name}?wsid={scope.workspace_id}"},
+                "Studio": {
+                    "jobServiceType": "Studio",
+                    "endpoint": f"https://ml.azure.com/runs/{name}?wsid={scope.workspace_id}",
+                },
             }
             # Every job has a "default" output: its logs and artifacts in the artifact store.
-            job.properties["outputs"] = {**dict(job.properties.get("outputs") or {}), "default": {
-                "jobOutputType": "uri_folder",
-                "uri": f"azureml://datastores/{ARTIFACT_DATASTORE}/ExperimentRun/dcid.{name}"}}
+            job.properties["outputs"] = {
+                **dict(job.properties.get("outputs") or {}),
+                "default": {
+                    "jobOutputType": "uri_folder",
+                    "uri": f"azureml://datastores/{ARTIFACT_DATASTORE}/ExperimentRun/dcid.{name}",
+                },
+            }
             if job.properties.get("jobType") == "Pipeline" and not job.properties.get("settings"):
                 job.properties["settings"] = {}
             stamp(job, scope, "jobs", name)
@@ -105,7 +116,9 @@ def register(router: Router, context: Context) -> None:
         """202 Accepted with a Location that reports 200 once the job has stopped."""
         job = find(params["name"])
         if job.properties.get("status") in TERMINAL:
-            raise conflict(f"Job {params['name']} is in a terminal state ({job.properties['status']}) and cannot be canceled.")
+            raise conflict(
+                f"Job {params['name']} is in a terminal state ({job.properties['status']}) and cannot be canceled."
+            )
         assert context.jobs is not None
         operation = context.operations.start(lambda: None)
         context.jobs.cancel(params["name"])

@@ -15,8 +15,11 @@ from ..errors import ServiceError
 from ..http import Request, Response, json_response
 from ..routing import PROVIDER, Router
 
-HISTORY_PATH = ("/history/v1.0/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/" + PROVIDER
-                + "/workspaces/{workspace}")
+HISTORY_PATH = (
+    "/history/v1.0/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/"
+    + PROVIDER
+    + "/workspaces/{workspace}"
+)
 
 
 def register(router: Router, context: Context) -> None:
@@ -26,12 +29,22 @@ def register(router: Router, context: Context) -> None:
             raise ServiceError(404, "UserError", f"Run {run_id} was not found.")
         extras = context.store.extras("jobs", run_id)
         body: dict[str, Any] = {
-            "runId": run_id, "runUuid": run_id, "status": job.properties.get("status"),
-            "target": job.properties.get("computeId"), "properties": dict(job.properties.get("properties") or {}),
-            "tags": dict(job.properties.get("tags") or {}), "createdTimeUtc": job["systemData"]["createdAt"],
+            "runId": run_id,
+            "runUuid": run_id,
+            "status": job.properties.get("status"),
+            "target": job.properties.get("computeId"),
+            "properties": dict(job.properties.get("properties") or {}),
+            "tags": dict(job.properties.get("tags") or {}),
+            "createdTimeUtc": job["systemData"]["createdAt"],
             "startTimeUtc": extras.get("status_times", {}).get("Running"),
-            "endTimeUtc": next((extras.get("status_times", {}).get(s) for s in ("Completed", "Failed", "Canceled")
-                                if s in extras.get("status_times", {})), None),
+            "endTimeUtc": next(
+                (
+                    extras.get("status_times", {}).get(s)
+                    for s in ("Completed", "Failed", "Canceled")
+                    if s in extras.get("status_times", {})
+                ),
+                None,
+            ),
         }
         if extras.get("error"):
             body["error"] = {"error": {"code": "UserError", "message": extras["error"]}}

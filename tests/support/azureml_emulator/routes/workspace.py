@@ -25,8 +25,11 @@ def workspace(context: Context) -> rest.Workspace:
         "type": f"{PROVIDER}/workspaces",
         "location": scope.location,
         "kind": "Default",
-        "identity": {"type": "SystemAssigned", "principalId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-                     "tenantId": "72f988bf-0000-0000-0000-000000000000"},
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            "tenantId": "72f988bf-0000-0000-0000-000000000000",
+        },
         "sku": {"name": "Basic", "tier": "Basic"},
         "properties": {
             "friendlyName": scope.workspace,
@@ -35,13 +38,13 @@ def workspace(context: Context) -> rest.Workspace:
             "storageAccount": f"{group}/Microsoft.Storage/storageAccounts/{context.storage.account}",
             "keyVault": f"{group}/Microsoft.KeyVault/vaults/{scope.key_vault}",
             "applicationInsights": f"{group}/Microsoft.Insights/components/{scope.workspace}-ai",
-            "containerRegistry": f"{group}/Microsoft.ContainerRegistry/registries/{scope.workspace.replace('-', '')}acr",
+            "containerRegistry": f"{group}/Microsoft.ContainerRegistry/registries/{scope.workspace.replace('-', '')}",
             "discoveryUrl": f"{context.base_url}/discovery",
             "mlFlowTrackingUri": f"azureml://{scope.location}.api.azureml.ms/mlflow/v1.0{scope.workspace_id}",
             "publicNetworkAccess": "Enabled",
             "hbiWorkspace": False,
         },
-    }  # fmt: skip
+    }
     return _deserialize(rest.Workspace, body)
 
 
@@ -54,14 +57,23 @@ def seed_compute(context: Context, name: str, vm_size: str, max_nodes: int) -> N
             "computeLocation": context.scope.location,
             "provisioningState": "Succeeded",
             "properties": {
-                "vmSize": vm_size, "vmPriority": "Dedicated", "osType": "Linux",
-                "scaleSettings": {"maxNodeCount": max_nodes, "minNodeCount": 0,
-                                  "nodeIdleTimeBeforeScaleDown": "PT120S"},
-                "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
+                "vmSize": vm_size,
+                "vmPriority": "Dedicated",
+                "osType": "Linux",
+                "scaleSettings": {
+                    "maxNodeCount": max_nodes,
+                    "minNodeCount": 0,
+                    "nodeIdleTimeBeforeScaleDown": "PT120S",
+                },
+                "allocationState": "Steady",
+                "currentNodeCount": 0,
+                "targetNodeCount": 0,
             },
         },
-    }  # fmt: skip
-    context.store.put(stamp(_deserialize(rest.ComputeResource, body), context.scope, "computes", name), "computes", name)
+    }
+    context.store.put(
+        stamp(_deserialize(rest.ComputeResource, body), context.scope, "computes", name), "computes", name
+    )
 
 
 def register(router: Router, context: Context) -> None:
@@ -71,8 +83,10 @@ def register(router: Router, context: Context) -> None:
     def get_compute(request: Request, params: dict[str, str]) -> Response:
         found = context.store.get("computes", params["name"])
         if found is None:
-            raise not_found(f"{PROVIDER}/workspaces/{context.scope.workspace}/computes/{params['name']}",
-                            context.scope.resource_group)  # fmt: skip
+            raise not_found(
+                f"{PROVIDER}/workspaces/{context.scope.workspace}/computes/{params['name']}",
+                context.scope.resource_group,
+            )
         return json_response(found)
 
     def list_computes(request: Request, params: dict[str, str]) -> Response:
@@ -80,8 +94,18 @@ def register(router: Router, context: Context) -> None:
 
     def discovery(request: Request, params: dict[str, str]) -> Response:
         """The workspace's discovery document: every data-plane service is this emulator."""
-        services = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling",
-                    "modelmanagement", "pipelines", "studiometadata")
+        services = (
+            "api",
+            "catalog",
+            "experimentation",
+            "gallery",
+            "history",
+            "hyperdrive",
+            "labeling",
+            "modelmanagement",
+            "pipelines",
+            "studiometadata",
+        )
         return json_response({service: context.base_url for service in services})
 
     router.add("GET", "/discovery", "discovery", discovery, arm=False, public=True)
