@@ -347,3 +347,19 @@ def test_outputs_land_in_the_default_datastore(azureml_emulator, ml, tmp_path):
     assert azureml_emulator.jobs.wait(submitted.name) == "Completed"
     location = BlobLocation(azureml_emulator.context.storage.container, f"azureml/{submitted.name}/o")
     assert ml.jobs.get(submitted.name).outputs["o"].path == azureml_emulator.context.storage.azureml_uri(location)
+
+
+def test_a_running_job_is_listed_and_can_be_canceled(azureml_emulator, ml):
+    submitted = ml.jobs.create_or_update(command(command="sleep 60", environment=ENVIRONMENT, compute="cpu-cluster"))
+    assert submitted.name in [j.name for j in ml.jobs.list()]
+    ml.jobs.begin_cancel(submitted.name).result()
+    assert azureml_emulator.jobs.wait(submitted.name) == "Canceled"
+
+
+def test_the_workspace_and_its_compute_are_there_and_a_missing_compute_is_not(azureml_emulator, ml):
+    assert ml.workspaces.get(azureml_emulator.scope.workspace).location == "westeurope"
+    assert ml.compute.get("cpu-cluster").size == "STANDARD_DS3_V2"
+    with pytest.raises(ResourceNotFoundError):
+        ml.compute.get("gpu-cluster")
+    with pytest.raises(HttpResponseError, match="computes/gpu-cluster was not found"):
+        ml.jobs.create_or_update(command(command="echo", environment=ENVIRONMENT, compute="gpu-cluster"))
