@@ -1,0 +1,47 @@
+"""A TokenCredential for tests, minting tokens shaped like Entra ID's (unsigned JWTs).
+
+The emulator accepts any bearer token, but the SDK reads claims from its tokens: submitting a
+pipeline job checks that the token for the Azure ML scope has that audience (`aud`), and the studio
+link gets the tenant (`tid`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from azure.core.credentials import AccessToken, AccessTokenInfo
+
+TENANT_ID = "72f988bf-0000-0000-0000-000000000000"
+
+
+class FakeCredential:
+    def __init__(
+        self,
+        object_id: str = "66666666-7777-8888-9999-000000000000",
+        client_id: str = "11111111-2222-3333-4444-555555555555",
+    ) -> None:
+        self.object_id = object_id
+        self.client_id = client_id
+        self.scopes: list[tuple[str, ...]] = []  # what the client asked tokens for
+
+    def _token(self, scopes: tuple[str, ...]) -> tuple[str, int]:
+        self.scopes.append(scopes)
+        expires = int(time.time()) + 3600
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        claims = {
+            "aud": audience,
+            "tid": TENANT_ID,
+            "oid": self.object_id,
+            "appid": self.client_id,
+            "iss": f"https://sts.windows.net/{TENANT_ID}/",
+            "exp": expires,
+        }
+        return jwt.encode(claims, key=None, algorithm="none"), expires
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(*self._token(scopes))
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo(*self._token(scopes))

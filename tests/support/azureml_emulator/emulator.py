@@ -1,0 +1,121 @@
+"""The Azure ML emulator: one workspace served over loopback HTTPS, with its blob store in Azurite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import MLClient
+from azure.core.credentials import TokenCredential
+
+from .app import EmulatorApp, LoggedRequest
+from .blob_storage import BlobStorage
+from .context import Context
+from .credential import FakeCredential
+from .faults import Faults
+from .jobs.runner import JobRunner
+from .operations import Operations
+from .routes import register_all
+from .routes.datastores import seed_datastores
+from .routes.workspace import seed_compute
+from .routing import Router
+from .scope import Scope
+from .server import LoopbackServer
+from .stores import ResourceStore
+
+
+class AzureMLEmulator:
+    """Start with `AzureMLEmulator(storage, cert, key, work_dir)`; `stop()` when done.
+
+    `ml_client()` gives a real MLClient whose every call lands here; `faults` arms failures;
+    `store` holds the resources (REST models); `requests` logs what the client sent.
+    """
+
+    def __init__(
+        self,
+        storage: BlobStorage,
+        cert: Path,
+        key: Path,
+        work_dir: Path,
+        scope: Scope | None = None,
+        in_progress_polls: int = 1,
+    ) -> None:
+        self.faults = Faults()
+        self.context = Context(scope or Scope(), storage, self.faults, Operations(in_progress_polls))
+        router = Router(self.context.scope.location)
+        register_all(router, self.context)
+        self.app = EmulatorApp(self.context, router)
+        self._server = LoopbackServer(self.app, str(cert), str(key))
+        self.context.base_url = f"https://127.0.0.1:{self._server.port}"
+        self.context.jobs = JobRunner(self.context, work_dir)
+        storage.ensure_container()
+        self._seed()
+
+    def _seed(self) -> None:
+        seed_datastores(self.context)
+        seed_compute(self.context, "cpu-cluster", "STANDARD_DS3_V2", max_nodes=4)
+
+    @property
+    def base_url(self) -> str:
+        return self.context.base_url
+
+    @property
+    def scope(self) -> Scope:
+        return self.context.scope
+
+    @property
+    def store(self) -> ResourceStore:
+        return self.context.store
+
+    @property
+    def jobs(self) -> JobRunner:
+        assert self.context.jobs is not None
+        return self.context.jobs
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return self.app.requests
+
+    @property
+    def cloud(self) -> str:
+        """A cloud name of this emulator alone: the SDK keeps the first metadata given for a name."""
+        return f"AzureMLEmulator{self._server.port}"
+
+    def cloud_metadata(self) -> dict[str, str]:
+        base = self.base_url + "/"
+        return {
+            "azure_portal": base,
+            "resource_manager": base,
+            "active_directory": base,
+            "aml_resource_id": base,
+            "storage_endpoint": self.context.storage.storage_endpoint,
+            "registry_discovery_endpoint": base,
+        }
+
+    def ml_client(self, credential: TokenCredential | None = None, **kwargs: Any) -> MLClient:
+        scope = self.scope
+        options: dict[str, Any] = {"enable_telemetry": False, "show_progress": False, **kwargs}
+        return MLClient(
+            credential or FakeCredential(),
+            scope.subscription,
+            scope.resource_group,
+            scope.workspace,
+            cloud=self.cloud,
+            cloud_metadata=self.cloud_metadata(),
+            **options,
+        )
+
+    def add_compute(self, name: str, vm_size: str = "STANDARD_DS3_V2", max_nodes: int = 4) -> None:
+        seed_compute(self.context, name, vm_size, max_nodes)
+
+    def reset(self) -> None:
+        """Back to a fresh workspace: no resources but the seeded ones, no faults, an empty log."""
+        self.jobs.cancel_all()
+        self.faults.clear()
+        self.context.store.clear()
+        self.app.requests.clear()
+        self._seed()
+
+    def stop(self) -> None:
+        self.jobs.stop()
+        self._server.stop()

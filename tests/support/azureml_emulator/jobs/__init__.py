@@ -1,0 +1,1 @@
+"""Jobs run for real: command jobs and pipeline jobs with parallel nodes, as local processes."""
