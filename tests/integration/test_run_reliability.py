@@ -1,6 +1,6 @@
 """Runs through the real CLI against a provider that fails, recovers, or is shared by two commands at once:
-failed lines are retried and never reused, two identical runs do the work once, and the terminal shows
-no prompt flow traceback without --verbose."""
+failed lines are retried and never reused, a provider outage shows no prompt flow traceback without
+--verbose, two identical runs do the work once, and a copy of a flow elsewhere is another run."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ from tests.support.mini_use_case import ROWS, edit_json, write_use_case
 pytestmark = pytest.mark.timeout(300)
 
 RUN = ("run", "-u", "mini", "-e", "pr", "--provider", "openai_compatible")
+EXPERIMENT, EVALUATION = "mini_pr_defaults_mini_pr_", "mini_pr_defaults.eval_mini_pr_"  # run name prefixes
+
+
+def run_line(out: str, prefix: str) -> str:
+    """The line the CLI prints for the run whose name starts with `prefix`."""
+    return next(line for line in out.splitlines() if line.startswith(prefix))
 
 
 def run_states(root: Path) -> list[tuple[str, str, int]]:
@@ -30,8 +36,11 @@ def run_states(root: Path) -> list[tuple[str, str, int]]:
 
 
 def failed_urls(root: Path) -> list[str]:
+    """The urls of the lines that failed, each for the provider's 429 (after the gateway's retries)."""
     with (root / "reports/mini/pr/latest/results.csv").open() as handle:
-        return sorted(row["input.url"] for row in csv.DictReader(handle) if row["error"])
+        failed = [row for row in csv.DictReader(handle) if row["error"]]
+    assert all("HTTP 429" in row["error"] for row in failed)
+    return sorted(row["input.url"] for row in failed)
 
 
 @pytest.mark.parametrize(("healthy_calls", "failed_first"), [(0, 4), (2, 2)],
@@ -43,6 +52,8 @@ def test_failed_lines_run_again_once_the_provider_recovers(tmp_path: Path, healt
         first = llmops(tmp_path, *RUN)
         assert first.code == 1, first.err
         assert f"4 lines, {failed_first} failed (ran 4 lines)" in first.out
+        # Prompt flow's node tracebacks stay off the terminal without --verbose; each line keeps its cause.
+        assert "Traceback" not in first.err and "Traceback" not in first.out
         retried = failed_urls(tmp_path)
         assert len(retried) == failed_first
         # Not final: the run record says the run has lines left to retry.
@@ -54,32 +65,21 @@ def test_failed_lines_run_again_once_the_provider_recovers(tmp_path: Path, healt
         second = llmops(tmp_path, *RUN)
         assert second.code == 0, second.err
         said = f": {4 - failed_first} of 4 lines done, retrying {failed_first} failed"
-        assert [line.split("_mini_pr_")[0] for line in second.err.splitlines() if said in line] == [
-            "run mini_pr_defaults", "run mini_pr_defaults.eval"]
+        retrying = [line.split()[1].rsplit("_", 1)[0] + "_" for line in second.err.splitlines() if said in line]
+        assert sorted(retrying) == sorted([EXPERIMENT, EVALUATION])
         # Only the lines that failed called the provider again, once each.
         assert sorted(upstream.urls_asked(calls_before)) == retried
-        experiment_line, evaluation_line = second.out.splitlines()[1:3]
-        assert f"4 lines, 0 failed (ran {failed_first} lines)" in experiment_line
+        assert f"4 lines, 0 failed (ran {failed_first} lines)" in run_line(second.out, EXPERIMENT)
         # The evaluation lines skipped for a failed experiment line ran now; the metric is over all 4 lines.
         expected = sum(category(r["url"]) == r["answer"] for r in ROWS) / len(ROWS)
-        assert f"4 lines, 0 failed (ran {failed_first} lines); accuracy={expected:.3f}" in evaluation_line
+        assert f"4 lines, 0 failed (ran {failed_first} lines); accuracy={expected:.3f}" in run_line(
+            second.out, EVALUATION)
         assert run_states(tmp_path) == [("evaluation", "completed", 0), ("experiment", "completed", 0)]
 
         calls_before = len(upstream.requests)
         third = llmops(tmp_path, *RUN)
         assert third.code == 0, third.err
         assert third.out.count("(reused)") == 2 and len(upstream.requests) == calls_before
-
-
-def test_provider_outage_prints_no_traceback(tmp_path: Path) -> None:
-    with ClassifyingUpstream() as upstream:
-        write_llm_use_case(tmp_path, upstream)
-        done = llmops(tmp_path, *RUN)
-    assert done.code == 1
-    assert "Traceback" not in done.err and "Traceback" not in done.out
-    with (tmp_path / "reports/mini/pr/latest/results.csv").open() as handle:
-        errors = [row["error"] for row in csv.DictReader(handle)]
-    assert len(errors) == 4 and all("HTTP 429" in e for e in errors)  # the cause stays recorded per line
 
 
 class Command:
@@ -122,10 +122,9 @@ def test_the_same_run_started_twice_at_once_runs_once(tmp_path: Path) -> None:
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     assert not any("FileNotFoundError" in err for _, _, err in results)
     assert len(upstream.requests) == len(rows)  # one run's calls, not two
-    assert sum(waiting in err for _, _, err in results) == 1
-    experiment_lines = [line for _, out, _ in results for line in out.splitlines()
-                        if line.startswith("mini_pr_defaults_mini_pr_")]
-    assert sorted("(reused)" in line for line in experiment_lines) == [False, True]
+    said = [line for _, _, err in results for line in err.splitlines() if waiting in line]
+    assert sum(line.startswith(f"run {EXPERIMENT}") for line in said) == 1
+    assert sorted("(reused)" in run_line(out, EXPERIMENT) for _, out, _ in results) == [False, True]
 
 
 def test_a_copy_of_the_flow_elsewhere_is_not_reused(tmp_path: Path) -> None:
