@@ -3,14 +3,13 @@ the third command passes without deleting anything, running again only the lines
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
-from tests.support.llm_use_case import llmops
+from tests.support.llm_use_case import llmops, write_connection
 from tests.support.repo_copy import copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -44,8 +43,7 @@ def test_replay_misses_then_record_then_replay_passes(tmp_path: Path) -> None:
     assert all(f"{LINES} lines, 0 failed" in run_line(missed.out, label) for label in UNCHANGED)
 
     with LoopbackUpstream() as upstream:
-        connection = {"api_key": "stub-key-0123456789", "api_type": "openai", "base_url": upstream.openai_base}
-        (tmp_path / ".env").write_text(f"aoai={json.dumps(connection)}\n")
+        write_connection(tmp_path, upstream)
         recorded = llmops(tmp_path, "record", "-u", "web_classification", "-e", "pr", "--provider",
                           "openai_compatible", "--variants", CHANGED, extra_env=offline)
     assert recorded.code in (0, 3), recorded.err[-3000:]  # a gate may judge the stub's answers: not the point

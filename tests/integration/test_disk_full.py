@@ -35,6 +35,13 @@ NO_ROOM = ("error: could not write {path} (disk I/O error: the disk is full, ove
            "free space and run the command again; finished lines are kept\n")
 
 
+def write_many_lines(root: Path) -> None:
+    """The mini use case with LINES lines: their results fill the state directory line by line."""
+    write_use_case(root)
+    rows = [{"url": f"https://apps.example.com/{i}", "answer": "App"} for i in range(LINES)]
+    (root / "use_cases/mini/data/pr.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
 def _unshare_allowed() -> bool:
     if shutil.which("unshare") is None:
         return False
@@ -75,9 +82,7 @@ FILLS = [
 def test_a_full_disk_ends_the_run_with_one_message(tmp_path: Path, wrap: Callable[[Path, list[str]], list[str]],
                                                    in_child: Callable[[], None] | None, message: str) -> None:
     root = tmp_path / "repo"
-    write_use_case(root)
-    rows = [{"url": f"https://apps.example.com/{i}", "answer": "App"} for i in range(LINES)]
-    (root / "use_cases/mini/data/pr.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_many_lines(root)
     state = tmp_path / "state"
     env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_STATE_DIR": str(state)}
     command = [sys.executable, "-m", "llmops", "--root", str(root), "run", "-u", "mini", "-e", "pr"]
@@ -91,9 +96,7 @@ def test_a_full_disk_ends_the_run_with_one_message(tmp_path: Path, wrap: Callabl
 
 def test_after_a_full_disk_the_finished_lines_are_kept(tmp_path: Path) -> None:
     """The lines saved before the disk filled are not run again once there is room."""
-    write_use_case(tmp_path)
-    rows = [{"url": f"https://apps.example.com/{i}", "answer": "App"} for i in range(LINES)]
-    (tmp_path / "use_cases/mini/data/pr.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_many_lines(tmp_path)
     state = tmp_path / ".llmops"
     command = [sys.executable, "-m", "llmops", "--root", str(tmp_path), "experiment", "-u", "mini", "-e", "pr",
                "--variants", "defaults"]

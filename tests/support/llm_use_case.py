@@ -17,8 +17,7 @@ from typing import Any
 
 from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.mini_use_case import ROWS, write_use_case
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.repo_copy import REPO
 
 LLM_DAG = """\
 inputs:
@@ -49,9 +48,14 @@ def write_llm_use_case(root: Path, upstream: LoopbackUpstream, rows: list[dict[s
     (standard / "flow.dag.yaml").write_text(LLM_DAG, encoding="utf-8")
     (standard / "classify.jinja2").write_text(PROMPT, encoding="utf-8")
     (folder / "data/pr.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    write_connection(root, upstream)
+    return folder
+
+
+def write_connection(root: Path, upstream: LoopbackUpstream) -> None:
+    """A `.env` whose connection `aoai` is `upstream` (use it with --provider openai_compatible)."""
     connection = {"api_key": "stub-key-0123456789", "api_type": "openai", "base_url": upstream.openai_base}
     (root / ".env").write_text(f"aoai={json.dumps(connection)}\n", encoding="utf-8")
-    return folder
 
 
 @dataclass(frozen=True)

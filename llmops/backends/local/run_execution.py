@@ -118,7 +118,7 @@ def _start(state_dir: Path, run: _Identified, session: Any,
     record = run_registry.RunRecord(
         run_id=run.run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
         variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
-        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status="running",
+        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=run_registry.RUNNING,
         lines_total=total, lines_failed=0,
     )
     run_registry.start_run(state_dir, record, run.key)

@@ -18,6 +18,7 @@ from llmops.backends.local.db import connect, registry_path, transaction
 from llmops.backends.local.disk_full import full_disk_named
 from llmops.backends.local.flow_runner import LineOutcome
 
+RUNNING = "running"
 COMPLETED = "completed"
 INCOMPLETE = "incomplete"
 
@@ -68,7 +69,7 @@ def start_run(state_dir: Path, record: RunRecord, key: dict[str, Any]) -> RunRec
     with connect(state_dir) as conn, transaction(conn):
         row = conn.execute("SELECT * FROM runs WHERE run_id=?", (record.run_id,)).fetchone()
         if row is not None:
-            conn.execute("UPDATE runs SET status='running', finished_at=NULL WHERE run_id=?", (record.run_id,))
+            conn.execute("UPDATE runs SET status=?, finished_at=NULL WHERE run_id=?", (RUNNING, record.run_id))
             return _record(row)
         conn.execute(
             "INSERT INTO runs (run_id, name, use_case, env, kind, flow, variant, variant_label, dataset, "
@@ -76,7 +77,7 @@ def start_run(state_dir: Path, record: RunRecord, key: dict[str, Any]) -> RunRec
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record.run_id, record.name, record.use_case, record.env, record.kind, record.flow,
              json.dumps(record.variant, sort_keys=True), record.variant_label, record.dataset,
-             record.dataset_version, record.parent_run_id, "running", record.lines_total, 0, "{}",
+             record.dataset_version, record.parent_run_id, RUNNING, record.lines_total, 0, "{}",
              json.dumps(key, sort_keys=True), _now()),
         )
     return record
