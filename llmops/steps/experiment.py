@@ -57,7 +57,8 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
         mapped = [(i, map_inputs(use_case.mapping.experiment, row)) for i, row in enumerate(rows)]
         for combo in combos:
             spec = RunSpec(
-                use_case=use_case.name, env=env, kind="experiment", flow=flow, variant=combo,
+                use_case=use_case.name, env=env, kind="experiment", flow=flow,
+                flow_path=workspace.shown(flow.folder), variant=combo,
                 variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
                 dataset_version=version.version, data_sha256=version.sha256,
                 mapping=use_case.mapping.experiment, rows=mapped,

@@ -114,7 +114,8 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: A
         raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
     logger.info("post-production evaluation of %s over the %s", use_case.name, source.description)
     spec = RunSpec(
-        use_case=use_case.name, env=env, kind="post_prod", flow=flow, variant=flow.default_variants(),
+        use_case=use_case.name, env=env, kind="post_prod", flow=flow, flow_path=workspace.shown(flow.folder),
+        variant=flow.default_variants(),
         variant_label="post_prod", dataset=source.dataset.name, dataset_version=source.dataset.version,
         data_sha256=source.dataset.sha256, mapping=mapping,
         rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(source.rows)],

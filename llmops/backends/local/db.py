@@ -1,15 +1,18 @@
 """The local registry's SQLite database: WAL, a busy timeout, one connection per call site.
 
 WAL lets readers work while one process writes; the busy timeout makes a second CLI command wait for
-the first one's write instead of failing, so two commands on the same state never corrupt it.
+the first one's write instead of failing, so two commands on the same state never corrupt it. A full
+disk is raised as DiskFull naming the database.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from llmops.backends.local.disk_full import full_disk_named
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -49,29 +52,37 @@ def registry_path(state_dir: Path) -> Path:
 
 @contextmanager
 def connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
-    state_dir.mkdir(parents=True, exist_ok=True)
     path = registry_path(state_dir)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.row_factory = sqlite3.Row
-        if path not in _READY:
-            conn.execute("PRAGMA journal_mode=WAL")  # persistent: once per database is enough
-            conn.executescript(SCHEMA)
-            _READY.add(path)
-        yield conn
-    finally:
-        conn.close()
+    with full_disk_named(path):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
+            if path not in _READY:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent: once per database is enough
+                conn.executescript(SCHEMA)
+                _READY.add(path)
+            yield conn
+        finally:
+            conn.close()
 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave."""
+    """BEGIN IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave.
+
+    On some errors (a full disk) SQLite has already rolled back; a ROLLBACK then fails with "no
+    transaction is active" and would hide the error that matters, so only an open one is rolled back,
+    and a failing rollback never replaces the first error.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise

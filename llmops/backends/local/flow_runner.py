@@ -166,14 +166,19 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
         share_node_pool(executor, node_pool)
     pending = iter([(b, i, inputs) for b in batches for i, inputs in b.lines])
     stop = threading.Event()
+    failures: list[Exception] = []
 
     async def worker() -> None:
         for batch, index, inputs in pending:  # the workers share one iterator: each line runs once
             if stop.is_set():
                 return
             outcome = await batch.runner.run_line_async(index, inputs)
-            if batch.on_done:
-                batch.on_done(outcome)
+            if batch.on_done and not failures:
+                try:
+                    batch.on_done(outcome)
+                except Exception as exc:  # saving failed (a full disk): start no new line, raise once all ended
+                    failures.append(exc)
+                    stop.set()
 
     async def drive() -> None:
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
@@ -181,11 +186,14 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
     # Ctrl-C must not cancel prompt flow's line tasks: its async scheduler answers a cancellation
     # by ending the whole process with os._exit(0). So the first Ctrl-C only stops new lines from
     # starting, the lines in flight finish and are handed to on_done, and then KeyboardInterrupt
-    # is raised; a second Ctrl-C interrupts at once.
+    # is raised; a second Ctrl-C interrupts at once. An on_done that fails stops the lines the same
+    # way, so its error is raised once, not once per line still running.
     try:
         with _first_interrupt_sets(stop):
             asyncio.run(drive())
     finally:
         node_pool.shutdown(wait=False)
+    if failures:
+        raise failures[0]
     if stop.is_set():
         raise KeyboardInterrupt

@@ -6,20 +6,33 @@ import logging
 import os
 from pathlib import Path
 
-_QUIET_LOGGERS = ("execution", "execution.flow", "execution.bulk", "promptflow", "flowinvoker")
+from llmops.backends.local.atomic_file import write_atomically
 
+logger = logging.getLogger(__name__)
+_QUIET_LOGGERS = ("execution", "execution.flow", "execution.bulk", "promptflow", "flowinvoker")
 
 # Prompt flow reads these from its home's pf.yaml (what `pf config set` writes): telemetry off (it
 # otherwise posts to a public endpoint) and no local trace service.
 PF_CONFIG = "telemetry:\n  enabled: 'false'\ntrace:\n  destination: none\n"
 
 
+def promptflow_log_level() -> str:
+    """WARNING with --verbose (llmops logs debug), else CRITICAL.
+
+    Prompt flow logs every failed node with its traceback, a few per failed line: 60 tracebacks for
+    a 10-line run during a provider outage. Each line keeps its failure text in the registry and the
+    report, so the terminal gets those logs only when asked for. Its execution loggers are made
+    outside logging's registry (logging.getLogger cannot reach them) and take their level from
+    PF_LOGGING_LEVEL when prompt flow is imported, so the level is set through the environment.
+    """
+    return "WARNING" if logger.isEnabledFor(logging.DEBUG) else "CRITICAL"
+
+
 def configure_promptflow(state_dir: Path) -> Path:
     home = state_dir / "promptflow"
-    home.mkdir(parents=True, exist_ok=True)
     config = home / "pf.yaml"
-    if not config.is_file():
-        config.write_text(PF_CONFIG, encoding="utf-8")
+    if not config.is_file():  # another command may be reading it
+        write_atomically(config, PF_CONFIG)
     # Set before prompt flow is imported: it reads them at import time.
     os.environ.setdefault("PF_HOME_DIRECTORY", str(home))
     os.environ.setdefault("PF_TRACING_SKIP_LOCAL_SETUP", "true")  # no trace service on port 23333
@@ -27,7 +40,8 @@ def configure_promptflow(state_dir: Path) -> Path:
     os.environ.setdefault("PROMPTFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("TELEMETRY_ENABLED", "false")
     os.environ.setdefault("APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED", "true")
-    os.environ.setdefault("PF_LOGGING_LEVEL", "WARNING")
+    level = promptflow_log_level()
+    os.environ.setdefault("PF_LOGGING_LEVEL", level)
     for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(level)
     return home

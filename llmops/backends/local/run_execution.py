@@ -1,4 +1,5 @@
-"""Execute one content-addressed run: reuse it when finished, resume it when interrupted.
+"""Execute one content-addressed run: reuse it when every line succeeded, else resume it: run the lines
+never run (interrupted) and the failed ones again (a provider outage, a replay miss).
 
 Shared by the experiment, evaluation and post-production steps: they differ in what they feed a
 flow, not in how a run is executed, stored and resumed.
@@ -10,13 +11,16 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmops.backends.local import run_registry
+from llmops.backends.local.disk_full import full_disk_named
 from llmops.backends.local.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
 from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.backends.local.run_lock import holding_runs
 from llmops.backends.local.snapshot import materialize
 from llmops.backends.local.variants_dag import write_variant_dag
 from llmops.config.flow_dag import FlowDag
@@ -33,6 +37,7 @@ class RunSpec:
     env: str
     kind: str  # experiment | evaluation | post_prod
     flow: FlowDag
+    flow_path: str  # the flow's folder relative to the repository (Workspace.shown)
     variant: dict[str, str]
     variant_label: str
     dataset: str
@@ -53,8 +58,29 @@ class RunResult:
 
 
 def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> dict[str, Any]:
-    return {"kind": spec.kind, "flow": flow_sha256, "variant": spec.variant, "data": spec.data_sha256,
-            "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
+    # The flow's path is part of what a run is: cassettes and call tags are found by it, so a copy of
+    # the flow in another folder is another run even when its files are byte for byte the same.
+    return {"kind": spec.kind, "flow": flow_sha256, "flow_path": spec.flow_path, "variant": spec.variant,
+            "data": spec.data_sha256, "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
+
+
+@dataclass(frozen=True)
+class _Identified:
+    """A spec with its content key, run id and name, and the snapshot its flow runs from."""
+
+    spec: RunSpec
+    key: dict[str, Any]
+    run_id: str
+    name: str
+    snapshot: Path
+
+
+def _identify(state_dir: Path, spec: RunSpec, session: Any) -> _Identified:
+    flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
+    key = run_key(spec, flow_sha, session.identity())
+    run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}_{run_id[:6]}"
+    return _Identified(spec, key, run_id, name, snapshot)
 
 
 @dataclass
@@ -68,52 +94,67 @@ class _StartedRun:
     on_done: Callable[[LineOutcome], None]
 
 
-def _start(state_dir: Path, spec: RunSpec, session: Any, progress: ProgressFactory | None) -> RunResult | _StartedRun:
-    """Reuse the run when it finished before; otherwise register it and find what is left to do."""
-    flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
-    key = run_key(spec, flow_sha, session.identity())
-    run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}_{run_id[:6]}"
-    existing = run_registry.get_run(state_dir, run_id)
-    if existing is not None and existing.status == "completed":
-        logger.info("reusing run %s (%d lines, %d failed): nothing changed", name, existing.lines_total,
-                    existing.lines_failed)
-        return RunResult(existing, run_registry.lines(state_dir, run_id), reused=True, executed_lines=0)
+def _reused(state_dir: Path, record: run_registry.RunRecord) -> RunResult:
+    return RunResult(record, run_registry.lines(state_dir, record.run_id), reused=True, executed_lines=0)
+
+
+def _start(state_dir: Path, run: _Identified, session: Any,
+           progress: ProgressFactory | None) -> RunResult | _StartedRun:
+    """Reuse the run when it finished before with every line; otherwise register it and find what is left
+    to do: the lines never run, and the failed ones (a failed line is never a result to reuse)."""
+    spec, name = run.spec, run.name
+    existing = run_registry.get_run(state_dir, run.run_id)
+    if existing is not None and existing.status == run_registry.COMPLETED:
+        logger.info("reusing run %s (%d lines): nothing changed", name, existing.lines_total)
+        return _reused(state_dir, existing)
+    succeeded, failed = run_registry.line_states(state_dir, run.run_id)
+    pending = [(i, inputs) for i, inputs in spec.rows if i not in succeeded]
+    if existing is not None and existing.status == run_registry.INCOMPLETE and not pending:
+        logger.info("reusing run %s (%d lines, %d failed): its failed lines wait for the lines they need",
+                    name, existing.lines_total, existing.lines_failed)
+        return _reused(state_dir, existing)
 
     total = len(spec.rows) + len(spec.skipped or {})
     record = run_registry.RunRecord(
-        run_id=run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
+        run_id=run.run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
         variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
-        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status="running",
+        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=run_registry.RUNNING,
         lines_total=total, lines_failed=0,
     )
-    run_registry.start_run(state_dir, record, key)
-    done = run_registry.done_line_indexes(state_dir, run_id)
-    skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in done]
-    run_registry.save_lines(state_dir, run_id, skipped)
-    pending = [(i, inputs) for i, inputs in spec.rows if i not in done]
-    if done:
-        logger.info("resuming run %s: %d of %d lines already done", name, len(done), total)
+    run_registry.start_run(state_dir, record, run.key)
+    skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in succeeded]
+    run_registry.save_lines(state_dir, run.run_id, skipped)
+    _say_what_is_left(name, total, len(succeeded), len(failed & {i for i, _ in pending}), len(pending))
 
-    dag_name, node_connections = write_variant_dag(snapshot, spec.flow.file, spec.variant)
-    connections = session.pf_connections(spec.flow.name, run_id, spec.variant_label, node_connections)
-    writer = run_registry.LineWriter(state_dir, run_id)
+    dag_name, node_connections = write_variant_dag(run.snapshot, spec.flow.file, spec.variant)
+    connections = session.pf_connections(spec.flow.name, run.run_id, spec.variant_label, node_connections)
+    writer = run_registry.LineWriter(state_dir, run.run_id)
     tick: Callable[[LineOutcome], None] | None = None
 
     def on_done(outcome: LineOutcome) -> None:
         nonlocal tick
         writer.add(outcome)
         if progress and tick is None:  # the bar appears when the run starts, not when it is queued
-            tick = progress(f"{spec.variant_label} ({spec.dataset})", total, len(done) + len(skipped))
+            tick = progress(f"{spec.variant_label} ({spec.dataset})", total, total - len(pending))
         if tick:
             tick(outcome)
 
-    return _StartedRun(record, FlowRunner(snapshot, dag_name, connections), pending, writer, on_done)
+    return _StartedRun(record, FlowRunner(run.snapshot, dag_name, connections), pending, writer, on_done)
+
+
+def _say_what_is_left(name: str, total: int, succeeded: int, retried: int, pending: int) -> None:
+    if not pending or not (succeeded or retried):
+        return  # a new run, or one whose lines all ran before it was cut short
+    if pending > retried:
+        logger.info("resuming run %s: %d of %d lines already done%s", name, succeeded, total,
+                    f", retrying {retried} failed" if retried else "")
+    else:
+        logger.info("run %s: %d of %d lines done, retrying %d failed", name, succeeded, total, retried)
 
 
 def _finish(state_dir: Path, run: _StartedRun) -> RunResult:
     all_lines = run_registry.lines(state_dir, run.record.run_id)
-    metrics = run.runner.aggregate(all_lines)
+    metrics = run.runner.aggregate(all_lines)  # over every succeeded line, those of earlier executions too
     final = run_registry.finish_run(state_dir, run.record.run_id, metrics)
     return RunResult(final, all_lines, reused=False, executed_lines=len(run.pending))
 
@@ -131,16 +172,22 @@ def lines_in_flight(llm_concurrency: int) -> int:
 
 def execute_all(state_dir: Path, specs: list[RunSpec], session: Any, concurrency: int,
                 progress: ProgressFactory | None = None) -> list[RunResult]:
-    """Execute several runs, their lines sharing one budget (see lines_in_flight); results in `specs` order."""
-    configure_promptflow(state_dir)
-    runs = [_start(state_dir, spec, session, progress) for spec in specs]
-    started = [run for run in runs if isinstance(run, _StartedRun)]
-    try:
-        run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started], lines_in_flight(concurrency))
-    finally:
-        for run in started:
-            run.writer.close()  # on Ctrl-C too: finished lines are kept for the resume
-    return [_finish(state_dir, run) if isinstance(run, _StartedRun) else run for run in runs]
+    """Execute several runs, their lines sharing one budget (see lines_in_flight); results in `specs` order.
+
+    While it executes them this process holds their runs: another command executing one of them waits.
+    """
+    with full_disk_named(state_dir):
+        configure_promptflow(state_dir)
+        identified = [_identify(state_dir, spec, session) for spec in specs]
+        with holding_runs(state_dir, {run.run_id: run.name for run in identified}):
+            runs = [_start(state_dir, run, session, progress) for run in identified]
+            started = [run for run in runs if isinstance(run, _StartedRun)]
+            with ExitStack() as writers:
+                for run in started:
+                    writers.callback(run.writer.close)  # on Ctrl-C too: finished lines are kept for the resume
+                run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started],
+                            lines_in_flight(concurrency))
+            return [_finish(state_dir, run) if isinstance(run, _StartedRun) else run for run in runs]
 
 
 def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,

@@ -1,5 +1,10 @@
 """Runs and their lines in the local registry. A run is keyed by its content hash, so an unchanged
-run is found and reused, and a run interrupted half way keeps the lines it finished."""
+run is found and reused, and a run interrupted half way keeps the lines it finished.
+
+A run's status: `running` while (or if interrupted while) it runs; `completed` when every line
+succeeded, a final result to reuse; `incomplete` when it ended with failed lines, which the next
+execution of the same run retries (its succeeded lines are kept).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.db import connect, transaction
+from llmops.backends.local.db import connect, registry_path, transaction
+from llmops.backends.local.disk_full import full_disk_named
 from llmops.backends.local.flow_runner import LineOutcome
+
+RUNNING = "running"
+COMPLETED = "completed"
+INCOMPLETE = "incomplete"
 
 
 def _now() -> str:
@@ -30,7 +40,7 @@ class RunRecord:
     dataset: str
     dataset_version: int
     parent_run_id: str | None
-    status: str  # running | completed
+    status: str  # running | completed | incomplete (see the module docstring)
     lines_total: int
     lines_failed: int
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -55,10 +65,11 @@ def get_run(state_dir: Path, run_id: str) -> RunRecord | None:
 
 
 def start_run(state_dir: Path, record: RunRecord, key: dict[str, Any]) -> RunRecord:
-    """Create the run if new; an existing run (same content key) is returned as it is."""
+    """Create the run if new; an existing run (same content key) is marked running again and returned."""
     with connect(state_dir) as conn, transaction(conn):
         row = conn.execute("SELECT * FROM runs WHERE run_id=?", (record.run_id,)).fetchone()
         if row is not None:
+            conn.execute("UPDATE runs SET status=?, finished_at=NULL WHERE run_id=?", (RUNNING, record.run_id))
             return _record(row)
         conn.execute(
             "INSERT INTO runs (run_id, name, use_case, env, kind, flow, variant, variant_label, dataset, "
@@ -66,15 +77,17 @@ def start_run(state_dir: Path, record: RunRecord, key: dict[str, Any]) -> RunRec
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (record.run_id, record.name, record.use_case, record.env, record.kind, record.flow,
              json.dumps(record.variant, sort_keys=True), record.variant_label, record.dataset,
-             record.dataset_version, record.parent_run_id, "running", record.lines_total, 0, "{}",
+             record.dataset_version, record.parent_run_id, RUNNING, record.lines_total, 0, "{}",
              json.dumps(key, sort_keys=True), _now()),
         )
     return record
 
 
-def done_line_indexes(state_dir: Path, run_id: str) -> set[int]:
+def line_states(state_dir: Path, run_id: str) -> tuple[set[int], set[int]]:
+    """(indexes of the lines that succeeded, of those that failed): the failed ones are run again."""
     with connect(state_dir) as conn:
-        return {r[0] for r in conn.execute("SELECT idx FROM run_lines WHERE run_id=?", (run_id,))}
+        rows = conn.execute("SELECT idx, error IS NULL FROM run_lines WHERE run_id=?", (run_id,)).fetchall()
+    return {r[0] for r in rows if r[1]}, {r[0] for r in rows if not r[1]}
 
 
 def save_lines(state_dir: Path, run_id: str, outcomes: list[LineOutcome]) -> None:
@@ -97,6 +110,7 @@ class LineWriter:
         import time
 
         self._clock = time.monotonic
+        self._path = registry_path(state_dir)
         self._context = connect(state_dir)
         self._conn = self._context.__enter__()
         self._run_id = run_id
@@ -115,7 +129,7 @@ class LineWriter:
             return
         rows = [(self._run_id, o.index, json.dumps(o.inputs, default=str), json.dumps(o.outputs, default=str),
                  json.dumps(o.aggregation_inputs or {}, default=str), o.error, o.seconds) for o in self._pending]
-        with transaction(self._conn):
+        with full_disk_named(self._path), transaction(self._conn):
             self._conn.executemany("INSERT OR REPLACE INTO run_lines VALUES (?,?,?,?,?,?,?)", rows)
         self._pending = []
 
@@ -134,11 +148,13 @@ def lines(state_dir: Path, run_id: str) -> list[LineOutcome]:
 
 
 def finish_run(state_dir: Path, run_id: str, metrics: dict[str, Any]) -> RunRecord:
+    """Completed when every line succeeded; else incomplete, so the next execution retries the failed lines."""
     with connect(state_dir) as conn, transaction(conn):
         failed = conn.execute("SELECT COUNT(*) FROM run_lines WHERE run_id=? AND error IS NOT NULL",
                               (run_id,)).fetchone()[0]
-        conn.execute("UPDATE runs SET status='completed', lines_failed=?, metrics=?, finished_at=? WHERE run_id=?",
-                     (failed, json.dumps(metrics, sort_keys=True, default=str), _now(), run_id))
+        conn.execute("UPDATE runs SET status=?, lines_failed=?, metrics=?, finished_at=? WHERE run_id=?",
+                     (INCOMPLETE if failed else COMPLETED, failed, json.dumps(metrics, sort_keys=True, default=str),
+                      _now(), run_id))
         row = conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
     return _record(row)
 
@@ -161,6 +177,6 @@ def latest_run_set(state_dir: Path, kind: str, use_case: str, env: str) -> list[
 
 def child_runs(state_dir: Path, parent_run_id: str, kind: str) -> list[RunRecord]:
     with connect(state_dir) as conn:
-        rows = conn.execute("SELECT * FROM runs WHERE parent_run_id=? AND kind=? AND status='completed' "
-                            "ORDER BY created_at, rowid", (parent_run_id, kind)).fetchall()
+        rows = conn.execute("SELECT * FROM runs WHERE parent_run_id=? AND kind=? AND status IN (?, ?) "
+                            "ORDER BY created_at, rowid", (parent_run_id, kind, COMPLETED, INCOMPLETE)).fetchall()
     return [_record(r) for r in rows]

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from llmops.backends.local.atomic_file import write_atomically
+
 
 @dataclass(frozen=True)
 class NodeConnection:
@@ -62,6 +64,6 @@ def write_variant_dag(snapshot: Path, dag_file: Path, variant: dict[str, str]) -
     key = hashlib.sha256(json.dumps(variant, sort_keys=True).encode()).hexdigest()[:10]
     name = f"flow.variant-{key}.dag.yaml"
     target = snapshot / name
-    if not target.is_file():
-        target.write_text(yaml.safe_dump(dag, sort_keys=False), encoding="utf-8")
+    if not target.is_file():  # another command may be reading it: never let it see the file half written
+        write_atomically(target, yaml.safe_dump(dag, sort_keys=False))
     return name, connections

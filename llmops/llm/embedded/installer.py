@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops.file_lock import exclusive_lock
 from llmops.llm.embedded import wheels
 from llmops.llm.embedded.assembly import assemble, verify_existing
 from llmops.llm.embedded.catalog import ModelSpec, get_model
-from llmops.llm.embedded.file_lock import exclusive_lock
 from llmops.llm.embedded.locations import model_file, resolve_models_dir
 
 logger = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import llmops
 from llmops.errors import LlmopsError, NotFoundError, StepFailed
+from llmops.file_lock import exclusive_lock
 from llmops.llm.embedded import processes
 from llmops.llm.embedded.assembly import is_verified
 from llmops.llm.embedded.catalog import ModelSpec, get_model
 from llmops.llm.embedded.child import BOOT_CODE, ServerSettings
-from llmops.llm.embedded.file_lock import exclusive_lock
 from llmops.llm.embedded.locations import model_file, resolve_models_dir, server_dir, server_log_file
 from llmops.llm.embedded.loopback import ServerUnavailable, get_json
 from llmops.llm.embedded.records import ServerRecord, delete_record, read_record, write_record
