@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from llmops.errors import StepFailed
-from llmops.llm.embedded.file_lock import exclusive_lock
+from llmops.file_lock import exclusive_lock
 from llmops.serving.client import get_json
 from llmops.serving.endpoint_key import KEY_ENV
 from llmops.serving.ports import check_free
