@@ -54,6 +54,10 @@ def test_failed_lines_run_again_once_the_provider_recovers(tmp_path: Path, healt
         assert f"4 lines, {failed_first} failed (ran 4 lines)" in first.out
         # Prompt flow's node tracebacks stay off the terminal without --verbose; each line keeps its cause.
         assert "Traceback" not in first.err and "Traceback" not in first.out
+        # The cause is printed once, grouped, with its fix; per-call noise stays off the terminal.
+        assert "fix: the provider is rate-limiting" in first.out
+        assert "Exception occurs" not in first.err  # promptflow-tools prints it on every failed call
+        assert sum("retrying with backoff" in line for line in first.err.splitlines()) == 1, first.err
         retried = failed_urls(tmp_path)
         assert len(retried) == failed_first
         # Not final: the run record says the run has lines left to retry.

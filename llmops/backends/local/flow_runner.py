@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.local.node_output import NODE_THREAD_PREFIX, node_output_logged
+
 logger = logging.getLogger(__name__)
 
 
@@ -157,11 +159,18 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
     batches = [b for b in batches if b.lines]
     if not batches:
         return  # before importing prompt flow (over a second): a fully reused step needs none of it
+    # Made before the executors: prompt flow's per-node log capture writes through to whatever stderr
+    # was when an executor was created, so that must already be the routing one.
+    with node_output_logged():
+        _run_lines(batches, concurrency)
+
+
+def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
     from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
 
     executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
     node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),
-                                   thread_name_prefix="llmops-node")
+                                   thread_name_prefix=NODE_THREAD_PREFIX)
     for executor in executors:
         share_node_pool(executor, node_pool)
     pending = iter([(b, i, inputs) for b in batches for i, inputs in b.lines])

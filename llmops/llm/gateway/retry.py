@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,20 @@ from llmops.llm.gateway.transport import UpstreamResponse, UpstreamTransportErro
 logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 200
+
+# An outage fails every call of every line, several attempts each: a log line per attempt drowned the
+# run's output (120 lines for a 10-line run). Attempts are logged at debug (--verbose); the first
+# retry of each upstream is said once, so a long wait does not look like a hang.
+_announced: set[str] = set()
+_announced_lock = threading.Lock()
+
+
+def _say_retrying_once(describe: str, problem: str) -> None:
+    with _announced_lock:
+        first = describe not in _announced
+        _announced.add(describe)
+    if first:
+        logger.info("%s: %s; retrying with backoff (each attempt is logged with --verbose)", describe, problem)
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,7 @@ def call_with_retries(
         delay = wait if wait is not None else backoff_delay(policy, attempts, rng)
         elapsed = time.monotonic() - started
         if elapsed + delay >= policy.max_total_seconds:
-            logger.warning(
+            logger.debug(
                 "%s: attempt %d failed (%s); waiting %.2f s would pass the %.1f s bound, giving up",
                 describe,
                 attempts,
@@ -136,7 +151,8 @@ def call_with_retries(
                 policy.max_total_seconds,
             )
             break
-        logger.info(
+        _say_retrying_once(describe, problem)
+        logger.debug(
             "%s: attempt %d/%d failed (%s); retrying in %.2f s",
             describe,
             attempts,
