@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from llmops.llm.embedded.locations import server_record_file
@@ -26,6 +26,9 @@ class ServerRecord:
     started_at: str  # ISO 8601, UTC
     startup_seconds: float
     log_path: str
+    # Whether the server reuses prompt prefixes across requests (see child.py). Records written before the
+    # field existed are of servers that did, and such a server is replaced rather than reused.
+    prompt_reuse: bool = True
 
     @property
     def base_url(self) -> str:
@@ -37,7 +40,8 @@ def read_record(state_dir: Path, name: str) -> ServerRecord | None:
     path = server_record_file(state_dir, name)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return ServerRecord(**{field.name: raw[field.name] for field in fields(ServerRecord)})
+        return ServerRecord(**{field.name: raw[field.name] for field in fields(ServerRecord)
+                               if field.name in raw or field.default is MISSING})
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as error:

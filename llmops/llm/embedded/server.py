@@ -51,21 +51,25 @@ def ensure_running(
     models_dir: Path | None = None,
     threads: int = DEFAULT_THREADS,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    *,
+    prompt_reuse: bool = False,
 ) -> tuple[str, bool]:
     """(OpenAI base URL, started_here): reuse the live server recorded in state_dir, else start one.
 
     A live server is reused whatever threads and context it was started with. A recorded server that
-    is dead, serves another file or does not answer within 5 s is stopped and replaced.
+    is dead, serves another file, does not answer within 5 s or reuses prompt prefixes when not asked to
+    (its answers would depend on the order of calls) is stopped and replaced. `prompt_reuse` is there to
+    measure what reproducible answers cost (see child.py); llmops itself never turns it on.
     """
     state = Path(state_dir).resolve()
     spec = get_model(name)
     with exclusive_lock(server_dir(state) / f"{spec.name}.lock"):
         running = find_running(spec.name, state)
-        if running is not None:
+        if running is not None and running.prompt_reuse == prompt_reuse:
             logger.info("reusing embedded server %s at %s (pid %d)", spec.name, running.address, running.pid)
             return running.base_url, False
         _clear_stale(state, spec.name)
-        record = _start(spec, state, resolve_models_dir(models_dir), threads, context_tokens)
+        record = _start(spec, state, resolve_models_dir(models_dir), threads, context_tokens, prompt_reuse)
         return record.base_url, True
 
 
@@ -84,9 +88,12 @@ def embedded_server(
     models_dir: Path | None = None,
     threads: int = DEFAULT_THREADS,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    *,
+    prompt_reuse: bool = False,
 ) -> Iterator[str]:
     """Yield the OpenAI base URL of a running server; on exit stop it only if this call started it."""
-    base_url, started_here = ensure_running(name, state_dir, models_dir, threads, context_tokens)
+    base_url, started_here = ensure_running(name, state_dir, models_dir, threads, context_tokens,
+                                            prompt_reuse=prompt_reuse)
     try:
         yield base_url
     finally:
@@ -125,14 +132,17 @@ def check_startable(name: str, models_dir: Path | None = None) -> Path:
     return path
 
 
-def _start(spec: ModelSpec, state: Path, models_dir: Path, threads: int, context_tokens: int) -> ServerRecord:
+def _start(
+    spec: ModelSpec, state: Path, models_dir: Path, threads: int, context_tokens: int, prompt_reuse: bool
+) -> ServerRecord:
     path = check_startable(spec.name, models_dir)
     ready_file = server_dir(state) / f"{spec.name}.ready"
     ready_file.unlink(missing_ok=True)
     log_path = server_log_file(state, spec.name)
-    settings = ServerSettings(str(path), spec.name, str(ready_file), threads, context_tokens)
-    logger.info("starting embedded server %s (%s, %d threads, context %d)", spec.name, path, threads,
-                context_tokens)
+    settings = ServerSettings(str(path), spec.name, str(ready_file), threads, context_tokens,
+                              prompt_reuse=prompt_reuse)
+    logger.info("starting embedded server %s (%s, %d threads, context %d%s)", spec.name, path, threads,
+                context_tokens, ", prompt reuse on" if prompt_reuse else "")
     started = time.perf_counter()
     process = processes.launch([sys.executable, "-c", BOOT_CODE, settings.to_json()],
                                _child_environment(threads), log_path)
@@ -149,6 +159,7 @@ def _start(spec: ModelSpec, state: Path, models_dir: Path, threads: int, context
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         startup_seconds=round(time.perf_counter() - started, 3),
         log_path=str(log_path),
+        prompt_reuse=prompt_reuse,
     )
     write_record(state, record)
     logger.info("embedded server %s ready at %s in %.1f s", spec.name, address, record.startup_seconds)
