@@ -1,7 +1,8 @@
 """Few-shot examples for classify_with_llm.
 
-They are constant, so the prompt puts them right after the system message: the model server's
-prompt cache then reuses their tokens across lines and only the line's URL and summary are new.
+They are constant, so the prompt puts them right after the system message, where a hosted model's
+prompt cache (Azure OpenAI, OpenAI) can reuse their tokens across lines. The embedded model evaluates
+every prompt whole instead, so that its answers do not depend on the order lines run in.
 Three examples keep the prompt near 320 tokens; they cover the labels a 1.5B model got wrong
 without them (store listings, .pdf links, ordinary pages). Labels are the ones the prompts ask
 for, so "Other" stands for the flow's "None" (convert_to_dict maps it back). None of these URLs
