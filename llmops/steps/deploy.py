@@ -14,6 +14,7 @@ from pathlib import Path
 from llmops.backends.local import endpoint_registry, model_registry
 from llmops.backends.local.endpoint_registry import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.local.model_registry import ModelVersion
+from llmops.backends.traffic import Split, check_split
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow
 from llmops.config.problems import Problem
@@ -26,7 +27,6 @@ from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.production_log import log_path
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
-from llmops.serving.traffic import Split, check_split
 from llmops.serving.variant_choice import VariantChoice, choose_variant
 
 logger = logging.getLogger(__name__)

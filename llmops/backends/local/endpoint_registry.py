@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from llmops.backends.local import db
+from llmops.backends.traffic import Split, check_split
 from llmops.errors import LlmopsError, unknown_name
-from llmops.serving.traffic import Split, check_split
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (
