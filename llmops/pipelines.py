@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llmops.backends.local.run_execution import ProgressFactory
+from llmops.backends.local.engine.run_execution import ProgressFactory
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed

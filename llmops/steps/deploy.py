@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmops.backends.local import endpoint_registry, model_registry
-from llmops.backends.local.endpoint_registry import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.local.model_registry import ModelVersion
+from llmops.backends.local.registry import endpoints as endpoint_registry
+from llmops.backends.local.registry import models as model_registry
+from llmops.backends.local.registry.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
+from llmops.backends.local.registry.models import ModelVersion
 from llmops.backends.traffic import Split, check_split
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow

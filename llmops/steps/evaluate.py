@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.backends.local.engine.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.backends.local.registry import data as data_registry
+from llmops.backends.local.registry import runs as run_registry
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import RUN_OUTPUT_REF
 from llmops.config.use_case import UseCase

@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local.flow_runner import FlowRunner
-from llmops.backends.local.promptflow_env import configure_promptflow
-from llmops.backends.local.snapshot import materialize
-from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.snapshot import materialize
+from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.config.use_case import UseCase
 from llmops.config.variants import enumerate_variants, label
 from llmops.config.workspace import Workspace

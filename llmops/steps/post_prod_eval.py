@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.backends.local.engine.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.backends.local.registry import data as data_registry
+from llmops.backends.local.registry import runs as run_registry
 from llmops.config.flow_dag import FlowDag
 from llmops.config.jsonl import read_objects
 from llmops.config.use_case import UseCase

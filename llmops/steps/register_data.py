@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmops.backends import require_local
-from llmops.backends.local import data_registry
-from llmops.backends.local.data_registry import DataVersion
+from llmops.backends.local.registry import data as data_registry
+from llmops.backends.local.registry.data import DataVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import model_registry, run_registry
-from llmops.backends.local.model_registry import ModelVersion
+from llmops.backends.local.registry import models as model_registry
+from llmops.backends.local.registry import runs as run_registry
+from llmops.backends.local.registry.models import ModelVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.serving.variant_choice import VariantChoice, choose_variant

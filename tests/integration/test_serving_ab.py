@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local import endpoint_registry
+from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.backends.traffic import Split
 from llmops.serving import process
 from llmops.serving.client import ScoreReply, get_json, score

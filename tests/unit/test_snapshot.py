@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local.snapshot import flow_hash, materialize
+from llmops.backends.local.engine.snapshot import flow_hash, materialize
 
 PROCESSES = 6
 ROUNDS = 4

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         uses = [Use(f.name, node, conn) for f in flows for node, conn in f.connections()]
     choices = choose(uses, connections, args.provider)
     if connections and not args.no_sync:
-        from llmops.backends.local.promptflow_connections import sync_connections
+        from llmops.backends.local.engine.promptflow_connections import sync_connections
 
         store = sync_connections(connections, ws.state_dir)
         import logging

@@ -112,7 +112,7 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
 
 
 def _traffic(args: argparse.Namespace, ws: Any, uc: Any) -> int:
-    from llmops.backends.local import endpoint_registry
+    from llmops.backends.local.registry import endpoints as endpoint_registry
     from llmops.backends.traffic import parse_split
     from llmops.serving.endpoint_config import local_endpoint
     from llmops.steps.deploy import set_traffic

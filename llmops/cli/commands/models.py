@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends.local import model_registry
+    from llmops.backends.local.registry import models as model_registry
 
     versions = model_registry.list_versions(workspace(args).state_dir, args.use_case)
     if args.json:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmops.backends.local.db import connect, transaction
-from llmops.backends.local.snapshot import file_sha256
+from llmops.backends.local.engine.snapshot import file_sha256
+from llmops.backends.local.registry.db import connect, transaction
 from llmops.config.jsonl import read_objects
 
 

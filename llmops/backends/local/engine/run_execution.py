@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import run_registry
 from llmops.backends.local.disk_full import full_disk_named
-from llmops.backends.local.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
-from llmops.backends.local.promptflow_env import configure_promptflow
-from llmops.backends.local.run_lock import holding_runs
-from llmops.backends.local.snapshot import materialize
-from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.run_lock import holding_runs
+from llmops.backends.local.engine.snapshot import materialize
+from llmops.backends.local.engine.variants_dag import write_variant_dag
+from llmops.backends.local.registry import runs as run_registry
 from llmops.config.flow_dag import FlowDag
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import db
+from llmops.backends.local.registry import db
 from llmops.backends.traffic import Split, check_split
 from llmops.errors import LlmopsError, unknown_name
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.node_output import NODE_THREAD_PREFIX, node_output_logged
+from llmops.backends.local.engine.node_output import NODE_THREAD_PREFIX, node_output_logged
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
 
 
 def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
-    from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
+    from llmops.backends.local.engine.pooled_nodes import pool_size, share_node_pool
 
     executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
     node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),

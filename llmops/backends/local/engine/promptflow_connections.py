@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.llm.connections import Connection
 
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.db import connect, registry_path, transaction
 from llmops.backends.local.disk_full import full_disk_named
-from llmops.backends.local.flow_runner import LineOutcome
+from llmops.backends.local.engine.flow_runner import LineOutcome
+from llmops.backends.local.registry.db import connect, registry_path, transaction
 
 RUNNING = "running"
 COMPLETED = "completed"

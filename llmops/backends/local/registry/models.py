@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.db import connect, transaction
-from llmops.backends.local.snapshot import flow_files, flow_hash
+from llmops.backends.local.engine.snapshot import flow_files, flow_hash
+from llmops.backends.local.registry.db import connect, transaction
 from llmops.errors import NotFoundError, unknown_name
 
 
