@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
+from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, run_batches
+from llmops.backends.types import LineOutcome
 
 DAG = """\
 inputs:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from llmops.backends.endpoints import Deployment
 from llmops.backends.local.registry import endpoints as endpoint_registry
-from llmops.backends.local.registry.endpoints import Deployment
 from llmops.backends.traffic import Split
 from tests.support.mini_use_case import write_use_case
 

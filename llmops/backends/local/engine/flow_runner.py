@@ -20,19 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.engine.node_output import NODE_THREAD_PREFIX, node_output_logged
+from llmops.backends.types import LineOutcome
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LineOutcome:
-    index: int
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    error: str | None
-    seconds: float
-    # Node outputs that aggregation nodes read; kept so metrics can be computed over resumed lines too.
-    aggregation_inputs: dict[str, Any] | None = None
 
 
 def _error_text(run_info: Any) -> str:
