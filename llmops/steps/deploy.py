@@ -13,7 +13,7 @@ from pathlib import Path
 
 from llmops.backends import open_backend
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.protocols import Backend
+from llmops.backends.protocols import Backend, EndpointRegistry
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import LocalEndpoint
@@ -141,6 +141,10 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
 # -- the endpoint's own operations ---------------------------------------------------------------
 
 
+def _endpoints(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None) -> EndpointRegistry:
+    return (backend or open_backend(workspace, use_case, env)).registry.endpoints
+
+
 @dataclass(frozen=True)
 class EndpointStatus:
     name: str
@@ -157,7 +161,7 @@ def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str
     """Start the env's endpoint server in the background; returns (its record, True when this call started it).
 
     `key`: the key POST /score will require (resolve_key), when the env's local_endpoint names one."""
-    endpoints = (backend or open_backend(workspace, use_case, env)).registry.endpoints
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     already = process.running(workspace.state_dir, name)
     if already is not None:
@@ -176,7 +180,7 @@ def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.
 
 def endpoint_status(workspace: Workspace, use_case: UseCase, env: str,
                     backend: Backend | None = None) -> EndpointStatus:
-    endpoints = (backend or open_backend(workspace, use_case, env)).registry.endpoints
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
     try:
@@ -190,7 +194,7 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str,
 def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,
                 mirror: dict[str, int] | None = None, backend: Backend | None = None) -> TrafficMap:
     """Set the live map and the mirror map (None keeps the current one) on the endpoint, running or not."""
-    endpoints = (backend or open_backend(workspace, use_case, env)).registry.endpoints
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     current = endpoints.get_endpoint(name).split
     split = Split(dict(current.live if live is None else live), dict(current.mirror if mirror is None else mirror))
@@ -199,11 +203,9 @@ def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[st
 
 def traffic_history(workspace: Workspace, use_case: UseCase, env: str,
                     backend: Backend | None = None) -> list[TrafficMap]:
-    endpoints = (backend or open_backend(workspace, use_case, env)).registry.endpoints
-    return endpoints.history(local_endpoint(use_case, env).ENDPOINT_NAME)
+    return _endpoints(workspace, use_case, env, backend).history(local_endpoint(use_case, env).ENDPOINT_NAME)
 
 
 def rollback(workspace: Workspace, use_case: UseCase, env: str,
              backend: Backend | None = None) -> tuple[TrafficMap, TrafficMap]:
-    endpoints = (backend or open_backend(workspace, use_case, env)).registry.endpoints
-    return endpoints.rollback(local_endpoint(use_case, env).ENDPOINT_NAME)
+    return _endpoints(workspace, use_case, env, backend).rollback(local_endpoint(use_case, env).ENDPOINT_NAME)

@@ -38,19 +38,19 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
     """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
 
-    registry = (backend or open_backend(workspace, use_case, env)).registry.runs
-    run_ids = registry.latest_run_set(kind, use_case.name, env)
+    run_registry = (backend or open_backend(workspace, use_case, env)).registry.runs
+    run_ids = run_registry.latest_run_set(kind, use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no {kind} of '{use_case.name}' in env '{env}' yet; run: llmops run "
                           f"--use-case {use_case.name} --env {env}")
-    eval_ids = set(registry.latest_run_set("evaluation", use_case.name, env) or [])
+    eval_ids = set(run_registry.latest_run_set("evaluation", use_case.name, env) or [])
     accounting = workspace.state_dir / "llm_calls.sqlite"
     runs, evaluations = [], []
     for run_id in run_ids:
-        record = registry.get_run(run_id)
+        record = run_registry.get_run(run_id)
         if record is None:
             continue
-        lines = registry.lines(run_id)
+        lines = run_registry.lines(run_id)
         runs.append(ExperimentRun(
             run_id=run_id, name=record.name, variant=record.variant, variant_label=record.variant_label,
             is_baseline=record.variant_label == "defaults", dataset=record.dataset,
@@ -59,10 +59,10 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
             usage=_usage(accounting, run_id), flow=record.flow,
         ))
         by_index = {o.index: o for o in lines}
-        for child in registry.child_runs(run_id, "evaluation"):
+        for child in run_registry.child_runs(run_id, "evaluation"):
             if child.run_id not in eval_ids:
                 continue
-            eval_lines = {o.index: o for o in registry.lines(child.run_id)}
+            eval_lines = {o.index: o for o in run_registry.lines(child.run_id)}
             names = sorted({k for o in eval_lines.values() for k, v in o.outputs.items() if _number(v) is not None})
             values = {name: tuple(_number(eval_lines[i].outputs.get(name)) if i in eval_lines else None
                                   for i in sorted(by_index)) for name in names}

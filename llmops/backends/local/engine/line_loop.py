@@ -13,7 +13,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmops.backends.local.engine.flow_runner import FlowRunner, LineOutcome
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.types import LineOutcome
 
 # Node threads per calling thread: enough for flows whose nodes run a few at a time; more queue, never deadlock.
 NODE_THREADS_PER_CALLER = 4

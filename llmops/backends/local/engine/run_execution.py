@@ -2,9 +2,8 @@
 run the lines never run (interrupted) and the failed ones again (a provider outage, a replay miss).
 
 Shared by the experiment, evaluation and post-production steps: they differ in what they feed a
-flow, not in how a run is executed, stored and resumed. Runs and lines are kept in whichever run
-registry is given (the protocol, not the local database), so this engine's results can be merged into
-any backend's registry.
+flow, not in how a run is executed, stored and resumed. Runs and their lines are kept through the
+RunRegistry protocol, not in the local database directly.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A flow folder copied once per content hash (see content_hash.py): runs execute from the copy, never the work tree."""
+"""A flow folder copied under the state directory once per content hash (content_hash.py)."""
 
 from __future__ import annotations
 
