@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 
 from _latency import percentiles, run_threads  # noqa: E402 (benchmarks/ is the script's folder)
 
-from llmops.backends.local.flow_runner import FlowRunner  # noqa: E402
-from llmops.backends.local.promptflow_env import configure_promptflow  # noqa: E402
-from llmops.backends.local.snapshot import materialize  # noqa: E402
-from llmops.backends.local.variants_dag import write_variant_dag  # noqa: E402
+from llmops.backends.local.engine.flow_runner import FlowRunner  # noqa: E402
+from llmops.backends.local.engine.promptflow_env import configure_promptflow  # noqa: E402
+from llmops.backends.local.engine.snapshot import materialize  # noqa: E402
+from llmops.backends.local.engine.variants_dag import write_variant_dag  # noqa: E402
 from llmops.config.use_case import load_use_case  # noqa: E402
 from llmops.config.workspace import Workspace  # noqa: E402
 from llmops.serving import process  # noqa: E402

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
 
-from llmops.backends.local.run_execution import lines_in_flight  # noqa: E402
+from llmops.backends.local.engine.run_execution import lines_in_flight  # noqa: E402
 from tests.support import generated_use_case  # noqa: E402
 from tests.support.in_flight import InFlight  # noqa: E402
 
@@ -33,7 +33,7 @@ NAME = "throughput"
 
 
 def import_engine(root: Path) -> float:
-    from llmops.backends.local.promptflow_env import configure_promptflow
+    from llmops.backends.local.engine.promptflow_env import configure_promptflow
 
     configure_promptflow(root / ".llmops")  # before the import, as a real run does: it reads its log level then
     started = time.perf_counter()

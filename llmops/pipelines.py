@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llmops.backends.local.run_execution import ProgressFactory
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
+from llmops.backends.types import ProgressFactory
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed
@@ -31,16 +33,19 @@ class ExperimentPipelineResult:
 
 
 def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
-                        max_runs: int = 16, progress: ProgressFactory | None = None) -> ExperimentPipelineResult:
+                        max_runs: int = 16, progress: ProgressFactory | None = None,
+                        backend: Backend | None = None) -> ExperimentPipelineResult:
     """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
 
     The report is written even when runs have too many failed lines or a gate fails, so the reason
     can be read in it; the failure is returned for the caller to raise after showing the results.
     """
-    data = register_data(workspace, use_case, env)
-    exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False)
-    ev = evaluate(workspace, use_case, env, session, progress)
-    rep = report(workspace, use_case, env, enforce_gates=False)
+    backend = backend or open_backend(workspace, use_case, env)
+    data = register_data(workspace, use_case, env, backend)
+    exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False,
+                     backend=backend)
+    ev = evaluate(workspace, use_case, env, session, progress, backend)
+    rep = report(workspace, use_case, env, enforce_gates=False, backend=backend)
     failure: LlmopsError | None = None
     if exp.failing_runs:
         details = "; ".join(f"{r.record.name}: {r.record.lines_failed} of {r.record.lines_total} lines failed"
@@ -61,15 +66,17 @@ class CdPipelineResult:
 
 
 def cd_pipeline(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", test_lines: int = 0,
-                model_version: int | None = None, key: EndpointKey | None = None) -> CdPipelineResult:
+                model_version: int | None = None, key: EndpointKey | None = None,
+                backend: Backend | None = None) -> CdPipelineResult:
     """register model -> endpoint up (unless running) -> deploy (0%, smoke test, split) -> test-endpoint: the CD
     pipeline. A failed smoke test or endpoint test raises StepFailed (exit 1). `key`: the endpoint's key."""
     from llmops.steps.deploy import deploy, endpoint_up
     from llmops.steps.register_model import register_model
     from llmops.steps.test_endpoint import test_endpoint
 
-    model = register_model(workspace, use_case, env)
-    _, started = endpoint_up(workspace, use_case, env, provider, key=key)
-    deployed = deploy(workspace, use_case, env, "local", model_version, key)
+    backend = backend or open_backend(workspace, use_case, env)
+    model = register_model(workspace, use_case, env, backend)
+    _, started = endpoint_up(workspace, use_case, env, provider, key=key, backend=backend)
+    deployed = deploy(workspace, use_case, env, "local", model_version, key, backend)
     tested = test_endpoint(workspace, use_case, env, lines=test_lines, key=key)
     return CdPipelineResult(model, started, deployed, tested)

@@ -24,14 +24,13 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
 
 def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[FlowDag],
                  record: bool = False) -> Any:
+    """The LLM session of a command. Commands open their backend (open_backend) first: an env whose backend
+    cannot be opened then fails at once, not after a model started."""
     from llmops.llm.connections import read_connections
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
 
     env_file = Path(args.env_file) if args.env_file else ws.root / ".env"
-    from llmops.backends import require_local
-
-    require_local(uc.name, env, uc.env(env).BACKEND)
     provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
     settings = LlmSettings(
         state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,

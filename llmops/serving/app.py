@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from llmops.backends.local.line_loop import LineLoop
+from llmops.backends.local.engine.line_loop import LineLoop
 from llmops.serving.deployments import LoadedDeployment
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.flow_inputs import input_problems

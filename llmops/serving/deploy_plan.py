@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from llmops.backends.traffic import Split
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.errors import LlmopsError
-from llmops.serving.traffic import Split
 
 
 def plan_split(block: LocalEndpoint, existing: Collection[str]) -> tuple[Split, list[str]]:

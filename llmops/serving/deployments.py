@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from llmops.backends.local import model_registry
-from llmops.backends.local.endpoint_registry import Deployment
-from llmops.backends.local.flow_runner import FlowRunner
-from llmops.backends.local.snapshot import materialize
-from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.backends.endpoints import Deployment
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.snapshot import materialize
+from llmops.backends.local.engine.variants_dag import write_variant_dag
+from llmops.backends.local.registry import models as model_registry
 from llmops.config.flow_dag import find_dag_file
 from llmops.errors import LlmopsError
 from llmops.serving.flow_inputs import FlowInput, read_inputs

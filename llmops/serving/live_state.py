@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import endpoint_registry
-from llmops.backends.local.endpoint_registry import Endpoint
+from llmops.backends.endpoints import Endpoint
+from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.serving.deployments import DeploymentCache, LoadedDeployment
 from llmops.serving.traffic import Router
 

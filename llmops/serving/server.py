@@ -12,9 +12,9 @@ import signal
 from datetime import UTC, datetime
 from typing import Any
 
-from llmops.backends.local import endpoint_registry
-from llmops.backends.local.line_loop import LineLoop
-from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.line_loop import LineLoop
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.use_case import UseCase, load_use_case
 from llmops.config.workspace import Workspace

@@ -11,9 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmops.backends.local import endpoint_registry, model_registry
-from llmops.backends.local.endpoint_registry import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.local.model_registry import ModelVersion
+from llmops.backends import open_backend
+from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
+from llmops.backends.protocols import Backend, EndpointRegistry
+from llmops.backends.traffic import Split, check_split
+from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow
 from llmops.config.problems import Problem
@@ -26,7 +28,6 @@ from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.production_log import log_path
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
-from llmops.serving.traffic import Split, check_split
 from llmops.serving.variant_choice import VariantChoice, choose_variant
 
 logger = logging.getLogger(__name__)
@@ -88,17 +89,20 @@ def _alternate_names(use_case: UseCase, env: str, block: LocalEndpoint, busy: De
 
 
 def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "local",
-           model_version: int | None = None, key: EndpointKey | None = None) -> DeployResult:
+           model_version: int | None = None, key: EndpointKey | None = None,
+           backend: Backend | None = None) -> DeployResult:
     """`key`: the endpoint's key (resolve_key), for the smoke test."""
     if target not in TARGETS:
         raise UsageError(f"deploy target '{target}' is not available in the local backend; valid: "
                          f"{', '.join(TARGETS)}")
-    state = workspace.state_dir
+    registry = (backend or open_backend(workspace, use_case, env)).registry
+    endpoints, models = registry.endpoints, registry.models
     block = local_endpoint(use_case, env)
     name, current = block.ENDPOINT_NAME, block.CURRENT_DEPLOYMENT_NAME
     info = _running(workspace, use_case, env, name)
-    endpoint = endpoint_registry.get_endpoint(state, name)
-    model = model_registry.get(state, f"{use_case.name}_{env}", model_version)
+    endpoint = endpoints.get_endpoint(name)
+    model_name = f"{use_case.name}_{env}"
+    model = models.latest(model_name) if model_version is None else models.get(model_name, model_version)
     flow = model_flow(model)
     requests = sample_requests(use_case.path(block.TEST_FILE_PATH), block.TEST_FILE_PATH)
     choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
@@ -113,7 +117,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
 
     before = next((d for d in endpoint.deployments if d.name == current), None)
     try:
-        endpoint_registry.put_deployment(state, deployment)
+        endpoints.put_deployment(deployment)
     except DeploymentInUse as busy:  # the registry checks it atomically; the config says how to fix it
         raise _alternate_names(use_case, env, block, busy) from None
     is_new_release = before is None or not before.same_release(deployment)
@@ -123,19 +127,22 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "loc
               for label, inputs in requests]
     failed = [c for c in checks if not c.ok]
     if failed:
-        kept = endpoint_registry.get_endpoint(state, name).split.describe()
+        kept = endpoints.get_endpoint(name).split.describe()
         if is_new_release:
-            endpoint_registry.remove_deployment(state, name, current)
+            endpoints.remove_deployment(name, current)
         what = "it was removed" if is_new_release else "it was not changed"
         raise StepFailed(f"smoke test of deployment '{current}' (model {model.name} version {model.version}) "
                          f"failed: " + "; ".join(c.describe() for c in failed)
                          + f"; {what} and traffic is unchanged ({kept})")
-    traffic = endpoint_registry.set_split(state, name, split,
-                                          f"deploy {model.name} version {model.version} as {current}")
+    traffic = endpoints.set_split(name, split, f"deploy {model.name} version {model.version} as {current}")
     return DeployResult(name, deployment, model, choice, checks, traffic, notes)
 
 
 # -- the endpoint's own operations ---------------------------------------------------------------
+
+
+def _endpoints(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None) -> EndpointRegistry:
+    return (backend or open_backend(workspace, use_case, env)).registry.endpoints
 
 
 @dataclass(frozen=True)
@@ -149,16 +156,17 @@ class EndpointStatus:
 
 def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", *,
                 embedded_model: str = "qwen-1.5b", env_file: Path | None = None, port: int = 0, threads: int = 8,
-                seed: int | None = None, log_max_bytes: int | None = None,
-                key: EndpointKey | None = None) -> tuple[process.ServerInfo, bool]:
+                seed: int | None = None, log_max_bytes: int | None = None, key: EndpointKey | None = None,
+                backend: Backend | None = None) -> tuple[process.ServerInfo, bool]:
     """Start the env's endpoint server in the background; returns (its record, True when this call started it).
 
     `key`: the key POST /score will require (resolve_key), when the env's local_endpoint names one."""
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     already = process.running(workspace.state_dir, name)
     if already is not None:
         return already, False
-    endpoint_registry.ensure_endpoint(workspace.state_dir, name, use_case.name, env, provider)
+    endpoints.ensure_endpoint(name, use_case.name, env, provider)
     return process.start(process.ServeOptions(
         root=workspace.root, state_dir=workspace.state_dir, use_case=use_case.name, env=env, endpoint=name,
         provider=provider, embedded_model=embedded_model, env_file=env_file, port=port, threads=threads, seed=seed,
@@ -170,25 +178,34 @@ def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.
     return process.stop(workspace.state_dir, local_endpoint(use_case, env).ENDPOINT_NAME)
 
 
-def endpoint_status(workspace: Workspace, use_case: UseCase, env: str) -> EndpointStatus:
+def endpoint_status(workspace: Workspace, use_case: UseCase, env: str,
+                    backend: Backend | None = None) -> EndpointStatus:
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
     try:
-        endpoint: Endpoint | None = endpoint_registry.get_endpoint(workspace.state_dir, name)
+        endpoint: Endpoint | None = endpoints.get_endpoint(name)
     except LlmopsError:
         endpoint = None
     return EndpointStatus(name, server, server is not None and process.healthy(server), endpoint,
                           log_path(workspace.state_dir, name))
 
 
-def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int],
-                mirror: dict[str, int] | None = None) -> TrafficMap:
-    """Set the live map (and the mirror map; None keeps the current mirror) on the endpoint, running or not."""
+def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,
+                mirror: dict[str, int] | None = None, backend: Backend | None = None) -> TrafficMap:
+    """Set the live map and the mirror map (None keeps the current one) on the endpoint, running or not."""
+    endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
-    current = endpoint_registry.get_endpoint(workspace.state_dir, name).split
-    split = Split(dict(live), dict(current.mirror if mirror is None else mirror))
-    return endpoint_registry.set_split(workspace.state_dir, name, split, "llmops endpoint traffic --set")
+    current = endpoints.get_endpoint(name).split
+    split = Split(dict(current.live if live is None else live), dict(current.mirror if mirror is None else mirror))
+    return endpoints.set_split(name, split, "llmops endpoint traffic --set")
 
 
-def rollback(workspace: Workspace, use_case: UseCase, env: str) -> tuple[TrafficMap, TrafficMap]:
-    return endpoint_registry.rollback(workspace.state_dir, local_endpoint(use_case, env).ENDPOINT_NAME)
+def traffic_history(workspace: Workspace, use_case: UseCase, env: str,
+                    backend: Backend | None = None) -> list[TrafficMap]:
+    return _endpoints(workspace, use_case, env, backend).history(local_endpoint(use_case, env).ENDPOINT_NAME)
+
+
+def rollback(workspace: Workspace, use_case: UseCase, env: str,
+             backend: Backend | None = None) -> tuple[TrafficMap, TrafficMap]:
+    return _endpoints(workspace, use_case, env, backend).rollback(local_endpoint(use_case, env).ENDPOINT_NAME)

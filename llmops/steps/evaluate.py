@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
+from llmops.backends.types import ProgressFactory, RunResult, RunSpec
 from llmops.config.jsonl import read_objects
-from llmops.config.mapping_config import RUN_OUTPUT_REF
+from llmops.config.mapping_config import RUN_OUTPUT_REF, map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import ConfigError, LlmopsError
@@ -29,27 +30,28 @@ def _check_mappings(use_case: UseCase, env: str) -> None:
 
 
 def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
-             progress: ProgressFactory | None = None) -> EvaluationResult:
+             progress: ProgressFactory | None = None, backend: Backend | None = None) -> EvaluationResult:
+    backend = backend or open_backend(workspace, use_case, env)
+    runs, data = backend.registry.runs, backend.registry.data
     env_config = use_case.env(env)
     flows = use_case.evaluation_flows(env)
     _check_mappings(use_case, env)
-    run_ids = run_registry.latest_run_set(workspace.state_dir, "experiment", use_case.name, env)
+    run_ids = runs.latest_run_set("experiment", use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no experiment of '{use_case.name}' in env '{env}' yet; run: llmops experiment "
                           f"--use-case {use_case.name} --env {env}")
     specs: list[RunSpec] = []
     for run_id in run_ids:
-        parent = run_registry.get_run(workspace.state_dir, run_id)
+        parent = runs.get_run(run_id)
         if parent is None:
             raise LlmopsError(f"run '{run_id}' of the latest experiment is missing from the registry; "
                               "run the experiment again")
-        parent_lines = {line.index: line for line in run_registry.lines(workspace.state_dir, run_id)}
+        parent_lines = {line.index: line for line in runs.lines(run_id)}
         exp_dataset = use_case.data.named(parent.dataset)
         if exp_dataset is None:
             raise LlmopsError(f"dataset '{parent.dataset}' of run {parent.name} is no longer in data_config.json")
         eval_dataset = use_case.data.evaluation_dataset_for(exp_dataset)
-        version = data_registry.current_version(workspace.state_dir, eval_dataset.DATASET_NAME,
-                                                use_case.path(eval_dataset.DATA_PATH))
+        version = data.current_version(eval_dataset.DATASET_NAME, use_case.path(eval_dataset.DATA_PATH))
         if version is None:
             raise LlmopsError(f"dataset '{eval_dataset.DATASET_NAME}' is not registered at its current content; "
                               f"run: llmops register-data --use-case {use_case.name} --env {env}")
@@ -73,9 +75,8 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
                 parent_run_id=run_id, skipped=skipped,
             )
             specs.append(spec)
-    results = execute_all(workspace.state_dir, specs, session, env_config.CONCURRENCY, progress)
-    run_registry.record_run_set(workspace.state_dir, "evaluation", use_case.name, env,
-                                [r.record.run_id for r in results])
+    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress)
+    runs.record_run_set("evaluation", use_case.name, env, [r.record.run_id for r in results])
     return EvaluationResult(runs=results)
 
 

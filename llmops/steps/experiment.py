@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute_all, map_inputs
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend, DataRegistry
+from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
 from llmops.config.jsonl import read_objects
+from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.variants import DEFAULT_MAX_RUNS, enumerate_variants, label
 from llmops.config.workspace import Workspace
@@ -25,8 +27,8 @@ class ExperimentResult:
                 and r.record.lines_failed / r.record.lines_total > self.threshold]
 
 
-def registered_version(workspace: Workspace, use_case: UseCase, dataset: Any) -> data_registry.DataVersion:
-    version = data_registry.current_version(workspace.state_dir, dataset.DATASET_NAME, use_case.path(dataset.DATA_PATH))
+def registered_version(data: DataRegistry, use_case: UseCase, dataset: Any) -> DataVersion:
+    version = data.current_version(dataset.DATASET_NAME, use_case.path(dataset.DATA_PATH))
     if version is None:
         raise LlmopsError(
             f"dataset '{dataset.DATASET_NAME}' ({dataset.DATA_PATH}) is not registered at its current content; "
@@ -41,7 +43,8 @@ def read_rows(use_case: UseCase, dataset: Any) -> list[dict[str, Any]]:
 
 def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
                max_runs: int = DEFAULT_MAX_RUNS, progress: ProgressFactory | None = None,
-               fail_on_failed_lines: bool = True) -> ExperimentResult:
+               fail_on_failed_lines: bool = True, backend: Backend | None = None) -> ExperimentResult:
+    backend = backend or open_backend(workspace, use_case, env)
     env_config = use_case.env(env)
     flow = use_case.standard_flow(env)
     combos = enumerate_variants(flow, variants, max_runs)
@@ -52,7 +55,7 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
                           "configs/data_config.json")
     specs: list[RunSpec] = []
     for dataset in datasets:
-        version = registered_version(workspace, use_case, dataset)
+        version = registered_version(backend.registry.data, use_case, dataset)
         rows = read_rows(use_case, dataset)
         mapped = [(i, map_inputs(use_case.mapping.experiment, row)) for i, row in enumerate(rows)]
         for combo in combos:
@@ -64,9 +67,8 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
                 mapping=use_case.mapping.experiment, rows=mapped,
             )
             specs.append(spec)
-    results = execute_all(workspace.state_dir, specs, session, env_config.CONCURRENCY, progress)
-    run_registry.record_run_set(workspace.state_dir, "experiment", use_case.name, env,
-                                [r.record.run_id for r in results])
+    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress)
+    backend.registry.runs.record_run_set("experiment", use_case.name, env, [r.record.run_id for r in results])
     result = ExperimentResult(runs=results, threshold=env_config.FAILED_LINE_THRESHOLD)
     if fail_on_failed_lines and result.failing_runs:
         details = "; ".join(f"{r.record.name}: {r.record.lines_failed} of {r.record.lines_total} lines failed"

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local.flow_runner import FlowRunner
-from llmops.backends.local.promptflow_env import configure_promptflow
-from llmops.backends.local.snapshot import materialize
-from llmops.backends.local.variants_dag import write_variant_dag
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
 from llmops.config.use_case import UseCase
 from llmops.config.variants import enumerate_variants, label
 from llmops.config.workspace import Workspace
@@ -38,15 +35,12 @@ def default_inputs(use_case: UseCase, env: str) -> dict[str, Any]:
 
 
 def flow_test(workspace: Workspace, use_case: UseCase, env: str, session: Any,
-              inputs: dict[str, Any] | None = None, variants: list[str] | None = None) -> FlowTestResult:
+              inputs: dict[str, Any] | None = None, variants: list[str] | None = None,
+              backend: Backend | None = None) -> FlowTestResult:
+    backend = backend or open_backend(workspace, use_case, env)
     flow = use_case.standard_flow(env)
     chosen = enumerate_variants(flow, ",".join(variants), max_runs=2)[-1] if variants else flow.default_variants()
-    configure_promptflow(workspace.state_dir)
-    _, snapshot = materialize(flow.folder, workspace.state_dir / "snapshots")
-    dag_name, node_connections = write_variant_dag(snapshot, flow.file, chosen)
     variant_label = label(chosen, flow.default_variants())
-    connections = session.pf_connections(flow.name, "flow-test", variant_label, node_connections)
     line_inputs = inputs if inputs is not None else default_inputs(use_case, env)
-    started = time.perf_counter()
-    outcome = FlowRunner(snapshot, dag_name, connections).run_line(0, line_inputs)
-    return FlowTestResult(line_inputs, outcome.outputs, variant_label, outcome.error, time.perf_counter() - started)
+    outcome = backend.executor.try_line(flow, chosen, variant_label, line_inputs, session)
+    return FlowTestResult(line_inputs, outcome.outputs, variant_label, outcome.error, outcome.seconds)

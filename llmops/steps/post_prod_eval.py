@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import data_registry, run_registry
-from llmops.backends.local.run_execution import ProgressFactory, RunResult, RunSpec, execute, map_inputs
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend, DataRegistry
+from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
 from llmops.config.flow_dag import FlowDag
 from llmops.config.jsonl import read_objects
+from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, unknown_name
@@ -28,7 +30,7 @@ UNKNOWN_DEPLOYMENT = "unknown"
 
 @dataclass(frozen=True)
 class PostProdSource:
-    dataset: data_registry.DataVersion
+    dataset: DataVersion
     rows: list[dict[str, Any]]
     description: str  # said to the user: which log or dataset was read
 
@@ -42,7 +44,7 @@ class PostProdResult:
     comparison_file: Path | None
 
 
-def _from_log(workspace: Workspace, endpoint: str) -> PostProdSource | None:
+def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str) -> PostProdSource | None:
     """The production log flattened into a content-addressed dataset file; None when the log is empty."""
     path = log_path(workspace.state_dir, endpoint)
     rows = flatten(read_entries(path))
@@ -54,12 +56,13 @@ def _from_log(workspace: Workspace, endpoint: str) -> PostProdSource | None:
     file.parent.mkdir(parents=True, exist_ok=True)
     if not file.is_file():
         file.write_text(text, encoding="utf-8")
-    version = data_registry.register(workspace.state_dir, f"{endpoint}_production_log", file,
-                                     f"answered requests of endpoint {endpoint}", workspace.shown(file))
+    version = data.register(f"{endpoint}_production_log", file, f"answered requests of endpoint {endpoint}",
+                            workspace.shown(file))
     return PostProdSource(version, rows, f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
 
 
-def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str | None) -> PostProdSource:
+def _from_dataset(workspace: Workspace, data: DataRegistry, use_case: UseCase, env: str,
+                  name: str | None) -> PostProdSource:
     if name:
         dataset = use_case.data.named(name)
         if dataset is None:
@@ -72,25 +75,26 @@ def _from_dataset(workspace: Workspace, use_case: UseCase, env: str, name: str |
                               "endpoint first, or pass --dataset")
         dataset = logs[0]
     path = use_case.path(dataset.DATA_PATH)
-    version = data_registry.register(workspace.state_dir, dataset.DATASET_NAME, path, dataset.DATASET_DESC,
-                                     workspace.shown(path))
+    version = data.register(dataset.DATASET_NAME, path, dataset.DATASET_DESC, workspace.shown(path))
     rows = read_objects(path, workspace.root)
     if not rows:
         raise LlmopsError(f"dataset {dataset.DATASET_NAME} ({dataset.DATA_PATH}) has no lines; nothing to evaluate")
     return PostProdSource(version, rows, f"dataset {dataset.DATASET_NAME} version {version.version}")
 
 
-def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str | None) -> PostProdSource:
+def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str | None,
+                  backend: Backend | None = None) -> PostProdSource:
     """`log`: the endpoint's production log; a dataset name; None: the log when it has lines, else the
-    env's production_log dataset."""
+    env's production_log dataset. The source is registered as a dataset version."""
+    data = (backend or open_backend(workspace, use_case, env)).registry.data
     if source in (None, FROM_LOG):
-        found = _from_log(workspace, local_endpoint(use_case, env).ENDPOINT_NAME)
+        found = _from_log(workspace, data, local_endpoint(use_case, env).ENDPOINT_NAME)
         if found is not None:
             return found
         if source == FROM_LOG:
             raise LlmopsError(f"the production log of endpoint '{local_endpoint(use_case, env).ENDPOINT_NAME}' "
                               "has no answered request yet; send requests first (llmops test-endpoint)")
-    return _from_dataset(workspace, use_case, env, source)
+    return _from_dataset(workspace, data, use_case, env, source)
 
 
 def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]]:
@@ -107,8 +111,9 @@ def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]
 
 
 def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: Any, source: PostProdSource,
-                   progress: ProgressFactory | None = None) -> PostProdResult:
+                   progress: ProgressFactory | None = None, backend: Backend | None = None) -> PostProdResult:
     """Run the post-production flow over `source` (from choose_source, found before an LLM session opens)."""
+    backend = backend or open_backend(workspace, use_case, env)
     flow, mapping = post_prod_flow(use_case, env)
     if not source.rows:
         raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
@@ -120,8 +125,8 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: A
         data_sha256=source.dataset.sha256, mapping=mapping,
         rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(source.rows)],
     )
-    result = execute(workspace.state_dir, spec, session, use_case.env(env).CONCURRENCY, progress)
-    run_registry.record_run_set(workspace.state_dir, "post_prod", use_case.name, env, [result.record.run_id])
+    result = backend.executor.execute([spec], session, use_case.env(env).CONCURRENCY, progress)[0]
+    backend.registry.runs.record_run_set("post_prod", use_case.name, env, [result.record.run_id])
     report, comparison, comparison_file = _report(workspace, use_case, env, source, result)
     return PostProdResult(source, result, report, comparison, comparison_file)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmops.backends import require_local
-from llmops.backends.local import data_registry
-from llmops.backends.local.data_registry import DataVersion
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
+from llmops.backends.types import DataVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 
@@ -16,11 +16,11 @@ class RegisterDataResult:
     versions: list[DataVersion]
 
 
-def register_data(workspace: Workspace, use_case: UseCase, env: str) -> RegisterDataResult:
-    require_local(use_case.name, env, use_case.env(env).BACKEND)
+def register_data(workspace: Workspace, use_case: UseCase, env: str,
+                  backend: Backend | None = None) -> RegisterDataResult:
+    data = (backend or open_backend(workspace, use_case, env)).registry.data
     versions = []
     for ds in use_case.data.for_env(env):
         path = use_case.path(ds.DATA_PATH)
-        versions.append(data_registry.register(workspace.state_dir, ds.DATASET_NAME, path, ds.DATASET_DESC,
-                                               workspace.shown(path)))
+        versions.append(data.register(ds.DATASET_NAME, path, ds.DATASET_DESC, workspace.shown(path)))
     return RegisterDataResult(versions=versions)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import model_registry, run_registry
-from llmops.backends.local.model_registry import ModelVersion
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend, RunRegistry
+from llmops.backends.types import ModelVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.serving.variant_choice import VariantChoice, choose_variant
@@ -44,11 +45,11 @@ def git_state(root: Path, folder: Path) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changes)}
 
 
-def lineage(workspace: Workspace, use_case: UseCase, env: str, choice: VariantChoice) -> dict[str, Any]:
-    state = workspace.state_dir
-    experiment_ids = run_registry.latest_run_set(state, "experiment", use_case.name, env) or []
-    evaluation_ids = run_registry.latest_run_set(state, "evaluation", use_case.name, env) or []
-    records = [r for r in (run_registry.get_run(state, i) for i in experiment_ids) if r is not None]
+def lineage(workspace: Workspace, runs: RunRegistry, use_case: UseCase, env: str,
+            choice: VariantChoice) -> dict[str, Any]:
+    experiment_ids = runs.latest_run_set("experiment", use_case.name, env) or []
+    evaluation_ids = runs.latest_run_set("evaluation", use_case.name, env) or []
+    records = [r for r in (runs.get_run(i) for i in experiment_ids) if r is not None]
     if not records:
         logger.warning("no experiment of %s in env %s yet: the model's lineage names no runs or data",
                        use_case.name, env)
@@ -70,10 +71,12 @@ def lineage(workspace: Workspace, use_case: UseCase, env: str, choice: VariantCh
     }
 
 
-def register_model(workspace: Workspace, use_case: UseCase, env: str) -> RegisterModelResult:
+def register_model(workspace: Workspace, use_case: UseCase, env: str,
+                   backend: Backend | None = None) -> RegisterModelResult:
+    registry = (backend or open_backend(workspace, use_case, env)).registry
     flow = use_case.standard_flow(env)
     choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
-    model = model_registry.register(workspace.state_dir, model_name(use_case.name, env), flow.folder,
-                                    lineage(workspace, use_case, env, choice))
+    model = registry.models.register(model_name(use_case.name, env), flow.folder,
+                                     lineage(workspace, registry.runs, use_case, env, choice))
     logger.info("model %s version %d (%s)", model.name, model.version, "new" if model.changed else "unchanged")
     return RegisterModelResult(model, choice)

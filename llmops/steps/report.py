@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops.backends.local import run_registry
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError
@@ -32,23 +33,24 @@ def _usage(accounting: Path, run_id: str):  # type: ignore[no-untyped-def]
                        cache_hits=totals.cache_hits)
 
 
-def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment"):  # type: ignore[no-untyped-def]
+def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment",  # type: ignore[no-untyped-def]
+              backend: Backend | None = None):
     """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
 
-    state = workspace.state_dir
-    run_ids = run_registry.latest_run_set(state, kind, use_case.name, env)
+    run_registry = (backend or open_backend(workspace, use_case, env)).registry.runs
+    run_ids = run_registry.latest_run_set(kind, use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no {kind} of '{use_case.name}' in env '{env}' yet; run: llmops run "
                           f"--use-case {use_case.name} --env {env}")
-    eval_ids = set(run_registry.latest_run_set(state, "evaluation", use_case.name, env) or [])
-    accounting = state / "llm_calls.sqlite"
+    eval_ids = set(run_registry.latest_run_set("evaluation", use_case.name, env) or [])
+    accounting = workspace.state_dir / "llm_calls.sqlite"
     runs, evaluations = [], []
     for run_id in run_ids:
-        record = run_registry.get_run(state, run_id)
+        record = run_registry.get_run(run_id)
         if record is None:
             continue
-        lines = run_registry.lines(state, run_id)
+        lines = run_registry.lines(run_id)
         runs.append(ExperimentRun(
             run_id=run_id, name=record.name, variant=record.variant, variant_label=record.variant_label,
             is_baseline=record.variant_label == "defaults", dataset=record.dataset,
@@ -57,10 +59,10 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
             usage=_usage(accounting, run_id), flow=record.flow,
         ))
         by_index = {o.index: o for o in lines}
-        for child in run_registry.child_runs(state, run_id, "evaluation"):
+        for child in run_registry.child_runs(run_id, "evaluation"):
             if child.run_id not in eval_ids:
                 continue
-            eval_lines = {o.index: o for o in run_registry.lines(state, child.run_id)}
+            eval_lines = {o.index: o for o in run_registry.lines(child.run_id)}
             names = sorted({k for o in eval_lines.values() for k, v in o.outputs.items() if _number(v) is not None})
             values = {name: tuple(_number(eval_lines[i].outputs.get(name)) if i in eval_lines else None
                                   for i in sorted(by_index)) for name in names}
@@ -81,11 +83,12 @@ def _number(value: object) -> float | None:
     return None
 
 
-def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: bool = True) -> ReportStepResult:
+def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: bool = True,
+           backend: Backend | None = None) -> ReportStepResult:
     from llmops.report.failures import FailureContext
     from llmops.report.writer import write_report
 
-    runs, evaluations = load_runs(workspace, use_case, env)
+    runs, evaluations = load_runs(workspace, use_case, env, backend=backend)
     result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir,
                           context=FailureContext.of(use_case, env))
     if enforce_gates and not result.gates_passed:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.run_execution import map_inputs
 from llmops.config.jsonl import read_objects
+from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed, unknown_name

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
+from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, run_batches
+from llmops.backends.types import LineOutcome
 
 DAG = """\
 inputs:
@@ -102,7 +103,7 @@ def test_a_failing_line_is_recorded_and_the_others_continue(tmp_path: Path) -> N
 def test_the_line_loop_serves_many_calling_threads_on_one_node_pool(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from llmops.backends.local.line_loop import LineLoop
+    from llmops.backends.local.engine.line_loop import LineLoop
 
     runner = _runner(tmp_path, "served")
     lines = LineLoop(callers=4)

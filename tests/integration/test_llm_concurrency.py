@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local.flow_runner import FlowRunner
-from llmops.backends.local.run_execution import lines_in_flight
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.run_execution import lines_in_flight
 from llmops.llm.gateway.simulated import SimulatedTransport
 from tests.support.generated_use_case import write
 from tests.support.in_flight import InFlight

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local import endpoint_registry
+from llmops.backends.local.registry import endpoints as endpoint_registry
+from llmops.backends.traffic import Split
 from llmops.serving import process
 from llmops.serving.client import ScoreReply, get_json, score
 from llmops.serving.production_log import read_entries
-from llmops.serving.traffic import Split
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(600)

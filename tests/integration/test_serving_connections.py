@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local import endpoint_registry
+from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.serving import process
 from tests.support.mini_use_case import write_use_case
 

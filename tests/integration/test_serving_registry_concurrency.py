@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local import endpoint_registry
-from llmops.backends.local.endpoint_registry import Deployment
-from llmops.serving.traffic import Split
+from llmops.backends.endpoints import Deployment
+from llmops.backends.local.registry import endpoints as endpoint_registry
+from llmops.backends.traffic import Split
 from tests.support.mini_use_case import write_use_case
 
 pytestmark = pytest.mark.timeout(300)

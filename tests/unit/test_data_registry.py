@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmops.backends.local import data_registry
+from llmops.backends.local.registry import data as data_registry
 
 
 def test_versions_follow_content(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local import model_registry
+from llmops.backends.local.registry import models as model_registry
 from llmops.errors import NotFoundError
 from tests.support.mini_use_case import write_use_case
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.backends.local.snapshot import flow_hash, materialize
+from llmops.backends.content_hash import flow_hash
+from llmops.backends.local.engine.snapshot import materialize
 
 PROCESSES = 6
 ROUNDS = 4

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from llmops.backends.traffic import Split
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.errors import LlmopsError
 from llmops.serving.deploy_plan import plan_split
-from llmops.serving.traffic import Split
 
 
 def block(**fields: Any) -> LocalEndpoint:

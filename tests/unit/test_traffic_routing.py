@@ -6,8 +6,9 @@ from collections import Counter
 
 import pytest
 
+from llmops.backends.traffic import Split, check_split, parse_split, split_problems
 from llmops.errors import LlmopsError, UsageError
-from llmops.serving.traffic import Router, Split, check_split, parse_split, split_problems, sticky_bucket
+from llmops.serving.traffic import Router, sticky_bucket
 
 FORM = "write it as name=share,name=share (for example blue=90,green=10)"
 

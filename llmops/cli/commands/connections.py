@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
         uses = [Use(f.name, node, conn) for f in flows for node, conn in f.connections()]
     choices = choose(uses, connections, args.provider)
     if connections and not args.no_sync:
-        from llmops.backends.local.promptflow_connections import sync_connections
+        from llmops.backends import default_backend
 
-        store = sync_connections(connections, ws.state_dir)
+        store = default_backend(ws).executor.publish_connections(connections)
         import logging
 
-        logging.getLogger("llmops").info("connections written to prompt flow's local store in %s", store)
+        logging.getLogger("llmops").info("connections written to %s", store)
     rows = []
     for name in sorted(set(connections) | set(choices)):
         conn = connections.get(name)

@@ -112,18 +112,15 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
 
 
 def _traffic(args: argparse.Namespace, ws: Any, uc: Any) -> int:
-    from llmops.backends.local import endpoint_registry
-    from llmops.serving.endpoint_config import local_endpoint
-    from llmops.serving.traffic import parse_split
-    from llmops.steps.deploy import set_traffic
+    from llmops.backends.traffic import parse_split
+    from llmops.steps.deploy import set_traffic, traffic_history
 
     if args.set is None and args.mirror is None:
-        for entry in endpoint_registry.history(ws.state_dir, local_endpoint(uc, args.env).ENDPOINT_NAME):
+        for entry in traffic_history(ws, uc, args.env):
             state = " (rolled back)" if entry.rolled_back else ""
             out(f"{entry.seq}: {entry.split.describe()}  {entry.created_at}  {entry.reason}{state}")
         return 0
-    current = endpoint_registry.get_endpoint(ws.state_dir, local_endpoint(uc, args.env).ENDPOINT_NAME).split
-    live = parse_split(args.set) if args.set else current.live
+    live = parse_split(args.set) if args.set else None
     mirror = None if args.mirror is None else ({} if args.mirror.strip() == "none" else
                                                parse_split(args.mirror, "--mirror"))
     applied = set_traffic(ws, uc, args.env, live, mirror)

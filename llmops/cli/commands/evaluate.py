@@ -16,6 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.backends import open_backend
     from llmops.cli.commands._render import failures_by_cause, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -24,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
+    backend = open_backend(ws, uc, args.env)
     with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env)) as session:
-        result = evaluate(ws, uc, args.env, session, progress_bars())
+        result = evaluate(ws, uc, args.env, session, progress_bars(), backend)
     runs_table(result.runs)
     failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     return 0

@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.backends import open_backend
     from llmops.cli.commands._render import failures_by_cause, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -33,9 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
+    backend = open_backend(ws, uc, args.env)
     with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)]) as session:
         result = experiment(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
-                            fail_on_failed_lines=False)
+                            fail_on_failed_lines=False, backend=backend)
     runs_table(result.runs)
     failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     if result.failing_runs:

@@ -21,6 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.backends import open_backend
     from llmops.config.use_case import load_use_case
     from llmops.errors import UsageError
     from llmops.steps.flow_test import flow_test
@@ -32,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     variants = ["+".join(args.variant)] if args.variant else None
+    backend = open_backend(ws, uc, args.env)
     with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)]) as session:
-        result = flow_test(ws, uc, args.env, session, inputs, variants)
+        result = flow_test(ws, uc, args.env, session, inputs, variants, backend)
     out_json({"inputs": result.inputs, "outputs": result.outputs, "variant": result.variant,
               "seconds": round(result.seconds, 2), "error": result.error})
     return 1 if result.error else 0

@@ -16,9 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends.local import model_registry
+    from llmops.backends import default_backend
 
-    versions = model_registry.list_versions(workspace(args).state_dir, args.use_case)
+    versions = default_backend(workspace(args)).registry.models.list_versions(args.use_case)
     if args.json:
         out_json([{"name": v.name, "version": v.version, "sha256": v.sha256, "snapshot": str(v.snapshot),
                    "registered_at": v.registered_at, "lineage": v.lineage} for v in versions])

@@ -24,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.backends import open_backend
     from llmops.cli.commands._render import runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -37,9 +38,10 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     flow, _ = post_prod_flow(uc, args.env)
     # Find the data before the LLM session starts: a missing log fails in a second, not after a model start.
-    source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset)
+    backend = open_backend(ws, uc, args.env)
+    source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset, backend)
     with open_session(args, ws, uc, args.env, [flow], record=args.record) as session:
-        result = post_prod_eval(ws, uc, args.env, session, source, progress_bars())
+        result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)
     report = result.report
     if args.json:
         out_json({"source": result.source.description, "run_id": result.run.record.run_id,

@@ -18,6 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
+    from llmops.backends import open_backend
     from llmops.cli.commands._render import failure_groups, gate_checks, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -26,8 +27,10 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     flows = [uc.standard_flow(args.env), *uc.evaluation_flows(args.env)]
+    backend = open_backend(ws, uc, args.env)
     with open_session(args, ws, uc, args.env, flows, record=record) as session:
-        result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars())
+        result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
+                                     backend)
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     runs_table(result.experiment.runs + result.evaluation.runs)

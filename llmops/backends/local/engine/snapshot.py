@@ -1,38 +1,14 @@
-"""A flow folder as a content-addressed snapshot: files sorted by relative path, hash over paths and bytes."""
+"""A flow folder copied under the state directory once per content hash (content_hash.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import uuid
 from pathlib import Path
 
+from llmops.backends.content_hash import flow_files, flow_hash
 from llmops.backends.local.disk_full import full_disk_named
-
-# Runtime folders prompt flow and Python write next to a flow; they are not part of the flow.
-EXCLUDED_DIRS = {".promptflow", "__pycache__", ".runs", ".ipynb_checkpoints"}
-EXCLUDED_SUFFIXES = (".pyc",)
-
-
-def flow_files(folder: Path) -> list[Path]:
-    files = []
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder)
-        if any(part in EXCLUDED_DIRS for part in rel.parts) or not path.is_file():
-            continue
-        if path.name.endswith(EXCLUDED_SUFFIXES):
-            continue
-        files.append(rel)
-    return sorted(files, key=lambda p: p.as_posix())
-
-
-def flow_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for rel in flow_files(folder):
-        digest.update(rel.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((folder / rel).read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def materialize(folder: Path, snapshots_dir: Path) -> tuple[str, Path]:
@@ -87,11 +63,3 @@ def _publish(staging: Path, target: Path) -> None:
     except OSError:
         if not (target / ".complete").is_file():
             raise
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -3,13 +3,14 @@ so `pf flow test` and the VS Code extension find them too (the store encrypts th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from llmops.backends.local.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.llm.connections import Connection
 
 
-def sync_connections(connections: dict[str, Connection], state_dir: Path) -> Path:
+def sync_connections(connections: Mapping[str, Connection], state_dir: Path) -> Path:
     home = configure_promptflow(state_dir)
     if not connections:
         return home

@@ -13,14 +13,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import db
+from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
+from llmops.backends.local.registry import db
+from llmops.backends.traffic import Split, check_split
 from llmops.errors import LlmopsError, unknown_name
-from llmops.serving.traffic import Split, check_split
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -41,53 +42,6 @@ CREATE TABLE IF NOT EXISTS traffic_maps (
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Deployment:
-    endpoint: str
-    name: str
-    model_name: str
-    model_version: int
-    flow: str  # the flow folder the model was registered from (its cassettes are named after it)
-    variant: dict[str, str]
-    variant_label: str
-    env_vars: dict[str, str] = field(default_factory=dict)
-    created_at: str = ""
-
-    def same_release(self, other: Deployment) -> bool:
-        return (self.model_name, self.model_version, self.variant, self.env_vars) == (
-            other.model_name, other.model_version, other.variant, other.env_vars)
-
-
-@dataclass(frozen=True)
-class TrafficMap:
-    seq: int
-    split: Split
-    reason: str
-    rolled_back: bool
-    created_at: str
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    use_case: str
-    env: str
-    provider: str
-    version: int
-    deployments: tuple[Deployment, ...]
-    traffic: TrafficMap | None  # None until the first map is set
-
-    @property
-    def split(self) -> Split:
-        return self.traffic.split if self.traffic else Split()
-
-    def deployment(self, name: str) -> Deployment:
-        found = next((d for d in self.deployments if d.name == name), None)
-        if found is None:
-            raise unknown_name(f"deployment of endpoint '{self.name}'", name, [d.name for d in self.deployments])
-        return found
 
 
 @contextmanager
@@ -154,18 +108,6 @@ def get_endpoint(state_dir: Path, name: str) -> Endpoint:
             return _load(conn, name)
         finally:
             conn.execute("COMMIT")
-
-
-class DeploymentInUse(LlmopsError):
-    """A deployment that takes traffic cannot be given another release: the new one must start at 0%."""
-
-    def __init__(self, existing: Deployment, split: Split) -> None:
-        super().__init__(
-            f"deployment '{existing.name}' of endpoint '{existing.endpoint}' serves model {existing.model_name} "
-            f"version {existing.model_version} and takes traffic ({split.describe()}); give the new release "
-            "another deployment name"
-        )
-        self.existing, self.split = existing, split
 
 
 def put_deployment(state_dir: Path, deployment: Deployment) -> Deployment:
@@ -256,3 +198,31 @@ class VersionReader:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@dataclass(frozen=True)
+class LocalEndpointRegistry:
+    """The EndpointRegistry protocol (llmops/backends/protocols.py) on the state directory's database."""
+
+    state_dir: Path
+
+    def ensure_endpoint(self, name: str, use_case: str, env: str, provider: str) -> Endpoint:
+        return ensure_endpoint(self.state_dir, name, use_case, env, provider)
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        return get_endpoint(self.state_dir, name)
+
+    def put_deployment(self, deployment: Deployment) -> Deployment:
+        return put_deployment(self.state_dir, deployment)
+
+    def remove_deployment(self, endpoint: str, name: str) -> None:
+        remove_deployment(self.state_dir, endpoint, name)
+
+    def set_split(self, endpoint: str, split: Split, reason: str) -> TrafficMap:
+        return set_split(self.state_dir, endpoint, split, reason)
+
+    def rollback(self, endpoint: str) -> tuple[TrafficMap, TrafficMap]:
+        return rollback(self.state_dir, endpoint)
+
+    def history(self, endpoint: str) -> list[TrafficMap]:
+        return history(self.state_dir, endpoint)

@@ -1,7 +1,7 @@
 """Models in the local registry: a model version is a flow snapshot, new only when the flow's hash changed.
 
 `<state>/models/<name>/<version>/` holds the flow files (sorted by relative path, runtime folders left
-out; see snapshot.py); the `models` table holds that folder relative to the state directory, the hash,
+out; see content_hash.py); the `models` table holds that folder relative to the state directory, the hash,
 and the lineage (git commit, data versions, runs, chosen variant, metrics) as JSON.
 """
 
@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.db import connect, transaction
-from llmops.backends.local.snapshot import flow_files, flow_hash
+from llmops.backends.content_hash import flow_files, flow_hash
+from llmops.backends.local.registry.db import connect, transaction
+from llmops.backends.types import ModelVersion
 from llmops.errors import NotFoundError, unknown_name
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    name: str
-    version: int
-    sha256: str
-    snapshot: Path
-    lineage: dict[str, Any] = field(default_factory=dict)
-    registered_at: str = ""
-    changed: bool = False  # True when this call registered a new version
 
 
 def model_dir(state_dir: Path, name: str, version: int) -> Path:
@@ -96,3 +86,22 @@ def list_versions(state_dir: Path, use_case: str | None = None) -> list[ModelVer
         rows = conn.execute("SELECT * FROM models ORDER BY name, version").fetchall()
     versions = [_version(state_dir, r) for r in rows]
     return [v for v in versions if use_case is None or v.lineage.get("use_case") == use_case]
+
+
+@dataclass(frozen=True)
+class LocalModelRegistry:
+    """The ModelRegistry protocol (llmops/backends/protocols.py) on the state directory."""
+
+    state_dir: Path
+
+    def register(self, name: str, flow_folder: Path, lineage: dict[str, Any]) -> ModelVersion:
+        return register(self.state_dir, name, flow_folder, lineage)
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        return get(self.state_dir, name, version)
+
+    def latest(self, name: str) -> ModelVersion:
+        return get(self.state_dir, name)
+
+    def list_versions(self, use_case: str | None = None) -> list[ModelVersion]:
+        return list_versions(self.state_dir, use_case)

@@ -1,51 +1,23 @@
 """Runs and their lines in the local registry. A run is keyed by its content hash, so an unchanged
-run is found and reused, and a run interrupted half way keeps the lines it finished.
-
-A run's status: `running` while (or if interrupted while) it runs; `completed` when every line
-succeeded, a final result to reuse; `incomplete` when it ended with failed lines, which the next
-execution of the same run retries (its succeeded lines are kept).
+run is found and reused, and a run interrupted half way keeps the lines it finished (statuses: see
+llmops/backends/types.py).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.db import connect, registry_path, transaction
 from llmops.backends.local.disk_full import full_disk_named
-from llmops.backends.local.flow_runner import LineOutcome
-
-RUNNING = "running"
-COMPLETED = "completed"
-INCOMPLETE = "incomplete"
+from llmops.backends.local.registry.db import connect, registry_path, transaction
+from llmops.backends.types import COMPLETED, INCOMPLETE, RUNNING, LineOutcome, RunRecord
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: str
-    name: str
-    use_case: str
-    env: str
-    kind: str  # experiment | evaluation | post_prod
-    flow: str
-    variant: dict[str, str]
-    variant_label: str
-    dataset: str
-    dataset_version: int
-    parent_run_id: str | None
-    status: str  # running | completed | incomplete (see the module docstring)
-    lines_total: int
-    lines_failed: int
-    metrics: dict[str, Any] = field(default_factory=dict)
-    created_at: str = ""
-    finished_at: str | None = None
 
 
 def _record(row: Any) -> RunRecord:
@@ -180,3 +152,40 @@ def child_runs(state_dir: Path, parent_run_id: str, kind: str) -> list[RunRecord
         rows = conn.execute("SELECT * FROM runs WHERE parent_run_id=? AND kind=? AND status IN (?, ?) "
                             "ORDER BY created_at, rowid", (parent_run_id, kind, COMPLETED, INCOMPLETE)).fetchall()
     return [_record(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class LocalRunRegistry:
+    """The RunRegistry protocol (llmops/backends/protocols.py) on the state directory's database."""
+
+    state_dir: Path
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        return get_run(self.state_dir, run_id)
+
+    def start_run(self, record: RunRecord, key: dict[str, Any]) -> RunRecord:
+        return start_run(self.state_dir, record, key)
+
+    def line_states(self, run_id: str) -> tuple[set[int], set[int]]:
+        return line_states(self.state_dir, run_id)
+
+    def save_lines(self, run_id: str, outcomes: list[LineOutcome]) -> None:
+        save_lines(self.state_dir, run_id, outcomes)
+
+    def line_writer(self, run_id: str) -> LineWriter:
+        return LineWriter(self.state_dir, run_id)
+
+    def lines(self, run_id: str) -> list[LineOutcome]:
+        return lines(self.state_dir, run_id)
+
+    def finish_run(self, run_id: str, metrics: dict[str, Any]) -> RunRecord:
+        return finish_run(self.state_dir, run_id, metrics)
+
+    def record_run_set(self, kind: str, use_case: str, env: str, run_ids: list[str]) -> str:
+        return record_run_set(self.state_dir, kind, use_case, env, run_ids)
+
+    def latest_run_set(self, kind: str, use_case: str, env: str) -> list[str] | None:
+        return latest_run_set(self.state_dir, kind, use_case, env)
+
+    def child_runs(self, parent_run_id: str, kind: str) -> list[RunRecord]:
+        return child_runs(self.state_dir, parent_run_id, kind)

@@ -1,8 +1,9 @@
-"""Execute one content-addressed run: reuse it when every line succeeded, else resume it: run the lines
-never run (interrupted) and the failed ones again (a provider outage, a replay miss).
+"""Execute content-addressed runs on this machine: reuse a run when every line succeeded, else resume it:
+run the lines never run (interrupted) and the failed ones again (a provider outage, a replay miss).
 
 Shared by the experiment, evaluation and post-production steps: they differ in what they feed a
-flow, not in how a run is executed, stored and resumed.
+flow, not in how a run is executed, stored and resumed. Runs and their lines are kept through the
+RunRegistry protocol, not in the local database directly.
 """
 
 from __future__ import annotations
@@ -16,45 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local import run_registry
 from llmops.backends.local.disk_full import full_disk_named
-from llmops.backends.local.flow_runner import FlowRunner, LineBatch, LineOutcome, run_batches
-from llmops.backends.local.promptflow_env import configure_promptflow
-from llmops.backends.local.run_lock import holding_runs
-from llmops.backends.local.snapshot import materialize
-from llmops.backends.local.variants_dag import write_variant_dag
-from llmops.config.flow_dag import FlowDag
+from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, run_batches
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.run_lock import holding_runs
+from llmops.backends.local.engine.snapshot import materialize
+from llmops.backends.local.engine.variants_dag import write_variant_dag
+from llmops.backends.protocols import FlowSession, LineSink, RunRegistry
+from llmops.backends.types import (
+    COMPLETED,
+    INCOMPLETE,
+    RUNNING,
+    LineOutcome,
+    ProgressFactory,
+    RunRecord,
+    RunResult,
+    RunSpec,
+)
 
 logger = logging.getLogger(__name__)
-
-# (what the run is, e.g. "node.variant_1 (dataset)", its line count, lines already done) -> a tick per finished line
-ProgressFactory = Callable[[str, int, int], Callable[[LineOutcome], None]]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    use_case: str
-    env: str
-    kind: str  # experiment | evaluation | post_prod
-    flow: FlowDag
-    flow_path: str  # the flow's folder relative to the repository (Workspace.shown)
-    variant: dict[str, str]
-    variant_label: str
-    dataset: str
-    dataset_version: int
-    data_sha256: str
-    mapping: dict[str, str]
-    rows: list[tuple[int, dict[str, Any]]]  # (line index, flow inputs) after mapping
-    parent_run_id: str | None = None
-    skipped: dict[int, str] | None = None  # lines not run (index -> reason), recorded as failed
-
-
-@dataclass(frozen=True)
-class RunResult:
-    record: run_registry.RunRecord
-    lines: list[LineOutcome]
-    reused: bool
-    executed_lines: int
 
 
 def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> dict[str, Any]:
@@ -75,7 +56,7 @@ class _Identified:
     snapshot: Path
 
 
-def _identify(state_dir: Path, spec: RunSpec, session: Any) -> _Identified:
+def _identify(state_dir: Path, spec: RunSpec, session: FlowSession) -> _Identified:
     flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
     key = run_key(spec, flow_sha, session.identity())
     run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -87,48 +68,48 @@ def _identify(state_dir: Path, spec: RunSpec, session: Any) -> _Identified:
 class _StartedRun:
     """A run registered as running, with the lines it still has to run."""
 
-    record: run_registry.RunRecord
+    record: RunRecord
     runner: FlowRunner
     pending: list[tuple[int, dict[str, Any]]]
-    writer: run_registry.LineWriter
+    writer: LineSink
     on_done: Callable[[LineOutcome], None]
 
 
-def _reused(state_dir: Path, record: run_registry.RunRecord) -> RunResult:
-    return RunResult(record, run_registry.lines(state_dir, record.run_id), reused=True, executed_lines=0)
+def _reused(registry: RunRegistry, record: RunRecord) -> RunResult:
+    return RunResult(record, registry.lines(record.run_id), reused=True, executed_lines=0)
 
 
-def _start(state_dir: Path, run: _Identified, session: Any,
+def _start(registry: RunRegistry, run: _Identified, session: FlowSession,
            progress: ProgressFactory | None) -> RunResult | _StartedRun:
     """Reuse the run when it finished before with every line; otherwise register it and find what is left
     to do: the lines never run, and the failed ones (a failed line is never a result to reuse)."""
     spec, name = run.spec, run.name
-    existing = run_registry.get_run(state_dir, run.run_id)
-    if existing is not None and existing.status == run_registry.COMPLETED:
+    existing = registry.get_run(run.run_id)
+    if existing is not None and existing.status == COMPLETED:
         logger.info("reusing run %s (%d lines): nothing changed", name, existing.lines_total)
-        return _reused(state_dir, existing)
-    succeeded, failed = run_registry.line_states(state_dir, run.run_id)
+        return _reused(registry, existing)
+    succeeded, failed = registry.line_states(run.run_id)
     pending = [(i, inputs) for i, inputs in spec.rows if i not in succeeded]
-    if existing is not None and existing.status == run_registry.INCOMPLETE and not pending:
+    if existing is not None and existing.status == INCOMPLETE and not pending:
         logger.info("reusing run %s (%d lines, %d failed): its failed lines wait for the lines they need",
                     name, existing.lines_total, existing.lines_failed)
-        return _reused(state_dir, existing)
+        return _reused(registry, existing)
 
     total = len(spec.rows) + len(spec.skipped or {})
-    record = run_registry.RunRecord(
+    record = RunRecord(
         run_id=run.run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
         variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
-        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=run_registry.RUNNING,
+        dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=RUNNING,
         lines_total=total, lines_failed=0,
     )
-    run_registry.start_run(state_dir, record, run.key)
+    registry.start_run(record, run.key)
     skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in succeeded]
-    run_registry.save_lines(state_dir, run.run_id, skipped)
+    registry.save_lines(run.run_id, skipped)
     _say_what_is_left(name, total, len(succeeded), len(failed & {i for i, _ in pending}), len(pending))
 
     dag_name, node_connections = write_variant_dag(run.snapshot, spec.flow.file, spec.variant)
     connections = session.pf_connections(spec.flow.name, run.run_id, spec.variant_label, node_connections)
-    writer = run_registry.LineWriter(state_dir, run.run_id)
+    writer = registry.line_writer(run.run_id)
     tick: Callable[[LineOutcome], None] | None = None
 
     def on_done(outcome: LineOutcome) -> None:
@@ -152,10 +133,10 @@ def _say_what_is_left(name: str, total: int, succeeded: int, retried: int, pendi
         logger.info("run %s: %d of %d lines done, retrying %d failed", name, succeeded, total, retried)
 
 
-def _finish(state_dir: Path, run: _StartedRun) -> RunResult:
-    all_lines = run_registry.lines(state_dir, run.record.run_id)
+def _finish(registry: RunRegistry, run: _StartedRun) -> RunResult:
+    all_lines = registry.lines(run.record.run_id)
     metrics = run.runner.aggregate(all_lines)  # over every succeeded line, those of earlier executions too
-    final = run_registry.finish_run(state_dir, run.record.run_id, metrics)
+    final = registry.finish_run(run.record.run_id, metrics)
     return RunResult(final, all_lines, reused=False, executed_lines=len(run.pending))
 
 
@@ -170,43 +151,22 @@ def lines_in_flight(llm_concurrency: int) -> int:
     return llm_concurrency + max(1, llm_concurrency // 2)
 
 
-def execute_all(state_dir: Path, specs: list[RunSpec], session: Any, concurrency: int,
+def execute_all(state_dir: Path, registry: RunRegistry, specs: list[RunSpec], session: FlowSession, concurrency: int,
                 progress: ProgressFactory | None = None) -> list[RunResult]:
     """Execute several runs, their lines sharing one budget (see lines_in_flight); results in `specs` order.
 
-    While it executes them this process holds their runs: another command executing one of them waits.
+    `state_dir` holds the flow snapshots and the run locks: while this process executes the runs it holds
+    them, and another command executing one of them waits.
     """
     with full_disk_named(state_dir):
         configure_promptflow(state_dir)
         identified = [_identify(state_dir, spec, session) for spec in specs]
         with holding_runs(state_dir, {run.run_id: run.name for run in identified}):
-            runs = [_start(state_dir, run, session, progress) for run in identified]
+            runs = [_start(registry, run, session, progress) for run in identified]
             started = [run for run in runs if isinstance(run, _StartedRun)]
             with ExitStack() as writers:
                 for run in started:
                     writers.callback(run.writer.close)  # on Ctrl-C too: finished lines are kept for the resume
                 run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started],
                             lines_in_flight(concurrency))
-            return [_finish(state_dir, run) if isinstance(run, _StartedRun) else run for run in runs]
-
-
-def execute(state_dir: Path, spec: RunSpec, session: Any, concurrency: int,
-            progress: ProgressFactory | None = None) -> RunResult:
-    return execute_all(state_dir, [spec], session, concurrency, progress)[0]
-
-
-def map_inputs(mapping: dict[str, str], row: dict[str, Any],
-               run_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Apply a column mapping: ${data.col} from the data row, ${run.outputs.x} from the run's line, else literal."""
-    from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
-
-    inputs: dict[str, Any] = {}
-    for name, ref in mapping.items():
-        data_ref, run_ref = DATA_REF.match(ref), RUN_OUTPUT_REF.match(ref)
-        if data_ref:
-            inputs[name] = row.get(data_ref.group(1))
-        elif run_ref:
-            inputs[name] = (run_outputs or {}).get(run_ref.group(1))
-        else:
-            inputs[name] = ref
-    return inputs
+            return [_finish(registry, run) if isinstance(run, _StartedRun) else run for run in runs]

@@ -13,7 +13,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmops.backends.local.flow_runner import FlowRunner, LineOutcome
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.types import LineOutcome
 
 # Node threads per calling thread: enough for flows whose nodes run a few at a time; more queue, never deadlock.
 NODE_THREADS_PER_CALLER = 4
@@ -29,7 +30,7 @@ class LineLoop:
 
     def run_line(self, runner: FlowRunner, index: int, inputs: dict[str, Any]) -> LineOutcome:
         """Run one line of `runner` and wait for its outcome (called from any thread but the loop's)."""
-        from llmops.backends.local.pooled_nodes import share_node_pool
+        from llmops.backends.local.engine.pooled_nodes import share_node_pool
 
         # The executor is made here, in the caller's thread: a slow first load blocks no other line.
         share_node_pool(runner._get_executor(), self._pool)

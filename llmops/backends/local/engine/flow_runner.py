@@ -19,20 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.local.node_output import NODE_THREAD_PREFIX, node_output_logged
+from llmops.backends.local.engine.node_output import NODE_THREAD_PREFIX, node_output_logged
+from llmops.backends.types import LineOutcome
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LineOutcome:
-    index: int
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    error: str | None
-    seconds: float
-    # Node outputs that aggregation nodes read; kept so metrics can be computed over resumed lines too.
-    aggregation_inputs: dict[str, Any] | None = None
 
 
 def _error_text(run_info: Any) -> str:
@@ -166,7 +156,7 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
 
 
 def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
-    from llmops.backends.local.pooled_nodes import pool_size, share_node_pool
+    from llmops.backends.local.engine.pooled_nodes import pool_size, share_node_pool
 
     executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
     node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),

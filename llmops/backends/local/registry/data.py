@@ -6,21 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmops.backends.local.db import connect, transaction
-from llmops.backends.local.snapshot import file_sha256
+from llmops.backends.content_hash import file_sha256
+from llmops.backends.local.registry.db import connect, transaction
+from llmops.backends.types import DataVersion
 from llmops.config.jsonl import read_objects
-
-
-@dataclass(frozen=True)
-class DataVersion:
-    name: str
-    version: int
-    sha256: str
-    path: str
-    description: str
-    rows: int
-    registered_at: str
-    changed: bool  # True when this call registered a new version
 
 
 def register(state_dir: Path, name: str, path: Path, description: str, shown_path: str) -> DataVersion:
@@ -58,3 +47,19 @@ def list_versions(state_dir: Path, name: str | None = None) -> list[DataVersion]
                             (name, name)).fetchall()
     return [DataVersion(r["name"], r["version"], r["sha256"], r["path"], r["description"], r["rows"],
                         r["registered_at"], changed=False) for r in rows]
+
+
+@dataclass(frozen=True)
+class LocalDataRegistry:
+    """The DataRegistry protocol (llmops/backends/protocols.py) on the state directory's database."""
+
+    state_dir: Path
+
+    def register(self, name: str, path: Path, description: str, shown_path: str) -> DataVersion:
+        return register(self.state_dir, name, path, description, shown_path)
+
+    def current_version(self, name: str, path: Path) -> DataVersion | None:
+        return current_version(self.state_dir, name, path)
+
+    def list_versions(self, name: str | None = None) -> list[DataVersion]:
+        return list_versions(self.state_dir, name)

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from llmops.backends.local.atomic_file import write_atomically
+from llmops.backends.local.engine.atomic_file import write_atomically
 
 logger = logging.getLogger(__name__)
 _QUIET_LOGGERS = ("execution", "execution.flow", "execution.bulk", "promptflow", "flowinvoker")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from llmops.backends.local.atomic_file import write_atomically
+from llmops.backends.local.engine.atomic_file import write_atomically
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,44 @@
+"""The local executor: a step's lines run here, in process, with prompt flow's executor (flow_runner.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.promptflow_connections import sync_connections
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.local.engine.run_execution import execute_all
+from llmops.backends.local.engine.snapshot import materialize
+from llmops.backends.local.engine.variants_dag import write_variant_dag
+from llmops.backends.protocols import FlowSession, RunRegistry
+from llmops.backends.types import LineOutcome, ProgressFactory, RunResult, RunSpec
+
+if TYPE_CHECKING:
+    from llmops.config.flow_dag import FlowDag
+    from llmops.llm.connections import Connection
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """The Executor protocol (llmops/backends/protocols.py); flow snapshots and run locks live in `state_dir`."""
+
+    state_dir: Path
+    runs: RunRegistry
+
+    def execute(self, specs: list[RunSpec], session: FlowSession, concurrency: int,
+                progress: ProgressFactory | None = None) -> list[RunResult]:
+        return execute_all(self.state_dir, self.runs, specs, session, concurrency, progress)
+
+    def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
+                 session: FlowSession) -> LineOutcome:
+        configure_promptflow(self.state_dir)
+        _, snapshot = materialize(flow.folder, self.state_dir / "snapshots")
+        dag_name, node_connections = write_variant_dag(snapshot, flow.file, variant)
+        connections = session.pf_connections(flow.name, "flow-test", variant_label, node_connections)
+        return FlowRunner(snapshot, dag_name, connections).run_line(0, inputs)
+
+    def publish_connections(self, connections: Mapping[str, Connection]) -> str:
+        return f"prompt flow's local store in {sync_connections(connections, self.state_dir)}"
