@@ -64,7 +64,8 @@ def test_the_managed_identity_token_works_for_the_workspace(identity):
 
 
 def test_permissions_list_the_roles_actions_and_a_forbidden_action_among_the_not_actions(azureml_emulator):
-    url = azureml_emulator.base_url + azureml_emulator.scope.workspace_id + "/providers/Microsoft.Authorization/permissions"
+    url = f"{azureml_emulator.base_url}{azureml_emulator.scope.workspace_id}/providers/Microsoft.Authorization/" \
+          "permissions"
     scope = azureml_emulator.base_url + "/.default"
     azureml_emulator.faults.forbid("workspaces/data/versions/write")
     answer = _get(azureml_emulator, url, scope, **{"api-version": "2022-04-01"})
@@ -113,7 +114,8 @@ def test_key_vault_lists_secrets_by_page_and_gives_a_value_to_a_token_for_its_au
     for name in ("aoai-key", "openai-key", "third"):
         azureml_emulator.key_vault.set_secret(name, f"value of {name}")
     url, resource = _vault(azureml_emulator)
-    first = _get(azureml_emulator, url + "/secrets", resource + "/.default", **{"api-version": "7.4", "maxresults": "2"})
+    page = {"api-version": "7.4", "maxresults": "2"}
+    first = _get(azureml_emulator, url + "/secrets", resource + "/.default", **page)
     assert [s["id"].rsplit("/", 1)[1] for s in first.json()["value"]] == ["aoai-key", "openai-key"]
     assert "value" not in first.json()["value"][0]
     rest = _get(azureml_emulator, first.json()["nextLink"], resource + "/.default")
@@ -129,7 +131,7 @@ def test_key_vault_lists_secrets_by_page_and_gives_a_value_to_a_token_for_its_au
         ("https://management.azure.com/.default", 401, "AKV10022: Invalid audience. Expected https://vault.azure.net"),
     ],
 )
-def test_key_vault_refuses_a_request_without_a_token_for_it_with_its_challenge(azureml_emulator, scope, status, message):
+def test_key_vault_refuses_a_request_without_a_token_for_it_with_a_challenge(azureml_emulator, scope, status, message):
     url, _ = _vault(azureml_emulator)
     answer = _get(azureml_emulator, url + "/secrets", scope, **{"api-version": "7.4"})
     assert answer.status_code == status and answer.json()["error"]["message"].startswith(message)
