@@ -60,15 +60,16 @@ class _Checks:
         self.done.append(Check(name, SKIPPED, why))
         self.failures[name] = SKIPPED
 
-    def run(self, name: str, check: Callable[[], str], needs: tuple[str, ...] = ()) -> bool:
+    def run(self, name: str, check: Callable[[], str], needs: tuple[str, ...] = ()) -> None:
         # A workspace the identity may not read may still hold what it may use: only a 403 lets the rest go on.
         blocking = [n for n in needs if n in self.failures and not (n == "workspace" and self.failures[n] == FORBIDDEN)]
         if blocking:
             self.skip(name, f"needs the {blocking[0]}")
-            return False
+            return
         try:
-            detail = check()
+            self.done.append(Check(name, OK, check()))
         except _Problem as problem:
+            self.failures[name] = PROBLEM
             self.done.append(Check(name, PROBLEM, str(problem)))
         except Exception as error:
             if not is_azure_error(error):
@@ -76,11 +77,6 @@ class _Checks:
             failure = azure_error(error, self.settings)
             self.failures[name] = failure.kind
             self.done.append(Check(name, PROBLEM, str(failure)))
-        else:
-            self.done.append(Check(name, OK, detail))
-            return True
-        self.failures.setdefault(name, "problem")
-        return False
 
 
 def check_azure(

@@ -51,6 +51,7 @@ class Case:
     arrange: Callable[[AzureMLEmulator], None] = lambda emulator: None
     keys: dict[str, str] = field(default_factory=dict)
     unset: tuple[str, ...] = ()  # variables of the CI environment left out
+    changes: dict[str, str] = field(default_factory=dict)  # ... or changed
     env_file: str = ""  # the repository's .env
 
 
@@ -78,6 +79,13 @@ CASES = [
         KEY_VAULT,
         "roles: skipped (needs the workspace)",
         "1 of 6 checks failed"], keys={"WORKSPACE_NAME": "nope"}),
+    Case("no login", 1, [
+        "credential: no Azure login found: run 'az login' (laptop), log in with azure/login and OIDC before llmops "
+        "(GitHub Actions), or give the compute a managed identity (Azure); --verbose shows what each credential said",
+        "workspace: skipped (needs the credential)", "datastore: skipped (needs the credential)",
+        "compute: skipped (needs the credential)", "key vault: skipped (needs the credential)",
+        "roles: skipped (needs the credential)", "1 of 6 checks failed"],
+        changes={"IDENTITY_HEADER": "not the platform's"}),
     Case("throttled, then ok", 0, ALL_OK,
          arrange=lambda e: e.faults.throttle(2, status=429, retry_after=1, path="/workspaces/llmops-ws", method="GET")),
     Case("no subscription id", 1, [],
@@ -121,7 +129,7 @@ def _run(emulator: AzureMLEmulator, tmp_path: Path, case: Case, *args: str) -> s
     for name in ("aoai-key", "openai-key"):
         emulator.key_vault.set_secret(name, "a value no check reads")
     case.arrange(emulator)
-    environment = {**clean_environment(), **llmops_environment(emulator), "PYTHONPATH": str(REPO)}
+    environment = {**clean_environment(), **llmops_environment(emulator), **case.changes, "PYTHONPATH": str(REPO)}
     for name in case.unset:
         environment.pop(name)
     assert "REQUESTS_CA_BUNDLE" in environment  # the emulator's CA, which the fixtures made this session trust

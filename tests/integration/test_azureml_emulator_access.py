@@ -16,6 +16,7 @@ from azure.identity import DefaultAzureCredential
 
 from tests.support.azureml_emulator import AzureMLEmulator, FakeCredential
 from tests.support.azureml_emulator.credential import OBJECT_ID
+from tests.support.azureml_emulator.product import use_environment
 from tests.support.azureml_emulator.quota import TOTAL_DEDICATED
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
@@ -24,9 +25,7 @@ pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
 @pytest.fixture
 def identity(azureml_emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) -> AzureMLEmulator:
     """The emulator's managed identity is the process's (App Service style), and the only credential tried."""
-    for name, value in azureml_emulator.identity_environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")
+    use_environment(monkeypatch, azureml_emulator)
     return azureml_emulator
 
 

@@ -83,6 +83,30 @@ CASES = [
          f"--assignee-object-id {OID} --role \"Key Vault Secrets User\" --scope /subscriptions/{SUB}/resourcegroups/"
          "llmops-rg/providers/microsoft.keyvault/vaults/llmops-kv",
          arrange=lambda e: e.faults.forbid("secrets/readMetadata")),
+    Case("403 for a linked scope", lambda ml, s: ml.compute.get("cpu-cluster"), FORBIDDEN,
+         "Azure denied Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on managed identity 'llmops-id' "
+         f"(LinkedAuthorizationFailed): the identity (object id {OID}) needs the role 'Managed Identity Operator' "
+         f"there: az role assignment create --assignee-object-id {OID} --role \"Managed Identity Operator\" --scope "
+         f"/subscriptions/{SUB}/"
+         "resourcegroups/llmops-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/llmops-id",
+         arrange=lambda e: e.faults.fail(403, "LinkedAuthorizationFailed", f"The client 'x' with object id '{OID}' has "
+                                         "permission to perform action 'Microsoft.MachineLearningServices/workspaces/"
+                                         f"computes/read' on scope '{WS_ID}/computes/cpu-cluster'; however, it does "
+                                         "not have permission to perform action 'Microsoft.ManagedIdentity/"
+                                         "userAssignedIdentities/assign/action' on the linked scope(s) '/subscriptions/"
+                                         f"{SUB}/resourcegroups/llmops-rg/providers/Microsoft.ManagedIdentity/"
+                                         "userAssignedIdentities/llmops-id' or the linked scope(s) are invalid.",
+                                         path="/computes/")),
+    Case("403 from a key vault with access policies",
+         lambda ml, s: secret_names(s, azure_credential(s.cloud), azure_retry_policy(0)), FORBIDDEN,
+         f"key vault 'llmops-kv' does not let object id {OID} list secrets (access policies): az keyvault set-policy "
+         f"-n llmops-kv --object-id {OID} --secret-permissions get list, or switch the vault to Azure RBAC and assign "
+         "Key Vault Secrets User",
+         arrange=lambda e: e.faults.fail(403, "Forbidden", "The user, group or application 'appid=x;oid="
+                                         f"{OID};iss=https://sts.windows.net/t/' does not have secrets list "
+                                         "permission on key vault 'llmops-kv;location=westeurope'. For help resolving "
+                                         "this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+                                         path="/keyvault/")),
     Case("missing workspace", lambda ml, s: ml.workspaces.get(s.workspace), NOT_FOUND,
          f"{KEY}.WORKSPACE_NAME: workspace 'nope' not found in resource group 'llmops-rg'; set it to your Azure ML "
          "workspace's name (az ml workspace list -g llmops-rg -o table)", keys={"WORKSPACE_NAME": "nope"}),

@@ -148,7 +148,8 @@ def _forbidden(code: str, message: str) -> AzureFailure:
 
 _RESOURCE = re.compile(r"(?i)^(?P<scope>/subscriptions/[^/]+/resourcegroups/(?P<group>[^/]+)"
                        r"(?:/providers/[^/]+/(?P<type>[^/]+)/(?P<name>[^/]+))?)")
-_KINDS = {"workspaces": "workspace", "vaults": "key vault", "storageaccounts": "storage account"}
+_KINDS = {"workspaces": "workspace", "vaults": "key vault", "storageaccounts": "storage account",
+          "userassignedidentities": "managed identity"}
 
 
 def assignment_scope(scope: str) -> tuple[str, str]:
