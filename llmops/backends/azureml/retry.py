@@ -1,7 +1,8 @@
 """How llmops retries Azure calls: azure-core's RetryPolicy, with bounds set here rather than left to defaults.
 
-Retried: 408, 429 and 5xx answers (but 501 and 505), and any answer carrying Retry-After; connection
-failures; and, for idempotent methods, a connection reset while reading the answer. Each wait is the
+Retried: any answer carrying Retry-After; 408, 429 and 5xx answers (but 501 and 505) to GET, PUT, DELETE
+and HEAD, and 500/503/504 to POST and PATCH too; and connection failures and resets of GET, PUT, DELETE
+and HEAD requests (a POST may have been received, so it is not sent twice). Each wait is the
 answer's Retry-After (or retry-after-ms) when it gives one, else exponential backoff: none before the
 first retry, then BACKOFF_FACTOR * 2**(n-1) seconds, at most BACKOFF_MAX. Honouring Retry-After has one
 limit: an answer asking to wait longer than MAX_RETRY_AFTER seconds is not waited for but reported
