@@ -30,6 +30,11 @@ class EnvConfig(ConfigModel):
         "LLM calls in flight at once per LLM service (the embedded model takes one at a time); runs keep "
         "half again as many lines going, so the service never waits for a line's other work"))
     POST_PROD_EVALUATION_FLOW_PATH: str = ""
+    # Where an azureml env's jobs run: a named compute cluster, or serverless compute of one VM size.
+    COMPUTE_NAME: str = Field(default="", description=(
+        "Azure ML compute cluster that runs this env's jobs (BACKEND azureml); empty: serverless compute"))
+    INSTANCE_TYPE: str = Field(default="", description=(
+        "VM size of serverless compute (BACKEND azureml, no COMPUTE_NAME); empty: Standard_DS3_v2"))
 
     @field_validator("FAILED_LINE_THRESHOLD", mode="before")
     @classmethod

@@ -21,4 +21,5 @@ COMMANDS = [
     "deploy",
     "test_endpoint",
     "post_prod_eval",
+    "azure",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 
 from .context import Context
 from .errors import ServiceError
-from .http import Request, Response, json_response
+from .http import DROPPED, Request, Response, json_response
 from .routing import Router
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ class LoggedRequest:
     method: str
     path: str
     api_version: str | None
-    status: int
+    status: int  # 0: the connection was dropped without an answer
+    received_at: float = 0.0  # time.monotonic() when the request arrived: how long a client waited between tries
 
 
 class EmulatorApp:
@@ -31,6 +33,7 @@ class EmulatorApp:
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
+        received_at = time.monotonic()
         try:
             response = self._answer(request)
         except ServiceError as error:
@@ -41,18 +44,24 @@ class EmulatorApp:
             response = json_response(body, 500)
         with self._lock:
             self.requests.append(
-                LoggedRequest(request.method, request.path, request.query.get("api-version"), response.status)
+                LoggedRequest(
+                    request.method, request.path, request.query.get("api-version"), response.status, received_at
+                )
             )
         return response
 
     def _answer(self, request: Request) -> Response:
         match = self.router.match(request)
-        if not match.route.public and not request.headers.get("authorization", "").startswith("Bearer "):
+        if match.route.authenticate is not None:
+            match.route.authenticate(request)
+        elif not match.route.public and not request.headers.get("authorization", "").startswith("Bearer "):
             raise ServiceError(
                 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
             )
         if "workspace" in match.params:
             self.context.scope.check(match.params)
+        if self.context.faults.drops(request):
+            return DROPPED
         fault = self.context.faults.http_error(request, match.route)
         if fault is not None:
             raise fault

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .blob_storage import BlobStorage
 from .faults import Faults
+from .key_vault import KeyVault
 from .operations import Operations
+from .quota import Quota
 from .routing import PROVIDER
 from .scope import Scope
 from .stores import ResourceStore
 
 if TYPE_CHECKING:
     from .jobs.runner import JobRunner
+
+# The roles the emulator's identity holds on the workspace, as the permissions route reports them.
+DEFAULT_ROLES = ("AzureML Data Scientist",)
 
 
 @dataclass
@@ -26,6 +32,14 @@ class Context:
     base_url: str = ""  # set once the server listens
     jobs: JobRunner | None = None
     lro_retry_after: int = 1  # seconds the SDK waits between polls of an operation
+    identity_header: str = field(default_factory=lambda: secrets.token_hex(16))  # the managed identity's secret
+    tokens_issued: list[str] = field(default_factory=list)  # resources the managed identity gave tokens for
+    roles: list[str] = field(default_factory=lambda: list(DEFAULT_ROLES))
+    quota: Quota = field(default_factory=Quota)
+    key_vault: KeyVault = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key_vault = KeyVault(self.scope.key_vault)
 
     def operation_headers(self, operation_id: str, api_version: str) -> dict[str, str]:
         """The headers of a 201/202 that starts a long-running operation."""

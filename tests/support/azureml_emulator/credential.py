@@ -14,31 +14,42 @@ import jwt
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 TENANT_ID = "72f988bf-0000-0000-0000-000000000000"
+OBJECT_ID = "66666666-7777-8888-9999-000000000000"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+
+
+def mint_token(audience: str, object_id: str = OBJECT_ID, client_id: str = CLIENT_ID) -> tuple[str, int]:
+    """An unsigned JWT for `audience` (a resource such as https://ml.azure.com) and when it expires."""
+    expires = int(time.time()) + 3600
+    claims = {
+        "aud": audience,
+        "tid": TENANT_ID,
+        "oid": object_id,
+        "appid": client_id,
+        "iss": f"https://sts.windows.net/{TENANT_ID}/",
+        "exp": expires,
+    }
+    return jwt.encode(claims, key=None, algorithm="none"), expires
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a bearer token, read without checking a signature (the emulator checks none)."""
+    try:
+        return dict(jwt.decode(token, options={"verify_signature": False}))
+    except jwt.PyJWTError:
+        return {}
 
 
 class FakeCredential:
-    def __init__(
-        self,
-        object_id: str = "66666666-7777-8888-9999-000000000000",
-        client_id: str = "11111111-2222-3333-4444-555555555555",
-    ) -> None:
+    def __init__(self, object_id: str = OBJECT_ID, client_id: str = CLIENT_ID) -> None:
         self.object_id = object_id
         self.client_id = client_id
         self.scopes: list[tuple[str, ...]] = []  # what the client asked tokens for
 
     def _token(self, scopes: tuple[str, ...]) -> tuple[str, int]:
         self.scopes.append(scopes)
-        expires = int(time.time()) + 3600
         audience = scopes[0].removesuffix("/.default") if scopes else ""
-        claims = {
-            "aud": audience,
-            "tid": TENANT_ID,
-            "oid": self.object_id,
-            "appid": self.client_id,
-            "iss": f"https://sts.windows.net/{TENANT_ID}/",
-            "exp": expires,
-        }
-        return jwt.encode(claims, key=None, algorithm="none"), expires
+        return mint_token(audience, self.object_id, self.client_id)
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(*self._token(scopes))

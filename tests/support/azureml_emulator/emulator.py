@@ -10,12 +10,15 @@ from azure.core.credentials import TokenCredential
 
 from .app import EmulatorApp, LoggedRequest
 from .blob_storage import BlobStorage
-from .context import Context
+from .context import DEFAULT_ROLES, Context
 from .credential import FakeCredential
 from .faults import Faults
 from .jobs.runner import JobRunner
+from .key_vault import RESOURCE as KEY_VAULT_RESOURCE
+from .key_vault import KeyVault
 from .operations import Operations
-from .routes import register_all
+from .quota import Quota
+from .routes import managed_identity, register_all
 from .routes.datastores import seed_datastores
 from .routes.workspace import seed_compute
 from .routing import Router
@@ -28,7 +31,9 @@ class AzureMLEmulator:
     """Start with `AzureMLEmulator(storage, cert, key, work_dir)`; `stop()` when done.
 
     `ml_client()` gives a real MLClient whose every call lands here; `faults` arms failures;
-    `store` holds the resources (REST models); `requests` logs what the client sent.
+    `store` holds the resources (REST models); `requests` logs what the client sent. Beside the
+    workspace: a managed identity endpoint (`identity_environment()`), the identity's permissions
+    (`context.roles`), the region's VM sizes and quota (`quota`) and the Key Vault (`key_vault`).
     """
 
     def __init__(
@@ -77,6 +82,21 @@ class AzureMLEmulator:
         return self.app.requests
 
     @property
+    def key_vault(self) -> KeyVault:
+        return self.context.key_vault
+
+    @property
+    def quota(self) -> Quota:
+        return self.context.quota
+
+    def identity_environment(self) -> dict[str, str]:
+        """The variables App Service sets for its managed identity, pointing at this emulator's token endpoint."""
+        return {
+            "IDENTITY_ENDPOINT": self.base_url + managed_identity.PATH,
+            "IDENTITY_HEADER": self.context.identity_header,
+        }
+
+    @property
     def cloud(self) -> str:
         """A cloud name of this emulator alone: the SDK keeps the first metadata given for a name."""
         return f"AzureMLEmulator{self._server.port}"
@@ -90,6 +110,10 @@ class AzureMLEmulator:
             "aml_resource_id": base,
             "storage_endpoint": self.context.storage.storage_endpoint,
             "registry_discovery_endpoint": base,
+            # Not read by azure-ai-ml (it ignores keys it does not know): where a vault named {name} answers,
+            # and the audience of its tokens. See routes/key_vault.py.
+            "keyvault_url": self.base_url + "/keyvault/{name}",
+            "keyvault_resource": KEY_VAULT_RESOURCE,
         }
 
     def ml_client(self, credential: TokenCredential | None = None, **kwargs: Any) -> MLClient:
@@ -114,6 +138,10 @@ class AzureMLEmulator:
         self.faults.clear()
         self.context.store.clear()
         self.app.requests.clear()
+        self.context.tokens_issued.clear()
+        self.context.roles[:] = DEFAULT_ROLES
+        self.context.quota = Quota()
+        self.context.key_vault.clear()
         self._seed()
 
     def stop(self) -> None:

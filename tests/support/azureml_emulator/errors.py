@@ -23,11 +23,14 @@ class ServiceError(Exception):
     message: str
     details: tuple[Problem, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    inner_code: str = ""  # Key Vault's innererror.code (ForbiddenByRbac, ...)
 
     def body(self) -> dict[str, object]:
         error: dict[str, object] = {"code": self.code, "message": self.message}
         if self.details:
             error["details"] = [{"code": p.code, "message": p.message, "target": p.target} for p in self.details]
+        if self.inner_code:
+            error["innererror"] = {"code": self.inner_code}
         return {"error": error}
 
 

@@ -1,9 +1,10 @@
 """Faults on demand: what a test arms before it calls the SDK.
 
 HTTP faults answer instead of the handler: 429 or 503 with `Retry-After` for the next N matching
-requests, or a 403 `AuthorizationFailed` naming the role action and scope, worded as ARM words it.
-Job faults are read by the job runner: a job that fails, a node process killed in the middle of a
-mini-batch.
+requests, a 403 naming the role action and scope (worded as ARM words it, or as Key Vault's RBAC does
+for a vault's routes), any other error in the service's shape (`fail`), or a connection closed
+without an answer (`reset`). Job faults are read by the job runner: a job that fails, a node process
+killed in the middle of a mini-batch.
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from .credential import CLIENT_ID, OBJECT_ID  # the identity a 403 names: the test credential's
 from .errors import ServiceError
 from .http import Request
 from .routing import Route
-
-# The identity a 403 names: the test credential's service principal.
-CLIENT_ID = "11111111-2222-3333-4444-555555555555"
-OBJECT_ID = "66666666-7777-8888-9999-000000000000"
 
 
 @dataclass
@@ -34,6 +32,13 @@ class _HttpFault:
 
 
 @dataclass
+class _Reset:
+    remaining: int
+    path: str | None
+    method: str | None
+
+
+@dataclass
 class NodeKill:
     mini_batch: int  # the index of the mini-batch during which a node process is killed
     times: int  # how many attempts of it die
@@ -43,6 +48,7 @@ class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._http: list[_HttpFault] = []
+        self._resets: list[_Reset] = []
         self._forbidden: list[tuple[str, str | None]] = []  # (action fragment, path fragment)
         self._failing_jobs: dict[str, str] = {}  # job name ("*" for the next one) -> error message
         self._node_kills: dict[str, NodeKill] = {}  # job name or "*" -> kill plan
@@ -50,6 +56,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._http.clear()
+            self._resets.clear()
             self._forbidden.clear()
             self._failing_jobs.clear()
             self._node_kills.clear()
@@ -72,10 +79,38 @@ class Faults:
         with self._lock:
             self._http.append(_HttpFault(error, count, path, method))
 
+    def fail(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        count: int | None = 1,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """The next `count` matching requests (every one with None) get this error in the service's shape."""
+        with self._lock:
+            self._http.append(_HttpFault(ServiceError(status, code, message), count, path, method))
+
+    def reset(self, count: int = 1, *, path: str | None = None, method: str | None = None) -> None:
+        """The next `count` matching requests get no answer: the connection closes, as a reset one does."""
+        with self._lock:
+            self._resets.append(_Reset(count, path, method))
+
     def forbid(self, action: str = "", *, path: str | None = None) -> None:
-        """Requests needing a role action containing `action` (on a path containing `path`) get a 403."""
+        """Requests needing a role action containing `action` (on a path containing `path`) get a 403.
+
+        The identity's permissions (`.../providers/Microsoft.Authorization/permissions`) leave the action
+        out too, so what a caller reads there agrees with what it is refused.
+        """
         with self._lock:
             self._forbidden.append((action.lower(), path))
+
+    def forbidden_actions(self) -> list[str]:
+        """The action fragments `forbid` was given, for the permissions route."""
+        with self._lock:
+            return [action for action, _ in self._forbidden]
 
     def fail_job(self, name: str = "*", message: str = "Execution failed: injected by the test.") -> None:
         """The job `name` (or the next job submitted) fails with `message` instead of running."""
@@ -89,18 +124,21 @@ class Faults:
 
     # Read by the server and the job runner.
 
+    def drops(self, request: Request) -> bool:
+        """True when this request is to get no answer (a `reset` fault matches it)."""
+        with self._lock:
+            for reset in self._resets:
+                if reset.remaining > 0 and (reset.path is None or reset.path.lower() in request.path.lower()):
+                    if reset.method is None or reset.method == request.method:
+                        reset.remaining -= 1
+                        return True
+        return False
+
     def http_error(self, request: Request, route: Route) -> ServiceError | None:
         with self._lock:
             for action, path in self._forbidden:
                 if action in route.action.lower() and (path is None or path.lower() in request.path.lower()):
-                    return ServiceError(
-                        403,
-                        "AuthorizationFailed",
-                        f"The client '{CLIENT_ID}' with object id '{OBJECT_ID}' does not have "
-                        f"authorization to perform action '{route.action}' over scope "
-                        f"'{request.path}' or the scope is invalid. If access was recently granted, "
-                        "please refresh your credentials.",
-                    )
+                    return (route.denied or _arm_forbidden)(request, route.action)
             for fault in self._http:
                 if fault.matches(request) and fault.remaining != 0:
                     if fault.remaining is not None:
@@ -115,3 +153,14 @@ class Faults:
     def node_kill(self, job: str) -> NodeKill | None:
         with self._lock:
             return self._node_kills.pop(job, None) or self._node_kills.pop("*", None)
+
+
+def _arm_forbidden(request: Request, action: str) -> ServiceError:
+    return ServiceError(
+        403,
+        "AuthorizationFailed",
+        f"The client '{CLIENT_ID}' with object id '{OBJECT_ID}' does not have "
+        f"authorization to perform action '{action}' over scope "
+        f"'{request.path}' or the scope is invalid. If access was recently granted, "
+        "please refresh your credentials.",
+    )

@@ -39,6 +39,10 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json; charset=utf-8"
+    drop_connection: bool = False  # close the connection without answering, as a reset or a failed host does
+
+
+DROPPED = Response(0, drop_connection=True)
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -46,6 +46,8 @@ API_VERSIONS = (
 )
 
 Handler = Callable[[Request, dict[str, str]], Response]
+Authenticate = Callable[[Request], None]  # raises the service's 401 when the request may not go on
+Denied = Callable[[Request, str], ServiceError]  # the service's 403 for a request lacking a role action
 
 _VERBS = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
 
@@ -59,12 +61,16 @@ class Route:
     action_verb: str | None  # a POST action's name (listSecrets, cancel); None for plain reads and writes
     arm: bool  # an ARM call, which needs an api-version; the run history data plane needs none
     public: bool  # answered without a bearer token (the workspace's discovery document)
+    provider: str = PROVIDER  # the resource provider whose actions the route needs (Microsoft.KeyVault, ...)
+    api_versions: tuple[str, ...] = API_VERSIONS  # what ARM accepts for it
+    authenticate: Authenticate | None = None  # a data plane's own check instead of ARM's bearer check
+    denied: Denied | None = None  # a data plane's own 403 instead of ARM's AuthorizationFailed
 
     @property
     def action(self) -> str:
         """The role-based access control action this request needs, as a 403 names it."""
         verb = f"{self.action_verb}/action" if self.action_verb else _VERBS[self.method]
-        return f"{PROVIDER}/{self.resource_type}/{verb}"
+        return f"{self.provider}/{self.resource_type}/{verb}"
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,26 @@ class Router:
         action: str | None = None,
         arm: bool = True,
         public: bool = False,
+        provider: str = PROVIDER,
+        api_versions: tuple[str, ...] = API_VERSIONS,
+        authenticate: Authenticate | None = None,
+        denied: Denied | None = None,
     ) -> None:
-        self._routes.append(Route(method, _compile(template), resource_type, handler, action, arm, public))
+        self._routes.append(
+            Route(
+                method,
+                _compile(template),
+                resource_type,
+                handler,
+                action,
+                arm,
+                public,
+                provider,
+                api_versions,
+                authenticate,
+                denied,
+            )
+        )
 
     def match(self, request: Request) -> Match:
         on_path = [(route, m) for route in self._routes if (m := route.pattern.match(request.path))]
@@ -119,11 +143,11 @@ class Router:
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
-        if version not in API_VERSIONS:
+        if version not in route.api_versions:
             raise ServiceError(
                 400,
                 "NoRegisteredProviderFound",
                 f"No registered resource provider found for location '{self._location}' and API "
                 f"version '{version}' for type '{route.resource_type}'. The supported api-versions "
-                f"are '{', '.join(API_VERSIONS)}'. The supported locations are '{self._location}'.",
+                f"are '{', '.join(route.api_versions)}'. The supported locations are '{self._location}'.",
             )

@@ -21,6 +21,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         request = Request.parse(self.command, self.path, dict(self.headers.items()), body)
         response = self.server.app(request)
+        if response.drop_connection:
+            self.close_connection = True  # the client reads no status line: "connection aborted"
+            return
         self.send_response(response.status)
         headers = {"Content-Type": response.content_type, **response.headers}
         for name, value in headers.items():

@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from ..context import Context
 from ..routing import Router
-from . import assets, datastores, endpoints, jobs, operations, run_history, workspace
+from . import (
+    assets,
+    authorization,
+    datastores,
+    endpoints,
+    jobs,
+    key_vault,
+    managed_identity,
+    operations,
+    quota,
+    run_history,
+    workspace,
+)
+
+MODULES = (
+    workspace,
+    datastores,
+    assets,
+    jobs,
+    run_history,
+    endpoints,
+    operations,
+    authorization,
+    quota,
+    key_vault,
+    managed_identity,
+)
 
 
 def register_all(router: Router, context: Context) -> None:
-    for module in (workspace, datastores, assets, jobs, run_history, endpoints, operations):
+    for module in MODULES:
         module.register(router, context)
