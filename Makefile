@@ -6,13 +6,13 @@ STAMP  := $(VENV)/.installed
 USE_CASE ?= web_classification
 ENV    ?= pr
 
-.PHONY: install demo test lint lint-workflows schemas clean
+.PHONY: install demo test lint lint-workflows schemas lock clean
 
 # One pip command for everything: installing azure-ai-ml in a second command upgrades
 # opentelemetry past what prompt flow's tracing accepts (see pyproject.toml).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev,azure,embedded]"
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e ".[dev,azure,embedded]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +39,13 @@ lint-workflows: install node_modules/.package-lock.json
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
+
+# Pin afresh: resolve the project's dependencies in a throwaway venv, then write what it installed.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --disable-pip-version-check -q -e ".[dev,azure,embedded]"
+	{ sed -n '/^#/p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 schemas: install
 	$(BIN)/python -m llmops.config.schemas configs/schemas
