@@ -56,3 +56,8 @@ class WorkspaceAccess:
             raise azure_error(error, self.settings) from error
         # llmops numbers its versions 1, 2, ...; a version someone named otherwise is not one of them.
         return sorted((v for v in found if str(v.version).isdigit()), key=lambda v: int(v.version))
+
+
+def next_version(versions: list[Any]) -> str:
+    """The version after the highest of `versions` (as WorkspaceAccess.versions lists them)."""
+    return str(int(versions[-1].version) + 1 if versions else 1)

@@ -13,7 +13,12 @@ from typing import Any
 
 from llmops.git_state import git_state
 
+SHA256 = "sha256"  # the tag holding the content hash a version is compared by
 TAG_LIMIT = 256  # characters: the limit Azure puts on a tag's value elsewhere; a longer fact is cut, marked "..."
+
+
+def tagged_sha256(asset: Any) -> str:
+    return str((asset.tags or {}).get(SHA256, ""))
 
 
 def tag(value: Any) -> str:

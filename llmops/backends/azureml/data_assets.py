@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.azureml.access import WorkspaceAccess
-from llmops.backends.azureml.asset_tags import git_tags, registered_at, tag
+from llmops.backends.azureml.access import WorkspaceAccess, next_version
+from llmops.backends.azureml.asset_tags import SHA256, git_tags, registered_at, tag, tagged_sha256
 from llmops.backends.azureml.datastore import Datastore
 from llmops.backends.content_hash import file_sha256
 from llmops.backends.types import DataVersion
 from llmops.config.jsonl import read_objects
 
 DATA_FOLDER = "llmops/data"
-SHA256 = "sha256"
 
 
 def data_blob_path(sha256: str, file_name: str) -> str:
@@ -31,7 +30,7 @@ def data_blob_path(sha256: str, file_name: str) -> str:
 def _record(asset: Any, changed: bool) -> DataVersion:
     tags = asset.tags or {}
     rows = str(tags.get("rows", ""))
-    return DataVersion(asset.name, int(asset.version), tags.get(SHA256, ""), tags.get("path", ""),
+    return DataVersion(asset.name, int(asset.version), tagged_sha256(asset), tags.get("path", ""),
                        asset.description or "", int(rows) if rows.isdigit() else 0, registered_at(asset), changed)
 
 
@@ -49,22 +48,21 @@ class AzureDataRegistry:
         digest = file_sha256(path)
         rows = len(read_objects(path))  # a file that no step could read is refused before anything is sent
         versions = self.access.versions(self.access.client.data, name)
-        if versions and (versions[-1].tags or {}).get(SHA256) == digest:
+        if versions and tagged_sha256(versions[-1]) == digest:
             return _record(versions[-1], changed=False)
         blob_path = data_blob_path(digest, path.name)
         tags = {SHA256: digest, "rows": str(rows), "path": tag(shown_path), **git_tags(self.root, path)}
         with self.access.errors():
             datastore = Datastore.open(self.access.client, self.access.login)
             datastore.upload([(path, blob_path)])
-            asset = Data(name=name, version=str(int(versions[-1].version) + 1 if versions else 1),
-                         type=AssetTypes.URI_FILE, path=datastore.uri(blob_path), description=description or None,
-                         tags=tags)
+            asset = Data(name=name, version=next_version(versions), type=AssetTypes.URI_FILE,
+                         path=datastore.uri(blob_path), description=description or None, tags=tags)
             return _record(self.access.client.data.create_or_update(asset), changed=True)
 
     def current_version(self, name: str, path: Path) -> DataVersion | None:
         digest = file_sha256(path)
         versions = self.access.versions(self.access.client.data, name)
-        matching = [v for v in versions if (v.tags or {}).get(SHA256) == digest]
+        matching = [v for v in versions if tagged_sha256(v) == digest]
         return _record(matching[-1], changed=False) if matching else None
 
     def list_versions(self, name: str | None = None) -> list[DataVersion]:
@@ -76,4 +74,4 @@ class AzureDataRegistry:
             names = [name]
         # Only llmops' own versions: an asset registered by other means carries no sha256 to compare with.
         return [_record(v, changed=False) for n in names for v in self.access.versions(client.data, n)
-                if (v.tags or {}).get(SHA256)]
+                if tagged_sha256(v)]

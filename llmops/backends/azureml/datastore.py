@@ -1,4 +1,4 @@
-"""The workspace's default datastore as a blob container that llmops writes content-addressed files into.
+"""A datastore of the workspace as a blob container: llmops writes content-addressed files into the default one.
 
 Data and model versions point at folders named by the sha256 of what they hold (`llmops/data/<sha256>/`,
 `llmops/models/<sha256>/`), so the same bytes always land at the same path, a path never changes content,
@@ -65,23 +65,18 @@ class Datastore:
     def uri(self, path: str) -> str:
         return datastore_uri(self.name, path)
 
-    def upload(self, files: Iterable[tuple[Path, str]]) -> int:
-        """Upload each (local file, blob path) not there yet; returns how many were uploaded. Meant for
-        content-addressed paths: a blob that exists holds the same bytes (an upload is committed whole)."""
-        uploaded = 0
+    def upload(self, files: Iterable[tuple[Path, str]]) -> None:
+        """Upload each (local file, blob path) not there yet. Meant for content-addressed paths: a blob that
+        exists holds the same bytes (an upload is committed whole)."""
         for local, path in files:
             blob = self.container.get_blob_client(path)
-            if blob.exists():
-                continue
-            with local.open("rb") as handle:
-                blob.upload_blob(handle, overwrite=True)
-            uploaded += 1
-        return uploaded
+            if not blob.exists():
+                with local.open("rb") as handle:
+                    blob.upload_blob(handle, overwrite=True)
 
-    def download_folder(self, prefix: str, target: Path) -> int:
-        """Every blob under `prefix` into the folder `target`, keeping the paths below the prefix; returns how many."""
+    def download_folder(self, prefix: str, target: Path) -> None:
+        """Every blob under `prefix` into the folder `target`, keeping the paths below the prefix."""
         prefix = prefix.rstrip("/") + "/"
-        count = 0
         for blob in self.container.list_blobs(name_starts_with=prefix):
             rel = PurePosixPath(blob.name[len(prefix):])
             if not rel.parts or ".." in rel.parts:
@@ -90,5 +85,3 @@ class Datastore:
             local.parent.mkdir(parents=True, exist_ok=True)
             with local.open("wb") as handle:
                 self.container.download_blob(blob.name).readinto(handle)
-            count += 1
-        return count

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.azureml.access import WorkspaceAccess
-from llmops.backends.azureml.asset_tags import registered_at, tag
+from llmops.backends.azureml.access import WorkspaceAccess, next_version
+from llmops.backends.azureml.asset_tags import SHA256, registered_at, tag, tagged_sha256
 from llmops.backends.azureml.datastore import Datastore, parse_datastore_uri
 from llmops.backends.azureml.snapshot_cache import SnapshotCache
 from llmops.backends.content_hash import flow_files, flow_hash
@@ -28,7 +28,6 @@ from llmops.backends.types import ModelVersion
 from llmops.errors import LlmopsError, NotFoundError, unknown_name
 
 MODEL_FOLDER = "llmops/models"
-SHA256 = "sha256"
 LINEAGE = "llmops.lineage"
 REGISTER_HINT = ("Register it with: llmops register-model --use-case <name> --env <env> (a model is named "
                  "<use_case>_<env>)")
@@ -64,7 +63,7 @@ def _lineage(asset: Any) -> dict[str, Any] | None:
 
 def _is_ours(asset: Any) -> bool:
     """A version llmops registered: a flow snapshot with its hash and lineage (a workspace holds other models too)."""
-    return bool((asset.tags or {}).get(SHA256)) and _lineage(asset) is not None
+    return bool(tagged_sha256(asset)) and _lineage(asset) is not None
 
 
 @dataclass(frozen=True)
@@ -82,15 +81,14 @@ class AzureModelRegistry:
         client = self.access.client
         versions = self.access.versions(client.models, name)
         snapshot = self.snapshots.copy_of(digest, flow_folder)
-        if versions and (versions[-1].tags or {}).get(SHA256) == digest:
+        if versions and tagged_sha256(versions[-1]) == digest:
             return self._record(versions[-1], snapshot)
         folder = f"{MODEL_FOLDER}/{digest}"
         with self.access.errors():
             datastore = Datastore.open(client, self.access.login)
             datastore.upload((snapshot / rel, f"{folder}/{rel.as_posix()}") for rel in flow_files(snapshot))
             model = Model(
-                name=name, version=str(int(versions[-1].version) + 1 if versions else 1),
-                type=AssetTypes.CUSTOM_MODEL, path=datastore.uri(folder),
+                name=name, version=next_version(versions), type=AssetTypes.CUSTOM_MODEL, path=datastore.uri(folder),
                 description=f"flow {lineage.get('flow')} of use case {lineage.get('use_case')}, env "
                             f"{lineage.get('env')}: a prompt flow snapshot registered by llmops",
                 tags=model_tags(digest, lineage),
@@ -111,7 +109,7 @@ class AzureModelRegistry:
         return self._record(newest, self._snapshot(newest))
 
     def list_versions(self, use_case: str | None = None) -> list[ModelVersion]:
-        records = [self._record(v, self.snapshots.path(v.tags[SHA256]))
+        records = [self._record(v, self.snapshots.path(tagged_sha256(v)))
                    for name in self._names() for v in self._versions(name)]
         return [r for r in records if use_case is None or r.lineage.get("use_case") == use_case]
 
@@ -131,7 +129,7 @@ class AzureModelRegistry:
 
     def _snapshot(self, asset: Any) -> Path:
         """The version's snapshot on this machine, downloaded from its path when not here yet."""
-        digest = asset.tags[SHA256]
+        digest = tagged_sha256(asset)
         if self.snapshots.path(digest).is_dir():
             return self.snapshots.path(digest)
         where = parse_datastore_uri(asset.path or "")
@@ -145,5 +143,5 @@ class AzureModelRegistry:
                                          f"model '{asset.name}' version {asset.version} ({asset.path})")
 
     def _record(self, asset: Any, snapshot: Path, changed: bool = False) -> ModelVersion:
-        return ModelVersion(asset.name, int(asset.version), asset.tags[SHA256], snapshot, _lineage(asset) or {},
+        return ModelVersion(asset.name, int(asset.version), tagged_sha256(asset), snapshot, _lineage(asset) or {},
                             registered_at(asset), changed)
