@@ -227,8 +227,9 @@ def test_the_login_action_uses_oidc_when_the_client_id_is_set_and_the_secret_oth
         "Azure login (OIDC)": ("inputs.client-id != ''", {
             "client-id": "${{ inputs.client-id }}", "tenant-id": "${{ inputs.tenant-id }}",
             "subscription-id": "${{ inputs.subscription-id }}", "environment": "${{ inputs.cloud || 'AzureCloud' }}",
-            "audience": "${{ inputs.cloud == 'AzureUSGovernment' && 'api://AzureADTokenExchangeUSGov' || inputs.cloud "
-                        "== 'AzureChinaCloud' && 'api://AzureADTokenExchangeChina' || 'api://AzureADTokenExchange' }}"}),
+            "audience": "${{ inputs.cloud == 'AzureUSGovernment' && 'api://AzureADTokenExchangeUSGov' || "
+                        "inputs.cloud == 'AzureChinaCloud' && 'api://AzureADTokenExchangeChina' || "
+                        "'api://AzureADTokenExchange' }}"}),
         # No client-id, tenant-id or subscription-id here: azure/login ignores creds when any of them is given.
         "Azure login (AZURE_CREDENTIALS secret)": ("inputs.client-id == ''", {
             "creds": "${{ inputs.creds }}", "environment": "${{ inputs.cloud || 'AzureCloud' }}"}),

@@ -493,6 +493,7 @@ def test_caller_must_grant_what_the_called_jobs_ask(tmp_path: Path) -> None:
              (WORKFLOWS / "platform_pr_dev_workflow.yml").read_text()}
     with pytest.raises(ConfigError) as caught:
         _run(tmp_path, files, event=events.pull_request())
-    # The pipeline job (contents: read) starts; the comment job's request is refused as GitHub refuses it.
-    assert str(caught.value) == ("the nested job 'pr/comment' is requesting 'pull-requests: write', but is only "
-                                 "allowed 'pull-requests: none'; grant it on the calling job")
+    # The backend and pipeline jobs (contents: read) fit; the first job asking for more, azureml's OIDC token
+    # (which it asks for whatever the env's backend), is refused before any job starts, as GitHub refuses it.
+    assert str(caught.value) == ("the nested job 'pr/azureml' is requesting 'id-token: write', but is only "
+                                 "allowed 'id-token: none'; grant it on the calling job")
