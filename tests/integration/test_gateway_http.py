@@ -438,10 +438,11 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
     log_file = tmp_path / "gateway.log"
     handler = logging.FileHandler(log_file)
     handler.setLevel(logging.DEBUG)
-    root = logging.getLogger()
-    previous_level = root.level
+    root, package = logging.getLogger(), logging.getLogger("llmops")  # an in-process CLI test may have set either
+    previous_levels = root.level, package.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    package.setLevel(logging.DEBUG)
     upstream.push(ScriptedAnswer(503, f"key {key} is throttled"), ScriptedAnswer(401, f"Incorrect API key: {key}"))
     try:
         with keyed_gateway(
@@ -457,7 +458,8 @@ def test_planted_key_is_written_nowhere(upstream: LoopbackUpstream, tmp_path: Pa
             granted = [chat(url, messages=[{"role": "user", "content": f"q{i}"}]) for i in range(3)]
     finally:
         root.removeHandler(handler)
-        root.setLevel(previous_level)
+        root.setLevel(previous_levels[0])
+        package.setLevel(previous_levels[1])
         handler.close()
     refused = "provider answered 401 Unauthorized for connection 'aoai': check its api_key"
     assert denied == (401, {"error": {"message": refused, "type": "authentication_error", "code": "401"}})

@@ -27,7 +27,7 @@ from llmops.llm.gateway.cassettes import CassetteEntry, CassetteStore, Mode
 from llmops.llm.gateway.hashing import RepeatCounter, cache_key, canonical_request, is_sampled, request_hash
 from llmops.llm.gateway.prices import PriceTable
 from llmops.llm.gateway.redaction import redact_body, redact_bytes, redact_json, redact_text
-from llmops.llm.gateway.retry import RetryPolicy, call_with_retries
+from llmops.llm.gateway.retry import RetryNotice, RetryPolicy, call_with_retries
 from llmops.llm.gateway.routes import Endpoint, parse_call_path
 from llmops.llm.gateway.tags import UNTAGGED, Route, RouteTable
 from llmops.llm.gateway.translate import build_upstream_request
@@ -98,6 +98,7 @@ class CallPipeline:
         self._replay_hint = replay_hint
         self._repeats = RepeatCounter()
         self._rng = random.Random()
+        self._retry_notice = RetryNotice()
         self.secrets = list(secrets)  # masked in every body stored or returned, and in every error
 
     def handle(self, raw_path: str, raw_body: bytes) -> GatewayReply:
@@ -218,6 +219,7 @@ class CallPipeline:
                 self._rng,
                 describe,
                 self.secrets,
+                self._retry_notice,
             )
         call.attempts = outcome.attempts
         if outcome.exhausted or outcome.response is None:

@@ -19,19 +19,24 @@ logger = logging.getLogger(__name__)
 
 _SNIPPET_CHARS = 200
 
-# An outage fails every call of every line, several attempts each: a log line per attempt drowned the
-# run's output (120 lines for a 10-line run). Attempts are logged at debug (--verbose); the first
-# retry of each upstream is said once, so a long wait does not look like a hang.
-_announced: set[str] = set()
-_announced_lock = threading.Lock()
+class RetryNotice:
+    """Says the first retry of each upstream once, at info.
 
+    An outage fails every call of every line, several attempts each: a log line per attempt drowned the
+    run's output (120 lines for a 10-line run). Attempts are logged at debug (--verbose); the first
+    retry of each upstream is said once, so a long wait does not look like a hang. One notice per
+    gateway: a process-wide memory kept a second gateway in the same process from saying it at all."""
 
-def _say_retrying_once(describe: str, problem: str) -> None:
-    with _announced_lock:
-        first = describe not in _announced
-        _announced.add(describe)
-    if first:
-        logger.info("%s: %s; retrying with backoff (each attempt is logged with --verbose)", describe, problem)
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first_retry(self, describe: str, problem: str) -> None:
+        with self._lock:
+            first = describe not in self._said
+            self._said.add(describe)
+        if first:
+            logger.info("%s: %s; retrying with backoff (each attempt is logged with --verbose)", describe, problem)
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,13 @@ def call_with_retries(
     rng: random.Random,
     describe: str,
     secrets: Sequence[str] = (),
+    notice: RetryNotice | None = None,
 ) -> RetryOutcome:
     """Run `attempt(timeout_s)` until it gives a non-retryable answer or a bound is reached.
 
     Upstream error bodies can echo the key they were sent; `secrets` are masked in everything logged.
     """
+    notice = notice or RetryNotice()
     started = time.monotonic()
     response: UpstreamResponse | None = None
     problem = ""
@@ -151,7 +158,7 @@ def call_with_retries(
                 policy.max_total_seconds,
             )
             break
-        _say_retrying_once(describe, problem)
+        notice.first_retry(describe, problem)
         logger.debug(
             "%s: attempt %d/%d failed (%s); retrying in %.2f s",
             describe,
