@@ -1,10 +1,10 @@
 """Which Azure ML workspace an env uses and how to reach it: read once, at the CLI edge, then passed in.
 
 From the env in llmops_config.json: RESOURCE_GROUP_NAME, WORKSPACE_NAME, KEYVAULT_NAME, COMPUTE_NAME,
-INSTANCE_TYPE, INSTANCE_COUNT, MAX_CONCURRENCY_PER_INSTANCE (and RUNTIME_NAME, which is ignored). From the process environment, then the repository's
-`.env`: AZURE_SUBSCRIPTION_ID (CI sets it in the environment, a laptop may keep it in .env),
-LLMOPS_AZURE_CLOUD and LLMOPS_AZURE_CLOUD_METADATA (see cloud.py). No key or secret: the credential
-(credential.py) finds the identity itself.
+INSTANCE_TYPE, INSTANCE_COUNT, MAX_CONCURRENCY_PER_INSTANCE (and RUNTIME_NAME, which is ignored). From the
+process environment, then the repository's `.env`: AZURE_SUBSCRIPTION_ID (CI sets it in the environment, a
+laptop may keep it in .env), LLMOPS_AZURE_CLOUD and LLMOPS_AZURE_CLOUD_METADATA (see cloud.py). No key or
+secret: the credential (credential.py) finds the identity itself.
 """
 
 from __future__ import annotations
