@@ -58,6 +58,7 @@ class AzureSettings:
     instance_type: str = DEFAULT_INSTANCE_TYPE  # serverless compute's VM size
     instance_count: int = 1  # nodes a step's job runs on
     max_concurrency_per_instance: int = 1  # worker processes per node
+    failed_line_threshold: float = 0.2  # FAILED_LINE_THRESHOLD: the share of a job's lines it may lose
     runtime_name: str = ""
 
     @property
@@ -127,6 +128,7 @@ def azure_settings(use_case: UseCase, env: str, variables: AzureVariables) -> Az
         workspace=config.WORKSPACE_NAME.strip(), cloud=cloud, keys=keys, keyvault=config.KEYVAULT_NAME.strip(),
         compute=config.COMPUTE_NAME.strip(), instance_type=config.INSTANCE_TYPE.strip() or DEFAULT_INSTANCE_TYPE,
         instance_count=config.INSTANCE_COUNT, max_concurrency_per_instance=config.MAX_CONCURRENCY_PER_INSTANCE,
+        failed_line_threshold=config.FAILED_LINE_THRESHOLD,
         runtime_name=config.RUNTIME_NAME.strip(),
     )
 
