@@ -5,14 +5,11 @@ The packages are the runtime closure of llmops' own dependencies (those a node n
 dependencies and azure-identity, which reads Key Vault), each at its version in constraints.txt (the
 installed one when the repository has no constraints.txt), plus the flows' requirements.txt lines. There is
 no prompt flow runtime and no prompt flow image: the node runs the llmops engine, which runs flows with the
-promptflow library like a laptop does. The environment is named after the use case and versioned by its
-content, so an unchanged one is built once.
+promptflow library like a laptop does.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import sys
 from importlib import metadata
@@ -111,11 +108,10 @@ def conda_spec(requirements: list[str]) -> dict[str, Any]:
                                                                              {"pip": requirements}]}
 
 
-def job_environment(use_case: str, requirements: list[str]) -> Any:
-    """An azure.ai.ml Environment: the base image and the conda spec, versioned by their content."""
+def job_environment(requirements: list[str]) -> Any:
+    """An azure.ai.ml Environment of the base image and the conda spec. A component's environment is registered
+    anonymously, named by the hash of its content: an unchanged one is found, not built again."""
     from azure.ai.ml.entities import Environment
 
-    spec = conda_spec(requirements)
-    digest = hashlib.sha256(json.dumps({"image": BASE_IMAGE, "conda": spec}, sort_keys=True).encode()).hexdigest()
-    return Environment(name=f"llmops-{use_case}", version=digest[:16], image=BASE_IMAGE, conda_file=spec,
-                       description="llmops engine and its pinned dependencies (constraints.txt)")
+    return Environment(image=BASE_IMAGE, conda_file=conda_spec(requirements),
+                       description="the llmops engine and its dependencies, pinned by constraints.txt")

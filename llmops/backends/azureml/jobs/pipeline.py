@@ -52,7 +52,6 @@ def lost_shards_allowed(settings: AzureSettings, shards: int) -> int:
 def step_pipeline(settings: AzureSettings, shape: JobShape, bundle: Path, shards_dir: Path, environment: Any) -> Any:
     from azure.ai.ml import Input, Output, dsl
     from azure.ai.ml.constants import AssetTypes
-    from azure.ai.ml.entities import BatchRetrySettings
     from azure.ai.ml.parallel import RunFunction, parallel_run_function
 
     allowed = lost_shards_allowed(settings, shape.shards)
@@ -68,8 +67,9 @@ def step_pipeline(settings: AzureSettings, shape: JobShape, bundle: Path, shards
         mini_batch_size="1",
         error_threshold=allowed,
         mini_batch_error_threshold=allowed,
-        retry_settings=BatchRetrySettings(max_retries=MAX_RETRIES,
-                                          timeout=BASE_TIMEOUT_S + TIMEOUT_PER_LINE_S * shape.lines_per_shard),
+        # Annotated as BatchRetrySettings, but a parallel node takes a dict (or its private RetrySettings).
+        retry_settings={"max_retries": MAX_RETRIES,  # type: ignore[arg-type]
+                        "timeout": BASE_TIMEOUT_S + TIMEOUT_PER_LINE_S * shape.lines_per_shard},
         logging_level="INFO",
         task=RunFunction(
             code=str(bundle),

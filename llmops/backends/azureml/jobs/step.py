@@ -161,8 +161,8 @@ class StepJobs:
         manifest, snapshots = self._manifest([begun for begun, _ in left])
         cassettes = self.session.settings.cassette_dir if "replay" in manifest.llm.choices.values() else None
         bundle = write_bundle(self._state / "bundles", manifest, snapshots, cassettes)
-        environment = job_environment(first.use_case, pinned_requirements(
-            self.workspace.root / CONSTRAINTS, self._flow_requirements([begun for begun, _ in left])))
+        environment = job_environment(pinned_requirements(self.workspace.root / CONSTRAINTS,
+                                                          self._flow_requirements([begun for begun, _ in left])))
         tags = job_tags([run.spec for run in self.runs], [run.run_id for run in self.runs],
                         git_commit(self.workspace.root))
         shape = JobShape(name=name, display_name=f"{first.use_case} {first.env} {first.kind}: {len(left)} runs, "
