@@ -65,8 +65,9 @@ class AzureSteps:
     def session(self, provider: str = "replay", **settings: Any) -> LlmSession:
         flows = [self.use_case.standard_flow(ENV), *self.use_case.evaluation_flows(ENV)]
         uses = [Use(flow.name, node, connection) for flow in flows for node, connection in flow.connections()]
-        return LlmSession(LlmSettings(state_dir=self.workspace.state_dir, cassette_dir=self.use_case.folder / "cassettes",
-                                      provider=provider, **settings), uses)
+        settings = LlmSettings(state_dir=self.workspace.state_dir, cassette_dir=self.use_case.folder / "cassettes",
+                               provider=provider, **settings)
+        return LlmSession(settings, uses)
 
     def experiment_and_evaluation(self, **options: Any) -> tuple[Any, Any]:
         ws, uc = self.workspace, self.use_case
