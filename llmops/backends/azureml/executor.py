@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llmops.backends.azureml.errors import azure_errors
+from llmops.backends.azureml.jobs.sdk_logs import sdk_quiet
 from llmops.backends.azureml.jobs.step import StepJobs
 from llmops.backends.azureml.node.manifest import VaultPlan
 from llmops.backends.azureml.node.vault_connections import secret_name, vault_connections
@@ -95,7 +96,8 @@ class AzureMLExecutor:
                 if METRICS_TAG in (job.tags or {}):
                     continue  # another command merged and tagged it first
                 job.tags = {**(job.tags or {}), **tags, METRICS_TAG: str(len(tags))}
-                self.client.jobs.create_or_update(job)
+                with sdk_quiet():
+                    self.client.jobs.create_or_update(job)
 
     def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
                  session: FlowSession) -> LineOutcome:

@@ -24,6 +24,7 @@ from llmops.backends.azureml.jobs.environment import job_environment, pinned_req
 from llmops.backends.azureml.jobs.merge import download, merge_calls, merge_lines, was_merged
 from llmops.backends.azureml.jobs.naming import attempt_name, git_commit, job_tags, series_name
 from llmops.backends.azureml.jobs.pipeline import JobShape, step_pipeline
+from llmops.backends.azureml.jobs.sdk_logs import sdk_quiet
 from llmops.backends.azureml.jobs.shards import lines_per_shard, write_shards
 from llmops.backends.azureml.node.manifest import LlmPlan, Manifest, RunEntry, VaultPlan
 from llmops.backends.azureml.node.vault_connections import secret_name
@@ -109,7 +110,8 @@ class StepJobs:
     def _merge(self, name: str, live: bool) -> None:
         folder = self._state / "downloads" / name
         shutil.rmtree(folder, ignore_errors=True)
-        outputs = download(self.client, name, folder)
+        with sdk_quiet():
+            outputs = download(self.client, name, folder)
         merged = merge_lines(self.registry, self.begun, outputs.rows)
         calls = merge_calls(self._accounting_db, name, outputs.call_files)
         shutil.rmtree(folder, ignore_errors=True)
@@ -168,7 +170,9 @@ class StepJobs:
         shape = JobShape(name=name, display_name=f"{first.use_case} {first.env} {first.kind}: {len(left)} runs, "
                          f"{len(lines)} lines", experiment=f"llmops-{first.use_case}", tags=tags, shards=shards,
                          lines_per_shard=per_shard)
-        submitted = self.client.jobs.create_or_update(step_pipeline(settings, shape, bundle, shards_dir, environment))
+        with sdk_quiet():
+            submitted = self.client.jobs.create_or_update(step_pipeline(settings, shape, bundle, shards_dir,
+                                                                        environment))
         where = f"cluster {settings.compute}" if settings.compute else f"serverless {settings.instance_type}"
         logger.info("submitted Azure ML job %s: %d lines of %d runs in %d mini-batches, on %d node(s) x %d "
                     "worker(s) (%s)", name, len(lines), len(left), shards, settings.instance_count,

@@ -21,7 +21,7 @@ COMPLETED = "Completed"
 # Statuses after which a job does no more work (the rest are on their way: NotStarted, Queued, Running...).
 ENDED = ("Completed", "Failed", "Canceled", "NotResponding", "Paused")
 FIRST_POLL_S = 1.0
-MAX_POLL_S = 15.0
+MAX_POLL_S = 5.0  # a GET every few seconds is nothing against ARM's read limits, and a laptop hears soon
 
 
 def status_of(job: Any) -> str:
