@@ -14,6 +14,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from llmops.backends.azureml.jobs.naming import attempt_name
+from llmops.backends.azureml.jobs.sdk_logs import sdk_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,11 @@ def attempts(client: Any, series: str) -> Iterator[Any]:
     number = 1
     while True:
         try:
-            yield client.jobs.get(attempt_name(series, number))
+            with sdk_quiet():  # the SDK logs every 404 as a failed activity; here it only ends the series
+                job = client.jobs.get(attempt_name(series, number))
         except ResourceNotFoundError:
             return
+        yield job
         number += 1
 
 
