@@ -1,30 +1,31 @@
 """Backends: where state lives and where a step's lines run, behind two protocols (protocols.py).
 
-`open_backend` is the one place that picks a backend by the env's BACKEND; steps get theirs from it.
+`open_backend` is the one place that picks a backend by the env's BACKEND; steps get theirs from it. An
+azureml env needs the Azure variables (AZURE_SUBSCRIPTION_ID, the cloud), which only the CLI edge reads
+(`azure_edge`) and passes in: steps never read the environment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmops.errors import LlmopsError
-
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
+    from llmops.backends.azureml.settings import AzureVariables
     from llmops.backends.protocols import Backend
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
 
 
-def open_backend(workspace: Workspace, use_case: UseCase, env: str) -> Backend:
-    """The backend the env's BACKEND (llmops_config.json) names, on this workspace."""
-    backend = use_case.env(env).BACKEND
-    if backend == "local":
-        return default_backend(workspace)
-    # An Azure ML backend plugs in here; until then this release says plainly what it runs.
-    raise LlmopsError(
-        f"use case '{use_case.name}', env '{env}': BACKEND is '{backend}', but this release runs steps on the "
-        "local backend only; set \"BACKEND\": \"local\" in llmops_config.json"
-    )
+def open_backend(workspace: Workspace, use_case: UseCase, env: str, azure: AzureVariables | None = None) -> Backend:
+    """The backend the env's BACKEND (llmops_config.json) names, on this workspace. For azureml, `azure` holds the
+    variables `azure_edge` read; without them (or with them incomplete) the settings' error names what is missing."""
+    if use_case.env(env).BACKEND == "azureml":
+        from llmops.backends.azureml.backend import open_azure_backend
+
+        return open_azure_backend(workspace, use_case, env, azure)
+    return default_backend(workspace)
 
 
 def default_backend(workspace: Workspace) -> Backend:
@@ -32,3 +33,14 @@ def default_backend(workspace: Workspace) -> Backend:
     from llmops.backends.local import LocalBackend
 
     return LocalBackend.at(workspace.state_dir)
+
+
+def azure_edge(environ: Mapping[str, str], env_file: Path, verbose: bool) -> AzureVariables:
+    """What the CLI does once for a command on an azureml env: read the Azure variables (from `environ`, else the
+    repository's .env) for open_backend, and keep the Azure SDKs' own logs off stderr unless --verbose."""
+    from llmops.backends.azureml.settings import azure_variables
+    from llmops.backends.azureml.workspace import quiet_sdk_logs
+
+    if not verbose:
+        quiet_sdk_logs()
+    return azure_variables(environ, env_file)

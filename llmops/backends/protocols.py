@@ -27,13 +27,17 @@ class DataRegistry(Protocol):
     """Dataset versions, each keyed by the sha256 of the file's bytes."""
 
     def register(self, name: str, path: Path, description: str, shown_path: str) -> DataVersion:
-        """Register the file at `path` as a version of dataset `name`, a new one only when no version of
-        `name` has the file's sha256 (`changed` tells which). `shown_path` is the path the version keeps,
-        relative to the repository. A file with a line no step could read is refused, naming the line."""
+        """Register the file at `path` as a version of dataset `name`, a new one only when the file's sha256 is
+        new (`changed` tells which). `shown_path` is the path the version keeps, relative to the repository. A
+        file with a line no step could read is refused, naming the line.
+
+        "New" differs by backend when a file goes back to bytes registered before: the local registry returns
+        that earlier version (any version with the hash counts); Azure ML compares with the latest version only,
+        so it registers a new version, and its latest version is always the data last registered."""
         ...
 
     def current_version(self, name: str, path: Path) -> DataVersion | None:
-        """The version of `name` registered for the file's current bytes; None when they never were."""
+        """The (highest) version of `name` registered for the file's current bytes; None when they never were."""
         ...
 
     def list_versions(self, name: str | None = None) -> list[DataVersion]:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.config.workspace import Workspace
+
+if TYPE_CHECKING:  # types only: `llmops --help` must not load the backends or the config models
+    from llmops.backends.protocols import Backend
+    from llmops.config.use_case import UseCase
 
 
 def add_use_case(parser: argparse.ArgumentParser, *, required: bool = True, env: bool = True) -> None:
@@ -31,6 +36,15 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def workspace(args: argparse.Namespace) -> Workspace:
     return Workspace.find(Path(args.root) if args.root else None)
+
+
+def env_backend(args: argparse.Namespace, ws: Workspace, uc: UseCase) -> Backend:
+    """The backend of the command's env, opened once per command and passed to its steps. For an azureml env the
+    Azure variables are read here, from the environment and the repository's .env: the only place they are read."""
+    from llmops.backends import azure_edge, open_backend
+
+    azure = azure_edge(os.environ, ws.root / ".env", args.verbose) if uc.env(args.env).BACKEND == "azureml" else None
+    return open_backend(ws, uc, args.env, azure)
 
 
 def out(text: str = "") -> None:

@@ -145,7 +145,8 @@ def _credentials(match: re.Match[str], line: FailedLine, context: FailureContext
         return ("the provider refused the key: correct api_key of the flow's connection in .env "
                 "(the line named like the connection, e.g. aoai={...})")
     name = named.group(1)
-    return f"the provider refused the key of connection '{name}': correct api_key in the line {name}={{...}} of .env"
+    defined_in = named.group(2) or f"the line {name}={{...}} of .env"
+    return f"the provider refused the key of connection '{name}': correct api_key in {defined_in}"
 
 
 def _rate_limited(match: re.Match[str], line: FailedLine, context: FailureContext) -> str:
@@ -162,7 +163,8 @@ def _follows(match: re.Match[str], line: FailedLine, context: FailureContext) ->
     return "these follow from the failed experiment lines: fix those and the next run evaluates them"
 
 
-_CONNECTION = re.compile(r"\bconnection ['\"]([^'\"]+)['\"]")
+# The gateway's text: "for connection 'aoai' (.env line 3)"; the place is "(environment variable aoai)" for CI.
+_CONNECTION = re.compile(r"\bconnection ['\"]([^'\"]+)['\"](?: \(([^)]+)\))?")
 # Matched against the cause, whose per-line numbers already read N. The first match wins: a 424 whose
 # last error was a 429 is rate limiting, not an unavailable provider.
 _KNOWN: tuple[_Cause, ...] = (

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from llmops.backends import open_backend
@@ -13,6 +11,7 @@ from llmops.backends.protocols import Backend, RunRegistry
 from llmops.backends.types import ModelVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
+from llmops.git_state import git_state
 from llmops.serving.variant_choice import VariantChoice, choose_variant
 
 logger = logging.getLogger(__name__)
@@ -26,23 +25,6 @@ class RegisterModelResult:
 
 def model_name(use_case: str, env: str) -> str:
     return f"{use_case}_{env}"
-
-
-def git_state(root: Path, folder: Path) -> dict[str, Any]:
-    """The commit the flow comes from, and whether the flow folder differs from it."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {"commit": None, "dirty": None}
-    changes = git("status", "--porcelain", "--", str(folder))
-    return {"commit": commit, "dirty": bool(changes)}
 
 
 def lineage(workspace: Workspace, runs: RunRegistry, use_case: UseCase, env: str,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from llmops.backends.local import LocalBackend
 from llmops.backends.local.engine.executor import LocalExecutor
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.blob_storage import BlobLocation
@@ -60,7 +61,8 @@ def test_a_step_is_one_job_sharded_over_two_nodes_with_the_local_results(azureml
     exp, ev = on_azure.experiment_and_evaluation()
 
     here = AzureSteps(tmp_path, variables, state_dir=tmp_path / "local-state")
-    here.backend.executor = LocalExecutor(here.workspace.state_dir, here.backend.registry.runs)
+    registry = here.backend.registry  # the Azure ML data assets; the lines run here
+    here.backend = LocalBackend(registry, LocalExecutor(here.workspace.state_dir, registry.runs))
     local_exp, local_ev = here.experiment_and_evaluation()
     assert _lines(exp.runs + ev.runs) == _lines(local_exp.runs + local_ev.runs)
     assert _metrics(ev.runs) == _metrics(local_ev.runs) and all(r.record.metrics for r in ev.runs)

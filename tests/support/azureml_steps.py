@@ -1,4 +1,4 @@
-"""llmops steps on an azureml env in this process, against the emulator: the env's backend as the CLI opens it.
+"""llmops steps on an azureml env in this process, against the emulator, on the env's backend as the CLI opens it.
 
 `azure_mini_use_case` writes the mini use case with env `azure` (BACKEND azureml, the emulator's workspace)
 and datasets of its own; `AzureSteps` runs register-data, experiment and evaluate on it with a replay session.
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.backends.azureml.executor import AzureMLExecutor
-from llmops.backends.azureml.settings import AzureVariables, azure_settings
-from llmops.backends.azureml.workspace import ml_client
-from llmops.backends.local.registry import LocalRegistry
+from llmops.backends import open_backend
+from llmops.backends.azureml.settings import AzureVariables
 from llmops.config.use_case import load_use_case
 from llmops.config.workspace import Workspace
 from llmops.llm.providers import Use
@@ -42,13 +40,6 @@ def azure_mini_use_case(root: Path, emulator: AzureMLEmulator, **keys: Any) -> P
 
 
 @dataclass
-class _Backend:
-    registry: Any
-    executor: Any
-    name: str = "azureml"
-
-
-@dataclass
 class AzureSteps:
     root: Path
     variables: Mapping[str, str]
@@ -57,17 +48,14 @@ class AzureSteps:
     def __post_init__(self) -> None:
         self.workspace = Workspace.find(self.root, state_dir=self.state_dir)
         self.use_case = load_use_case(self.workspace, "mini")
-        self.settings = azure_settings(self.use_case, ENV, AzureVariables(dict(self.variables)))
-        registry = LocalRegistry.at(self.workspace.state_dir)
-        executor = AzureMLExecutor(self.workspace, self.settings, ml_client(self.settings), registry.runs)
-        self.backend = _Backend(registry, executor)
+        self.backend: Any = open_backend(self.workspace, self.use_case, ENV, AzureVariables(dict(self.variables)))
 
     def session(self, provider: str = "replay", **settings: Any) -> LlmSession:
         flows = [self.use_case.standard_flow(ENV), *self.use_case.evaluation_flows(ENV)]
         uses = [Use(flow.name, node, connection) for flow in flows for node, connection in flow.connections()]
-        settings = LlmSettings(state_dir=self.workspace.state_dir, cassette_dir=self.use_case.folder / "cassettes",
-                               provider=provider, **settings)
-        return LlmSession(settings, uses)
+        llm = LlmSettings(state_dir=self.workspace.state_dir, cassette_dir=self.use_case.folder / "cassettes",
+                          provider=provider, **settings)
+        return LlmSession(llm, uses)
 
     def experiment_and_evaluation(self, **options: Any) -> tuple[Any, Any]:
         ws, uc = self.workspace, self.use_case

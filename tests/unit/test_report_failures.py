@@ -67,10 +67,19 @@ KEY_REFUSED = ("the provider refused the key: correct api_key of the flow's conn
             "OpenAI API hits PermissionDeniedError: Error code: 403 - scripted failure",
             KEY_REFUSED,
         ),
-        (  # the same, once the gateway names the connection
-            "OpenAI API hits AuthenticationError: Error code: 401 - upstream answered 401 for connection 'aoai'",
-            "OpenAI API hits AuthenticationError: Error code: 401 - upstream answered 401 for connection 'aoai'",
-            "the provider refused the key of connection 'aoai': correct api_key in the line aoai={...} of .env",
+        (  # the gateway's text names the connection and where it is defined
+            "OpenAI API hits AuthenticationError: Error code: 401 - provider answered 401 Unauthorized for "
+            "connection 'aoai' (.env line 3): check its api_key" + REFERENCE,
+            "OpenAI API hits AuthenticationError: Error code: 401 - provider answered 401 Unauthorized for "
+            "connection 'aoai' (.env line N): check its api_key",
+            "the provider refused the key of connection 'aoai': correct api_key in .env line 3",
+        ),
+        (
+            "OpenAI API hits PermissionDeniedError: Error code: 403 - provider answered 403 Forbidden for "
+            "connection 'aoai' (environment variable aoai): check that its api_key may use this deployment or model",
+            "OpenAI API hits PermissionDeniedError: Error code: 403 - provider answered 403 Forbidden for "
+            "connection 'aoai' (environment variable aoai): check that its api_key may use this deployment or model",
+            "the provider refused the key of connection 'aoai': correct api_key in environment variable aoai",
         ),
         (
             exhausted(45031, 429),

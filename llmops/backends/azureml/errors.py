@@ -164,6 +164,20 @@ def assignment_scope(scope: str) -> tuple[str, str]:
 
 
 _ML_RESOURCE = re.compile(r"The Resource '(?P<resource>[^']+)' under resource group")
+_WORKSPACE = re.compile(r"(?i)Microsoft\.MachineLearningServices/workspaces/[^/]+")
+_MISSING_PLACES = ("SubscriptionNotFound", "ResourceGroupNotFound")
+
+
+def missing_in_workspace(error: BaseException) -> bool:
+    """Whether `error` is a 404 for something inside the workspace (an asset with no version yet), not for the
+    subscription, resource group or workspace the env names: only the first means "none yet"."""
+    if not isinstance(error, HttpResponseError) or error.response is None or error.status_code != 404:
+        return False
+    code, message = _service_error(error)
+    resource = _ML_RESOURCE.search(message)
+    return code not in _MISSING_PLACES and not (resource and _WORKSPACE.fullmatch(resource["resource"]))
+
+
 _COMPUTE = re.compile(r"(?i)/computes/(?P<name>[^/'\s?]+)")
 
 
@@ -178,7 +192,7 @@ def _not_found(code: str, message: str, error: HttpResponseError, settings: Azur
                                        f"not found in subscription {settings.subscription_id}; set it to your "
                                        "workspace's resource group (az group list -o table)")
     resource = _ML_RESOURCE.search(message)
-    if resource and re.fullmatch(r"(?i)Microsoft\.MachineLearningServices/workspaces/[^/]+", resource["resource"]):
+    if resource and _WORKSPACE.fullmatch(resource["resource"]):
         return AzureFailure(NOT_FOUND, f"{keys('WORKSPACE_NAME')}: workspace '{settings.workspace}' not found in "
                                        f"resource group '{settings.resource_group}'; set it to your Azure ML "
                                        f"workspace's name (az ml workspace list -g {settings.resource_group} -o table)")

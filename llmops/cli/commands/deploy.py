@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 
 NAME = "deploy"
 HELP = ("deploy the latest model version to the env's endpoint: create it without traffic, smoke-test it, then shift "
@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
+    backend = env_backend(args, ws, uc)
     key = resolve_key(uc, args.env, ws.root / ".env", os.environ) if args.target == "local" else None
-    result = deploy(ws, uc, args.env, args.target, args.model_version, key)
+    result = deploy(ws, uc, args.env, args.target, args.model_version, key, backend)
     d = result.deployment
     if args.json:
         out_json({"endpoint": result.endpoint, "deployment": d.name, "model": d.model_name,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 from llmops.cli.llm_args import add_llm_options
 
 NAME = "endpoint"
@@ -66,20 +66,21 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    if args.action == "up":
-        return _up(args, ws, uc)
-    if args.action == "down":
+    if args.action == "down":  # stops the server this machine runs; no registry needed
         stopped = steps.endpoint_down(ws, uc, args.env)
         out(f"endpoint stopped (pid {stopped.pid})" if stopped else "endpoint was not running")
         return 0
+    backend = env_backend(args, ws, uc)
+    if args.action == "up":
+        return _up(args, ws, uc, backend)
     if args.action == "traffic":
-        return _traffic(args, ws, uc)
+        return _traffic(args, ws, uc, backend)
     if args.action == "rollback":
-        undone, restored = steps.rollback(ws, uc, args.env)
+        undone, restored = steps.rollback(ws, uc, args.env, backend)
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
-        _note_if_stopped(ws, uc, args.env)
+        _note_if_stopped(ws, uc, args.env, backend)
         return 0
-    status = steps.endpoint_status(ws, uc, args.env)
+    status = steps.endpoint_status(ws, uc, args.env, backend)
     if args.json:
         out_json(_status_json(status))
     else:
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
+def _up(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     import os
     from pathlib import Path
 
@@ -100,7 +101,7 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
     key = resolve_key(uc, args.env, env_file or ws.root / ".env", os.environ)
     info, started = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model, env_file=env_file,
                                 port=args.port, threads=args.threads, seed=args.seed,
-                                log_max_bytes=args.log_max_bytes, key=key)
+                                log_max_bytes=args.log_max_bytes, key=key, backend=backend)
     if args.json:
         out_json({"endpoint": info.endpoint, "started": started, "pid": info.pid, "scoring_url": info.scoring_url,
                   "provider": info.provider})
@@ -111,28 +112,28 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any) -> int:
     return 0
 
 
-def _traffic(args: argparse.Namespace, ws: Any, uc: Any) -> int:
+def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     from llmops.backends.traffic import parse_split
     from llmops.steps.deploy import set_traffic, traffic_history
 
     if args.set is None and args.mirror is None:
-        for entry in traffic_history(ws, uc, args.env):
+        for entry in traffic_history(ws, uc, args.env, backend):
             state = " (rolled back)" if entry.rolled_back else ""
             out(f"{entry.seq}: {entry.split.describe()}  {entry.created_at}  {entry.reason}{state}")
         return 0
     live = parse_split(args.set) if args.set else None
     mirror = None if args.mirror is None else ({} if args.mirror.strip() == "none" else
                                                parse_split(args.mirror, "--mirror"))
-    applied = set_traffic(ws, uc, args.env, live, mirror)
+    applied = set_traffic(ws, uc, args.env, live, mirror, backend)
     out(f"traffic: {applied.split.describe()}")
-    _note_if_stopped(ws, uc, args.env)
+    _note_if_stopped(ws, uc, args.env, backend)
     return 0
 
 
-def _note_if_stopped(ws: Any, uc: Any, env: str) -> None:
+def _note_if_stopped(ws: Any, uc: Any, env: str, backend: Any) -> None:
     """A traffic change is recorded either way; say when no server is there to apply it yet."""
     from llmops.steps.deploy import endpoint_status
 
-    if endpoint_status(ws, uc, env).server is None:
+    if endpoint_status(ws, uc, env, backend).server is None:
         out(f"note: the endpoint is not running; this map applies when it starts (llmops endpoint up "
             f"--use-case {uc.name} --env {env})")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_cancel, add_use_case, workspace
+from llmops.cli.common import add_cancel, add_use_case, env_backend, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "evaluate"
@@ -17,7 +17,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends import open_backend
     from llmops.cli.commands._render import failures_by_cause, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -26,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    backend = open_backend(ws, uc, args.env)
+    backend = env_backend(args, ws, uc)
     with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env), backend) as session:
         result = evaluate(ws, uc, args.env, session, progress_bars(), backend, cancel=args.cancel)
     runs_table(result.runs)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from llmops.cli.common import add_use_case, out_json, workspace
+from llmops.cli.common import add_use_case, env_backend, out_json, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "flow-test"
@@ -21,7 +21,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends import open_backend
     from llmops.config.use_case import load_use_case
     from llmops.errors import UsageError
     from llmops.steps.flow_test import flow_test
@@ -33,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     variants = ["+".join(args.variant)] if args.variant else None
-    backend = open_backend(ws, uc, args.env)
+    backend = env_backend(args, ws, uc)
     with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)], backend) as session:
         result = flow_test(ws, uc, args.env, session, inputs, variants, backend)
     out_json({"inputs": result.inputs, "outputs": result.outputs, "variant": result.variant,

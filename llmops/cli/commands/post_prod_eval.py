@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "post-prod-eval"
@@ -24,7 +24,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends import open_backend
     from llmops.cli.commands._render import runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     flow, _ = post_prod_flow(uc, args.env)
     # Find the data before the LLM session starts: a missing log fails in a second, not after a model start.
-    backend = open_backend(ws, uc, args.env)
+    backend = env_backend(args, ws, uc)
     source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset, backend)
     with open_session(args, ws, uc, args.env, [flow], backend, record=args.record) as session:
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 
 NAME = "register-data"
 HELP = "register the env's datasets in the registry (a new version only when the bytes changed)"
@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     from llmops.steps.register_data import register_data
 
     ws = workspace(args)
-    result = register_data(ws, load_use_case(ws, args.use_case), args.env)
+    uc = load_use_case(ws, args.use_case)
+    result = register_data(ws, uc, args.env, env_backend(args, ws, uc))
     if args.json:
         out_json([v.__dict__ for v in result.versions])
         return 0

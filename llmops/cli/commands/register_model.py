@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 
 NAME = "register-model"
 HELP = "register the env's standard flow as a model version (new only when the flow changed), with its lineage"
@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     from llmops.steps.register_model import register_model
 
     ws = workspace(args)
-    result = register_model(ws, load_use_case(ws, args.use_case), args.env)
+    uc = load_use_case(ws, args.use_case)
+    result = register_model(ws, uc, args.env, env_backend(args, ws, uc))
     model = result.model
     if args.json:
         out_json({"name": model.name, "version": model.version, "changed": model.changed, "sha256": model.sha256,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_use_case, out, workspace
+from llmops.cli.common import add_use_case, env_backend, out, workspace
 
 NAME = "report"
 HELP = "write the report of the latest experiment and evaluation, and check the quality gates (exit 3)"
@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     from llmops.steps.report import report
 
     ws = workspace(args)
-    result = report(ws, load_use_case(ws, args.use_case), args.env, enforce_gates=False).report
+    uc = load_use_case(ws, args.use_case)
+    result = report(ws, uc, args.env, enforce_gates=False, backend=env_backend(args, ws, uc)).report
     if args.md:
         out(result.summary_md.read_text(encoding="utf-8").rstrip())  # type: ignore[attr-defined]
     else:

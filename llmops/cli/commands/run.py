@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from llmops.cli.commands.experiment import add_variant_options
-from llmops.cli.common import add_cancel, add_use_case, out, workspace
+from llmops.cli.common import add_cancel, add_use_case, env_backend, out, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "run"
@@ -19,7 +19,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
-    from llmops.backends import open_backend
     from llmops.cli.commands._render import failure_groups, gate_checks, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -28,7 +27,7 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     flows = [uc.standard_flow(args.env), *uc.evaluation_flows(args.env)]
-    backend = open_backend(ws, uc, args.env)
+    backend = env_backend(args, ws, uc)
     with open_session(args, ws, uc, args.env, flows, backend, record=record) as session:
         result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
                                      backend, cancel=args.cancel)
