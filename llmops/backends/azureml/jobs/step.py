@@ -99,6 +99,8 @@ class StepJobs:
         status = tracking.status_of(job)
         if status == tracking.COMPLETED:
             if not was_merged(self._accounting_db, name):
+                if not waited:
+                    logger.info("found job %s, which completed these runs' lines earlier: merging them", name)
                 self._merge(name, live=waited)
             return
         reason = tracking.failure_reason(self.client, name) or f"see {job.studio_url}"
@@ -186,7 +188,8 @@ class StepJobs:
                                           variant=b.run.spec.variant, variant_label=b.run.spec.variant_label)
                 for b in begun}
         llm = self.session.settings
-        choices = {name: choice.profile for name, choice in self.session.choices.items()}
+        used = {connection for b in begun for _, connection in b.run.spec.flow.connections()}
+        choices = {name: choice.profile for name, choice in self.session.choices.items() if name in used}
         _check_runs_here(choices, self.settings)
         keyed = sorted(name for name, profile in choices.items() if profile in KEYED_PROFILES)
         vault = None

@@ -32,7 +32,7 @@ class LlmPlan:
     """The laptop's LLM session, remade on each worker (llmops.llm.session.LlmSettings), keys aside."""
 
     provider: str
-    choices: dict[str, str]  # connection -> the profile the laptop chose (replay, azure_openai...)
+    choices: dict[str, str]  # connection the runs use -> the profile the laptop chose (replay, azure_openai...)
     max_concurrency: int  # CONCURRENCY: LLM calls in flight per upstream, per worker process
     simulated_latency_s: float = 0.1
     embedded_model: str = ""
