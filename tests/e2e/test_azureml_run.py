@@ -6,8 +6,6 @@ no state, it submits no job."""
 from __future__ import annotations
 
 import csv
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
