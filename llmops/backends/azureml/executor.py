@@ -115,12 +115,13 @@ class AzureMLExecutor:
                 return {}  # no key anywhere: auto picks the embedded model, which execute() refuses, saying why
             raise LlmopsError(f"{settings.keys('KEYVAULT_NAME')}: empty, but --provider {provider} needs keys, which "
                               "Azure ML nodes read from Key Vault; set it to your key vault's name")
-        for name in sorted(set(names) & set(local)):
-            logger.info("connection %s: %s is not used on Azure ML; key vault '%s' secret %s is", name,
-                        local[name].source, settings.keyvault, secret_name(name))
         vault = VaultPlan(settings.keyvault, settings.cloud.vault_url(settings.keyvault), settings.cloud.keyvault_scope)
         with azure_errors(settings):
-            return vault_connections(vault, names, self._credential(), required=provider != "auto")
+            found = vault_connections(vault, names, self._credential(), required=provider != "auto")
+        for name in sorted(found):
+            unused = f" ({local[name].source} is not used on Azure ML)" if name in local else ""
+            logger.info("connection %s: key vault '%s' secret %s%s", name, settings.keyvault, secret_name(name), unused)
+        return found
 
     def _credential(self) -> Any:
         # MLClient keeps the credential it was given (no public accessor); the same identity reads the vault.
