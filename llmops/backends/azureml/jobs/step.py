@@ -79,8 +79,7 @@ class StepJobs:
                 raise LlmopsError(f"--cancel: no Azure ML job of this {spec.kind} step is running (jobs "
                                   f"{series}-N); nothing was canceled or submitted")
             name = attempt_name(series, tried + 1)
-            self._submit(name, left)
-            self._take(self.client.jobs.get(name), cancel=False, submitted=True)
+            self._take(self._submit(name, left), cancel=False, submitted=True)
             self._record_lost(name)
 
     def _take(self, job: Any, cancel: bool, submitted: bool = False) -> None:
@@ -103,7 +102,7 @@ class StepJobs:
                     logger.info("found job %s, which completed these runs' lines earlier: merging them", name)
                 self._merge(name, live=waited)
             return
-        reason = tracking.failure_reason(self.client, name) or f"see {job.studio_url}"
+        reason = tracking.failure_reason(self.client, name).rstrip(".") or f"see {job.studio_url}"
         if waited:  # the job this command waited for did not complete: the step cannot either
             raise StepFailed(f"Azure ML job {name} ended {status}: {reason}; its lines did not come back: run the "
                              "same command again to run them in a new job")
@@ -154,7 +153,8 @@ class StepJobs:
                                begun.record.name)
                 self.registry.save_lines(begun.record.run_id, lost)
 
-    def _submit(self, name: str, left: list[tuple[Begun, list[tuple[int, dict[str, Any]]]]]) -> None:
+    def _submit(self, name: str, left: list[tuple[Begun, list[tuple[int, dict[str, Any]]]]]) -> Any:
+        """Submit attempt `name` for the lines `left`; returns the job as Azure ML took it."""
         settings, first = self.settings, self.runs[0].spec
         lines = [(begun.record.run_id, index, inputs) for begun, pending in left for index, inputs in pending]
         workers = settings.instance_count * settings.max_concurrency_per_instance
@@ -180,6 +180,7 @@ class StepJobs:
                     "worker(s) (%s)", name, len(lines), len(left), shards, settings.instance_count,
                     settings.max_concurrency_per_instance, where)
         logger.info("job %s in Azure ML studio: %s", name, submitted.studio_url)
+        return submitted
 
     def _manifest(self, begun: list[Begun]) -> tuple[Manifest, dict[str, Path]]:
         snapshots = {f"flows/{b.run.snapshot.name}": b.run.snapshot for b in begun}

@@ -8,6 +8,7 @@ the job's code folder is shared by the node's workers (and read-only on some com
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -32,6 +33,10 @@ CASSETTES = "cassettes"
 FLOWS = "flows"
 # The profiles whose calls need a key: those connections are read from Key Vault.
 KEYED_PROFILES = ("azure_openai", "openai", "openai_compatible")
+
+
+def _collect(done: list[tuple[str, LineOutcome]], run_id: str, outcome: LineOutcome) -> None:
+    done.append((run_id, outcome))
 
 
 def result_row(run_id: str, outcome: LineOutcome) -> dict[str, Any]:
@@ -74,7 +79,7 @@ class Worker:
         )
         session = LlmSession(settings, uses)
         chosen = {name: choice.profile for name, choice in session.choices.items()}
-        if chosen != plan.choices:  # a secret changed between the laptop's read and this node's
+        if any(plan.choices.get(name) != profile for name, profile in chosen.items()):  # a secret changed meanwhile
             raise LlmopsError(f"this node would call {chosen}, but the job was keyed for {plan.choices}; run the "
                               "command again")
         return session
@@ -113,8 +118,7 @@ class Worker:
                     line = json.loads(text)
                     lines[line["run"]].append((int(line["index"]), line["inputs"]))
         done: list[tuple[str, LineOutcome]] = []
-        batches = [LineBatch(self._runner(run_id), run_lines,
-                             lambda outcome, run_id=run_id: done.append((run_id, outcome)))  # type: ignore[misc]
+        batches = [LineBatch(self._runner(run_id), run_lines, functools.partial(_collect, done, run_id))
                    for run_id, run_lines in lines.items()]
         run_batches(batches, self.manifest.lines_in_flight)
         self.session.gateway.flush()

@@ -88,7 +88,7 @@ class _StartedRun:
     on_done: Callable[[LineOutcome], None]
 
 
-def reused(registry: RunRegistry, record: RunRecord) -> RunResult:
+def _reused(registry: RunRegistry, record: RunRecord) -> RunResult:
     return RunResult(record, registry.lines(record.run_id), reused=True, executed_lines=0)
 
 
@@ -99,13 +99,13 @@ def begin(registry: RunRegistry, run: Identified) -> RunResult | Begun:
     existing = registry.get_run(run.run_id)
     if existing is not None and existing.status == COMPLETED:
         logger.info("reusing run %s (%d lines): nothing changed", name, existing.lines_total)
-        return reused(registry, existing)
+        return _reused(registry, existing)
     succeeded, failed = registry.line_states(run.run_id)
     pending = [(i, inputs) for i, inputs in spec.rows if i not in succeeded]
     if existing is not None and existing.status == INCOMPLETE and not pending:
         logger.info("reusing run %s (%d lines, %d failed): its failed lines wait for the lines they need",
                     name, existing.lines_total, existing.lines_failed)
-        return reused(registry, existing)
+        return _reused(registry, existing)
 
     total = len(spec.rows) + len(spec.skipped or {})
     record = RunRecord(
