@@ -8,6 +8,6 @@ workspace, tagged by asset_tags.py), their bytes content-addressed on the defaul
 model snapshots cached on this machine (snapshot_cache.py). The executor: executor.py (a step's lines as one
 Azure ML job), jobs/ (naming, bundling, submitting, tracking and merging that job), node/ (what runs on the
 job's nodes: the entry script, the llmops engine and gateway, connections from Key Vault). The reads
-`llmops azure check` makes: roles.py, quota.py, key_vault.py over http.py. Modules import azure-ai-ml lazily where they can: it takes seconds to
-import.
+`llmops azure check` makes: roles.py, quota.py, key_vault.py over http.py. Modules import azure-ai-ml lazily
+where they can: it takes seconds to import.
 """

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 from llmops.backends.types import RunSpec
+from llmops.git_state import git_state
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_NAME = 200  # Azure ML allows 255 characters; the attempt number needs a few
@@ -31,26 +30,16 @@ def attempt_name(series: str, attempt: int) -> str:
     return f"{series}-{attempt}"
 
 
-def git_commit(root: Path) -> str:
-    """The commit being run: GITHUB_SHA in GitHub Actions, else the checkout's HEAD; '' when neither."""
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
-    try:
-        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def job_tags(specs: list[RunSpec], run_ids: list[str], commit: str) -> dict[str, str]:
-    """Tags studio shows and filters by: where the job comes from and which runs it executes."""
+def job_tags(specs: list[RunSpec], run_ids: list[str], root: Path) -> dict[str, str]:
+    """Tags studio shows and filters by: where the job comes from (the checkout `root`'s commit) and which runs
+    it executes."""
     first = specs[0]
+    git = git_state(root, root)
     tags = {
         "llmops.use_case": first.use_case,
         "llmops.env": first.env,
         "llmops.step": first.kind,
-        "llmops.commit": commit or "unknown",
+        "llmops.commit": (git["commit"] or "unknown") + ("+uncommitted" if git["dirty"] else ""),
         "llmops.variants": ", ".join(sorted({spec.variant_label for spec in specs})),
         "llmops.datasets": ", ".join(sorted({f"{spec.dataset}:{spec.dataset_version}" for spec in specs})),
     }

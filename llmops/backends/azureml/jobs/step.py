@@ -22,7 +22,7 @@ from llmops.backends.azureml.jobs import tracking
 from llmops.backends.azureml.jobs.bundle import write_bundle
 from llmops.backends.azureml.jobs.environment import job_environment, pinned_requirements
 from llmops.backends.azureml.jobs.merge import download, merge_calls, merge_lines, was_merged
-from llmops.backends.azureml.jobs.naming import attempt_name, git_commit, job_tags, series_name
+from llmops.backends.azureml.jobs.naming import attempt_name, job_tags, series_name
 from llmops.backends.azureml.jobs.pipeline import JobShape, step_pipeline
 from llmops.backends.azureml.jobs.sdk_logs import sdk_quiet
 from llmops.backends.azureml.jobs.shards import lines_per_shard, write_shards
@@ -167,8 +167,7 @@ class StepJobs:
         bundle = write_bundle(self._state / "bundles", manifest, snapshots, cassettes)
         environment = job_environment(pinned_requirements(self.workspace.root / CONSTRAINTS,
                                                           self._flow_requirements([begun for begun, _ in left])))
-        tags = job_tags([run.spec for run in self.runs], [run.run_id for run in self.runs],
-                        git_commit(self.workspace.root))
+        tags = job_tags([run.spec for run in self.runs], [run.run_id for run in self.runs], self.workspace.root)
         shape = JobShape(name=name, display_name=f"{first.use_case} {first.env} {first.kind}: {len(left)} runs, "
                          f"{len(lines)} lines", experiment=f"llmops-{first.use_case}", tags=tags, shards=shards,
                          lines_per_shard=per_shard)
