@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{'error: ' if exc.exit_code else ''}{exc}\n")
         return exc.exit_code
     except KeyboardInterrupt as exc:  # a backend whose work goes on says where (an Azure ML job), else:
-        sys.stderr.write(f"{exc or 'interrupted; finished work is kept, run the command again to resume'}\n")
+        sys.stderr.write(f"{str(exc) or 'interrupted; finished work is kept, run the command again to resume'}\n")
         return 130
     except Exception as exc:
         if args.verbose:
