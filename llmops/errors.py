@@ -39,6 +39,12 @@ class StepFailed(LlmopsError):
     """A lifecycle step ran but its outcome is a failure (too many failed lines, smoke test failed)."""
 
 
+class JobCanceled(LlmopsError):
+    """A job the user asked to cancel (--cancel) was canceled: the command's work ends there, as asked."""
+
+    exit_code = EXIT_OK
+
+
 class GateFailed(LlmopsError):
     """A quality gate from llmops_config.json was not met."""
 

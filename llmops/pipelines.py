@@ -34,17 +34,18 @@ class ExperimentPipelineResult:
 
 def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
                         max_runs: int = 16, progress: ProgressFactory | None = None,
-                        backend: Backend | None = None) -> ExperimentPipelineResult:
+                        backend: Backend | None = None, cancel: bool = False) -> ExperimentPipelineResult:
     """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
 
     The report is written even when runs have too many failed lines or a gate fails, so the reason
     can be read in it; the failure is returned for the caller to raise after showing the results.
+    `cancel` (--cancel) cancels the job a step still has running on a backend whose jobs outlive the command.
     """
     backend = backend or open_backend(workspace, use_case, env)
     data = register_data(workspace, use_case, env, backend)
     exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False,
-                     backend=backend)
-    ev = evaluate(workspace, use_case, env, session, progress, backend)
+                     backend=backend, cancel=cancel)
+    ev = evaluate(workspace, use_case, env, session, progress, backend, cancel=cancel)
     rep = report(workspace, use_case, env, enforce_gates=False, backend=backend)
     failure: LlmopsError | None = None
     if exp.failing_runs:

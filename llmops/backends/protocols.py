@@ -19,6 +19,8 @@ from llmops.backends.types import DataVersion, LineOutcome, ModelVersion, Progre
 if TYPE_CHECKING:  # for annotations only: the protocols load neither the config models nor the LLM layer
     from llmops.config.flow_dag import FlowDag
     from llmops.llm.connections import Connection
+    from llmops.llm.providers import Choice
+    from llmops.llm.session import LlmSettings
 
 
 class DataRegistry(Protocol):
@@ -180,7 +182,17 @@ class Registry(Protocol):
 
 
 class FlowSession(Protocol):
-    """What an executor needs of the LLM session its lines call through (llmops.llm.session.LlmSession)."""
+    """What an executor needs of the LLM session its lines call through (llmops.llm.session.LlmSession).
+
+    An executor that runs lines elsewhere opens the same session there: from its `settings` (the provider,
+    the limits) and its `choices` (the profile each connection uses), keys aside.
+    """
+
+    @property
+    def settings(self) -> LlmSettings: ...
+
+    @property
+    def choices(self) -> dict[str, Choice]: ...
 
     def identity(self) -> dict[str, str]:
         """What the LLM answers depend on, per connection: part of every run's content key."""
@@ -196,19 +208,27 @@ class Executor(Protocol):
     """Where a step's lines run. The executor records its runs in its backend's registry."""
 
     def execute(self, specs: list[RunSpec], session: FlowSession, concurrency: int,
-                progress: ProgressFactory | None = None) -> list[RunResult]:
+                progress: ProgressFactory | None = None, cancel: bool = False) -> list[RunResult]:
         """Execute the runs, their lines sharing one budget; the results come in `specs` order.
 
         A run whose lines all succeeded before is reused, not run again. A run that ended with failed lines,
         or was cut short, runs only its failed and missing lines (the succeeded ones are kept). A run that
         another process is executing is waited for, then reused or resumed. `concurrency` is the env's
         CONCURRENCY (LLM calls in flight per service); `progress` starts a bar per run that is executed.
+        `cancel` (--cancel): an executor whose work outlives the command (a cloud job) stops the work still
+        running for these runs and starts none; one that has none refuses it.
         """
         ...
 
     def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
                  session: FlowSession) -> LineOutcome:
         """Run one line of `flow` with `variant` applied, a quick check: nothing is recorded."""
+        ...
+
+    def connections(self, names: list[str], provider: str, local: Mapping[str, Connection]) -> dict[str, Connection]:
+        """The connections (of those `names` the flows use) that this executor's lines run with, for the
+        session's choice of provider (`provider`: --provider or PROVIDER) and its run keys. `local` holds the
+        .env ones, which lines on this machine use; lines elsewhere may take theirs from elsewhere."""
         ...
 
     def publish_connections(self, connections: Mapping[str, Connection]) -> str:

@@ -24,6 +24,12 @@ def add_use_case(parser: argparse.ArgumentParser, *, required: bool = True, env:
                             help="environment name from llmops_config.json (pr, dev, ...)")
 
 
+def add_cancel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cancel", action="store_true",
+                        help="cancel the Azure ML job this command left running (an env with BACKEND azureml) "
+                             "instead of reattaching to it; submits no job")
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 

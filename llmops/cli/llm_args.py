@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported for types only: `llmops --help` must not pay for pydantic and YAML
+    from llmops.backends.protocols import Backend
     from llmops.config.flow_dag import FlowDag
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
@@ -23,19 +24,22 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[FlowDag],
-                 record: bool = False) -> Any:
+                 backend: Backend, record: bool = False) -> Any:
     """The LLM session of a command. Commands open their backend (open_backend) first: an env whose backend
-    cannot be opened then fails at once, not after a model started."""
+    cannot be opened then fails at once, not after a model started; and the backend's executor says which
+    connections its lines run with (the .env ones here, a key vault's on Azure ML)."""
     from llmops.llm.connections import read_connections
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
 
     env_file = Path(args.env_file) if args.env_file else ws.root / ".env"
     provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
+    uses = [Use(flow.name, node, conn) for flow in flows for node, conn in flow.connections()]
+    connections = backend.executor.connections(sorted({use.connection for use in uses}), provider,
+                                               read_connections(env_file, os.environ))
     settings = LlmSettings(
         state_dir=ws.state_dir, cassette_dir=uc.folder / "cassettes", provider=provider,
-        connections=read_connections(env_file, os.environ), record=record, embedded_model=args.model,
+        connections=connections, record=record, embedded_model=args.model,
         record_hint=f"llmops record --use-case {uc.name} --env {env}", max_concurrency=uc.env(env).CONCURRENCY,
     )
-    uses = [Use(flow.name, node, conn) for flow in flows for node, conn in flow.connections()]
     return LlmSession(settings, uses)

@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except LlmopsError as exc:
         if args.verbose:
             logging.getLogger("llmops").exception("details")
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"{'error: ' if exc.exit_code else ''}{exc}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted; finished work is kept, run the command again to resume\n")
+    except KeyboardInterrupt as exc:  # a backend whose work goes on says where (an Azure ML job), else:
+        sys.stderr.write(f"{str(exc) or 'interrupted; finished work is kept, run the command again to resume'}\n")
         return 130
     except Exception as exc:
         if args.verbose:

@@ -35,6 +35,13 @@ class EnvConfig(ConfigModel):
         "Azure ML compute cluster that runs this env's jobs (BACKEND azureml); empty: serverless compute"))
     INSTANCE_TYPE: str = Field(default="", description=(
         "VM size of serverless compute (BACKEND azureml, no COMPUTE_NAME); empty: Standard_DS3_v2"))
+    # How an azureml env's step shards its lines: nodes x worker processes, each running lines as a laptop does.
+    INSTANCE_COUNT: int = Field(default=1, ge=1, le=100, description=(
+        "Nodes an azureml env's experiment or evaluation job runs on (BACKEND azureml); its lines are sharded "
+        "over them in mini-batches"))
+    MAX_CONCURRENCY_PER_INSTANCE: int = Field(default=1, ge=1, le=64, description=(
+        "Worker processes per node of an azureml env's job (BACKEND azureml); each runs its mini-batch's lines "
+        "CONCURRENCY LLM calls at a time"))
 
     @field_validator("FAILED_LINE_THRESHOLD", mode="before")
     @classmethod

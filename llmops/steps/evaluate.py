@@ -30,7 +30,8 @@ def _check_mappings(use_case: UseCase, env: str) -> None:
 
 
 def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
-             progress: ProgressFactory | None = None, backend: Backend | None = None) -> EvaluationResult:
+             progress: ProgressFactory | None = None, backend: Backend | None = None,
+             cancel: bool = False) -> EvaluationResult:
     backend = backend or open_backend(workspace, use_case, env)
     runs, data = backend.registry.runs, backend.registry.data
     env_config = use_case.env(env)
@@ -75,7 +76,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
                 parent_run_id=run_id, skipped=skipped,
             )
             specs.append(spec)
-    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress)
+    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)
     runs.record_run_set("evaluation", use_case.name, env, [r.record.run_id for r in results])
     return EvaluationResult(runs=results)
 

@@ -43,7 +43,8 @@ def read_rows(use_case: UseCase, dataset: Any) -> list[dict[str, Any]]:
 
 def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
                max_runs: int = DEFAULT_MAX_RUNS, progress: ProgressFactory | None = None,
-               fail_on_failed_lines: bool = True, backend: Backend | None = None) -> ExperimentResult:
+               fail_on_failed_lines: bool = True, backend: Backend | None = None,
+               cancel: bool = False) -> ExperimentResult:
     backend = backend or open_backend(workspace, use_case, env)
     env_config = use_case.env(env)
     flow = use_case.standard_flow(env)
@@ -67,7 +68,7 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
                 mapping=use_case.mapping.experiment, rows=mapped,
             )
             specs.append(spec)
-    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress)
+    results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)
     backend.registry.runs.record_run_set("experiment", use_case.name, env, [r.record.run_id for r in results])
     result = ExperimentResult(runs=results, threshold=env_config.FAILED_LINE_THRESHOLD)
     if fail_on_failed_lines and result.failing_runs:

@@ -57,9 +57,9 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      [f"{DC}: expected a JSON object at the top level, got a list"]),
     ("unknown key", env0("WORKSPACE", "ws"),
      [f"{LC}: envs[0].WORKSPACE: unknown key; valid keys: BACKEND, COMPUTE_NAME, CONCURRENCY, ENV_NAME, "
-      "EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, INSTANCE_TYPE, KEYVAULT_NAME, "
-      "POST_PROD_EVALUATION_FLOW_PATH, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, STANDARD_FLOW_PATH, "
-      "WORKSPACE_NAME"]),
+      "EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, INSTANCE_COUNT, INSTANCE_TYPE, KEYVAULT_NAME, "
+      "MAX_CONCURRENCY_PER_INSTANCE, POST_PROD_EVALUATION_FLOW_PATH, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, "
+      "STANDARD_FLOW_PATH, WORKSPACE_NAME"]),
     ("wrong type", local("DEPLOYMENT_INSTANCE_COUNT", "two"),
      [f'{XC}: local_endpoint[0].DEPLOYMENT_INSTANCE_COUNT: expected a whole number, got a string "two"']),
     ("empty env list", lambda f: edit_json(f / "llmops_config.json", lambda d: d.__setitem__("envs", [])),

@@ -45,6 +45,12 @@ RULES = [
          why="config is the bottom layer: it imports nothing of llmops but itself and llmops.errors"),
     Rule("llmops.backends.local.registry", forbidden=("llmops.backends.local.engine",),
          why="the registry half stands alone: the engine records its runs through it, not the other way"),
+    # The executor runs each line on Azure ML nodes with the same engine as a laptop (and the aggregation nodes here,
+    # over the merged lines): it, its jobs and the node's entry script import the engine; the registry half does not.
+    Rule("llmops.backends.azureml", forbidden=("llmops.backends.local.engine",),
+         exempt=("llmops.backends.azureml.executor", "llmops.backends.azureml.jobs", "llmops.backends.azureml.node"),
+         why="the Azure ML registries (data, models) share only the local registry half (runs, endpoints); only "
+             "the executor, its jobs and its nodes run flows, with the local engine"),
     *(Rule(f"llmops.backends.{shared}", forbidden=IMPLEMENTATIONS,
            why="every backend imports the protocols and the records they speak, so they import no backend")
       for shared in ("protocols", "types", "endpoints", "traffic", "content_hash")),
@@ -121,9 +127,11 @@ def test_every_rule_names_a_package_that_exists() -> None:
      ["llmops.backends.local.x imports llmops.serving: backends sit below the steps, the CLI, serving and the "
       "report"]),
     ("llmops.backends.azureml.x", "from llmops.backends.local.registry.runs import LocalRunRegistry", []),
-    # The Azure ML backend shares the local registry half (runs, endpoints) and the engine: each node runs
-    # its lines with the same engine a laptop does.
-    ("llmops.backends.azureml.x", "from llmops.backends.local.engine import flow_runner", []),
+    ("llmops.backends.azureml.x", "from llmops.backends.local.engine import executor",
+     ["llmops.backends.azureml.x imports llmops.backends.local.engine: the Azure ML registries (data, models) share "
+      "only the local registry half (runs, endpoints); only the executor, its jobs and its nodes run flows, with the "
+      "local engine"]),
+    ("llmops.backends.azureml.node.worker", "from llmops.backends.local.engine.flow_runner import FlowRunner", []),
     ("llmops.steps.azure_check", "from llmops.backends.azureml.roles import role_for", []),
     ("llmops.steps.azure_checks", "from llmops.backends.azureml.roles import role_for",
      ["llmops.steps.azure_checks imports llmops.backends.azureml.roles: steps see a backend only through "

@@ -1,10 +1,10 @@
 """Which Azure ML workspace an env uses and how to reach it: read once, at the CLI edge, then passed in.
 
 From the env in llmops_config.json: RESOURCE_GROUP_NAME, WORKSPACE_NAME, KEYVAULT_NAME, COMPUTE_NAME,
-INSTANCE_TYPE (and RUNTIME_NAME, which is ignored). From the process environment, then the repository's
-`.env`: AZURE_SUBSCRIPTION_ID (CI sets it in the environment, a laptop may keep it in .env),
-LLMOPS_AZURE_CLOUD and LLMOPS_AZURE_CLOUD_METADATA (see cloud.py). No key or secret: the credential
-(credential.py) finds the identity itself.
+INSTANCE_TYPE, INSTANCE_COUNT, MAX_CONCURRENCY_PER_INSTANCE (and RUNTIME_NAME, which is ignored). From the
+process environment, then the repository's `.env`: AZURE_SUBSCRIPTION_ID (CI sets it in the environment, a
+laptop may keep it in .env), LLMOPS_AZURE_CLOUD and LLMOPS_AZURE_CLOUD_METADATA (see cloud.py). No key or
+secret: the credential (credential.py) finds the identity itself.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class AzureSettings:
     keyvault: str = ""
     compute: str = ""  # a compute cluster's name; "" runs on serverless compute
     instance_type: str = DEFAULT_INSTANCE_TYPE  # serverless compute's VM size
+    instance_count: int = 1  # nodes a step's job runs on
+    max_concurrency_per_instance: int = 1  # worker processes per node
+    failed_line_threshold: float = 0.2  # FAILED_LINE_THRESHOLD: the share of a job's lines it may lose
     runtime_name: str = ""
 
     @property
@@ -124,6 +127,8 @@ def azure_settings(use_case: UseCase, env: str, variables: AzureVariables) -> Az
         subscription_from=where, resource_group=config.RESOURCE_GROUP_NAME.strip(),
         workspace=config.WORKSPACE_NAME.strip(), cloud=cloud, keys=keys, keyvault=config.KEYVAULT_NAME.strip(),
         compute=config.COMPUTE_NAME.strip(), instance_type=config.INSTANCE_TYPE.strip() or DEFAULT_INSTANCE_TYPE,
+        instance_count=config.INSTANCE_COUNT, max_concurrency_per_instance=config.MAX_CONCURRENCY_PER_INSTANCE,
+        failed_line_threshold=config.FAILED_LINE_THRESHOLD,
         runtime_name=config.RUNTIME_NAME.strip(),
     )
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_use_case, env_backend, workspace
+from llmops.cli.common import add_cancel, add_use_case, env_backend, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "evaluate"
@@ -13,6 +13,7 @@ EXAMPLE = "llmops evaluate --use-case web_classification --env pr"
 def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
     add_llm_options(parser)
+    add_cancel(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     backend = env_backend(args, ws, uc)
-    with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env)) as session:
-        result = evaluate(ws, uc, args.env, session, progress_bars(), backend)
+    with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env), backend) as session:
+        result = evaluate(ws, uc, args.env, session, progress_bars(), backend, cancel=args.cancel)
     runs_table(result.runs)
     failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     return 0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from llmops.cli.common import add_use_case, env_backend, workspace
+from llmops.cli.common import add_cancel, add_use_case, env_backend, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "experiment"
@@ -22,6 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
     add_variant_options(parser)
     add_llm_options(parser)
+    add_cancel(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     backend = env_backend(args, ws, uc)
-    with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)]) as session:
+    with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)], backend) as session:
         result = experiment(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
-                            fail_on_failed_lines=False, backend=backend)
+                            fail_on_failed_lines=False, backend=backend, cancel=args.cancel)
     runs_table(result.runs)
     failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     if result.failing_runs:

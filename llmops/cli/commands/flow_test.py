@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     variants = ["+".join(args.variant)] if args.variant else None
     backend = env_backend(args, ws, uc)
-    with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)]) as session:
+    with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)], backend) as session:
         result = flow_test(ws, uc, args.env, session, inputs, variants, backend)
     out_json({"inputs": result.inputs, "outputs": result.outputs, "variant": result.variant,
               "seconds": round(result.seconds, 2), "error": result.error})

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     # Find the data before the LLM session starts: a missing log fails in a second, not after a model start.
     backend = env_backend(args, ws, uc)
     source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset, backend)
-    with open_session(args, ws, uc, args.env, [flow], record=args.record) as session:
+    with open_session(args, ws, uc, args.env, [flow], backend, record=args.record) as session:
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)
     report = result.report
     if args.json:

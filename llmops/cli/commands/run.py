@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from llmops.cli.commands.experiment import add_variant_options
-from llmops.cli.common import add_use_case, env_backend, out, workspace
+from llmops.cli.common import add_cancel, add_use_case, env_backend, out, workspace
 from llmops.cli.llm_args import add_llm_options, open_session
 
 NAME = "run"
@@ -15,6 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
     add_variant_options(parser)
     add_llm_options(parser)
+    add_cancel(parser)
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
@@ -27,9 +28,9 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     uc = load_use_case(ws, args.use_case)
     flows = [uc.standard_flow(args.env), *uc.evaluation_flows(args.env)]
     backend = env_backend(args, ws, uc)
-    with open_session(args, ws, uc, args.env, flows, record=record) as session:
+    with open_session(args, ws, uc, args.env, flows, backend, record=record) as session:
         result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
-                                     backend)
+                                     backend, cancel=args.cancel)
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     runs_table(result.experiment.runs + result.evaluation.runs)

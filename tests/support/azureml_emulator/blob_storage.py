@@ -77,6 +77,12 @@ class BlobStorage:
             written.append(target)
         return written
 
+    def clear(self, location: BlobLocation) -> None:
+        """Deletes the blobs under `location`."""
+        client = self.container_client(location.container)
+        for blob in list(client.list_blobs(name_starts_with=location.prefix.rstrip("/") + "/")):
+            client.delete_blob(blob.name)
+
     def upload(self, source: Path, location: BlobLocation) -> int:
         """Copies the files under `source` to blobs under `location`; returns how many."""
         client = self.container_client(location.container)

@@ -15,6 +15,7 @@ from llmops.backends.local.engine.snapshot import materialize
 from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.backends.protocols import FlowSession, RunRegistry
 from llmops.backends.types import LineOutcome, ProgressFactory, RunResult, RunSpec
+from llmops.errors import UsageError
 
 if TYPE_CHECKING:
     from llmops.config.flow_dag import FlowDag
@@ -29,7 +30,10 @@ class LocalExecutor:
     runs: RunRegistry
 
     def execute(self, specs: list[RunSpec], session: FlowSession, concurrency: int,
-                progress: ProgressFactory | None = None) -> list[RunResult]:
+                progress: ProgressFactory | None = None, cancel: bool = False) -> list[RunResult]:
+        if cancel:
+            raise UsageError("--cancel: this env runs on the local backend, where no step keeps running after its "
+                             "command ends; Ctrl-C stops a local run")
         return execute_all(self.state_dir, self.runs, specs, session, concurrency, progress)
 
     def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
@@ -39,6 +43,9 @@ class LocalExecutor:
         dag_name, node_connections = write_variant_dag(snapshot, flow.file, variant)
         connections = session.pf_connections(flow.name, "flow-test", variant_label, node_connections)
         return FlowRunner(snapshot, dag_name, connections).run_line(0, inputs)
+
+    def connections(self, names: list[str], provider: str, local: Mapping[str, Connection]) -> dict[str, Connection]:
+        return dict(local)
 
     def publish_connections(self, connections: Mapping[str, Connection]) -> str:
         return f"prompt flow's local store in {sync_connections(connections, self.state_dir)}"

@@ -46,7 +46,7 @@ def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> di
 
 
 @dataclass(frozen=True)
-class _Identified:
+class Identified:
     """A spec with its content key, run id and name, and the snapshot its flow runs from."""
 
     spec: RunSpec
@@ -56,21 +56,34 @@ class _Identified:
     snapshot: Path
 
 
-def _identify(state_dir: Path, spec: RunSpec, session: FlowSession) -> _Identified:
+def identify(state_dir: Path, spec: RunSpec, session: FlowSession) -> Identified:
     flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
     key = run_key(spec, flow_sha, session.identity())
     run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}_{run_id[:6]}"
-    return _Identified(spec, key, run_id, name, snapshot)
+    return Identified(spec, key, run_id, name, snapshot)
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A run registered as running, with the lines it still has to run (its failed lines among them)."""
+
+    run: Identified
+    record: RunRecord
+    pending: list[tuple[int, dict[str, Any]]]
+
+    @property
+    def label(self) -> str:
+        """What a progress bar calls the run."""
+        return f"{self.run.spec.variant_label} ({self.run.spec.dataset})"
 
 
 @dataclass
 class _StartedRun:
-    """A run registered as running, with the lines it still has to run."""
+    """A run begun on this machine: its flow runner and where its finished lines go."""
 
-    record: RunRecord
+    begun: Begun
     runner: FlowRunner
-    pending: list[tuple[int, dict[str, Any]]]
     writer: LineSink
     on_done: Callable[[LineOutcome], None]
 
@@ -79,8 +92,7 @@ def _reused(registry: RunRegistry, record: RunRecord) -> RunResult:
     return RunResult(record, registry.lines(record.run_id), reused=True, executed_lines=0)
 
 
-def _start(registry: RunRegistry, run: _Identified, session: FlowSession,
-           progress: ProgressFactory | None) -> RunResult | _StartedRun:
+def begin(registry: RunRegistry, run: Identified) -> RunResult | Begun:
     """Reuse the run when it finished before with every line; otherwise register it and find what is left
     to do: the lines never run, and the failed ones (a failed line is never a result to reuse)."""
     spec, name = run.spec, run.name
@@ -106,9 +118,23 @@ def _start(registry: RunRegistry, run: _Identified, session: FlowSession,
     skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in succeeded]
     registry.save_lines(run.run_id, skipped)
     _say_what_is_left(name, total, len(succeeded), len(failed & {i for i, _ in pending}), len(pending))
+    return Begun(run, record, pending)
 
-    dag_name, node_connections = write_variant_dag(run.snapshot, spec.flow.file, spec.variant)
-    connections = session.pf_connections(spec.flow.name, run.run_id, spec.variant_label, node_connections)
+
+def flow_runner(begun: Begun, session: FlowSession) -> FlowRunner:
+    """The run's flow, its variant applied, with connections through the session's gateway."""
+    spec = begun.run.spec
+    dag_name, node_connections = write_variant_dag(begun.run.snapshot, spec.flow.file, spec.variant)
+    connections = session.pf_connections(spec.flow.name, begun.run.run_id, spec.variant_label, node_connections)
+    return FlowRunner(begun.run.snapshot, dag_name, connections)
+
+
+def _start(registry: RunRegistry, run: Identified, session: FlowSession,
+           progress: ProgressFactory | None) -> RunResult | _StartedRun:
+    begun = begin(registry, run)
+    if isinstance(begun, RunResult):
+        return begun
+    total, left = begun.record.lines_total, len(begun.pending)
     writer = registry.line_writer(run.run_id)
     tick: Callable[[LineOutcome], None] | None = None
 
@@ -116,11 +142,11 @@ def _start(registry: RunRegistry, run: _Identified, session: FlowSession,
         nonlocal tick
         writer.add(outcome)
         if progress and tick is None:  # the bar appears when the run starts, not when it is queued
-            tick = progress(f"{spec.variant_label} ({spec.dataset})", total, total - len(pending))
+            tick = progress(begun.label, total, total - left)
         if tick:
             tick(outcome)
 
-    return _StartedRun(record, FlowRunner(run.snapshot, dag_name, connections), pending, writer, on_done)
+    return _StartedRun(begun, flow_runner(begun, session), writer, on_done)
 
 
 def _say_what_is_left(name: str, total: int, succeeded: int, retried: int, pending: int) -> None:
@@ -133,11 +159,12 @@ def _say_what_is_left(name: str, total: int, succeeded: int, retried: int, pendi
         logger.info("run %s: %d of %d lines done, retrying %d failed", name, succeeded, total, retried)
 
 
-def _finish(registry: RunRegistry, run: _StartedRun) -> RunResult:
-    all_lines = registry.lines(run.record.run_id)
-    metrics = run.runner.aggregate(all_lines)  # over every succeeded line, those of earlier executions too
-    final = registry.finish_run(run.record.run_id, metrics)
-    return RunResult(final, all_lines, reused=False, executed_lines=len(run.pending))
+def finish(registry: RunRegistry, begun: Begun, runner: FlowRunner) -> RunResult:
+    """End the run: its metrics from the aggregation nodes over every succeeded line, those of earlier
+    executions too."""
+    all_lines = registry.lines(begun.record.run_id)
+    final = registry.finish_run(begun.record.run_id, runner.aggregate(all_lines))
+    return RunResult(final, all_lines, reused=False, executed_lines=len(begun.pending))
 
 
 def lines_in_flight(llm_concurrency: int) -> int:
@@ -160,13 +187,13 @@ def execute_all(state_dir: Path, registry: RunRegistry, specs: list[RunSpec], se
     """
     with full_disk_named(state_dir):
         configure_promptflow(state_dir)
-        identified = [_identify(state_dir, spec, session) for spec in specs]
+        identified = [identify(state_dir, spec, session) for spec in specs]
         with holding_runs(state_dir, {run.run_id: run.name for run in identified}):
             runs = [_start(registry, run, session, progress) for run in identified]
             started = [run for run in runs if isinstance(run, _StartedRun)]
             with ExitStack() as writers:
                 for run in started:
                     writers.callback(run.writer.close)  # on Ctrl-C too: finished lines are kept for the resume
-                run_batches([LineBatch(run.runner, run.pending, run.on_done) for run in started],
+                run_batches([LineBatch(run.runner, run.begun.pending, run.on_done) for run in started],
                             lines_in_flight(concurrency))
-            return [_finish(registry, run) if isinstance(run, _StartedRun) else run for run in runs]
+            return [finish(registry, run.begun, run.runner) if isinstance(run, _StartedRun) else run for run in runs]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,8 @@ class JobRunner:
 
     def _run(self, name: str) -> None:
         folder = self.folder(name)
+        # A job name is used once in a workspace; a reset workspace (a new test) may use it again: start clean.
+        shutil.rmtree(folder, ignore_errors=True)
         properties = dict(self.context.store.get("jobs", name).properties)
         try:
             for status in ("Queued", "Preparing"):
@@ -178,6 +181,7 @@ class JobRunner:
         uris = {}
         for output, path in outputs.items():
             location = BlobLocation(storage.container, f"azureml/{name}/{output}")
+            storage.clear(location)  # what a job of the same name left before a reset
             storage.upload(path, location)
             uris[output] = storage.azureml_uri(location)
         store = self.context.store
