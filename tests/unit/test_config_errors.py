@@ -133,7 +133,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      [f"{DC}: datasets: duplicate DATASET_NAME 'mini_pr'; dataset names are unique"]),
     ("unknown DATA_PURPOSE", dataset(0, "DATA_PURPOSE", "train"),
      [f"{DC}: datasets[0].DATA_PURPOSE: \"train\" is not allowed; expected 'pr_data', 'training_data', "
-      "'test_data' or 'production_log'"]),
+      "'test_data', 'production_log' or 'post_production_eval_data'"]),
     ("dataset env unknown", dataset(0, "ENV_NAME", "qa"),
      [f"{DC}: datasets[0].ENV_NAME: 'qa' is not an env of llmops_config.json (envs: pr, dev)"]),
     ("data file not found", dataset(0, "DATA_PATH", "data/missing.jsonl"),
