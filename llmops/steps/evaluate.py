@@ -10,6 +10,7 @@ from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import ProgressFactory, RunRecord, RunResult, RunSpec
 from llmops.config.data_config import Dataset
 from llmops.config.datasets import DatasetFile
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import RUN_OUTPUT_REF, map_inputs
 from llmops.config.skipped_evaluations import SkippedEvaluation, skipped_evaluation
@@ -57,6 +58,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
     env_config = use_case.env(env)
     flows = use_case.evaluation_flows(env)
     _check_mappings(use_case, env)
+    require_flow_modules(use_case, env, flows)
     run_ids = runs.latest_run_set("experiment", use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no experiment of '{use_case.name}' in env '{env}' yet; run: llmops experiment "

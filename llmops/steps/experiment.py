@@ -8,6 +8,7 @@ from typing import Any
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -47,6 +48,7 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
     backend = backend or open_backend(workspace, use_case, env)
     env_config = use_case.env(env)
     flow = use_case.standard_flow(env)
+    require_flow_modules(use_case, env, [flow])
     combos = enumerate_variants(flow, variants, max_runs)
     defaults = flow.default_variants()
     datasets = use_case.experiment_datasets(env)

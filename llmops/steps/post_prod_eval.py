@@ -15,6 +15,7 @@ from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
 from llmops.config.data_config import PRODUCTION_LOG_PURPOSES
 from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -120,6 +121,7 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: A
     """Run the post-production flow over `source` (from choose_source, found before an LLM session opens)."""
     backend = backend or open_backend(workspace, use_case, env)
     flow, mapping = post_prod_flow(use_case, env)
+    require_flow_modules(use_case, env, [flow])
     if not source.rows:
         raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
     logger.info("post-production evaluation of %s over the %s", use_case.name, source.description)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from llmops.config.flow_modules import requirement_warnings
 from llmops.config.inputs_left_to_defaults import inputs_left_to_defaults
 from llmops.config.outside_paths import paths_outside_repository
 from llmops.config.problems import Problem, display_path
@@ -50,7 +51,8 @@ def validate(workspace: Workspace, use_case: str | None = None) -> ValidationRes
             checks.append(UseCaseCheck(name=name, problems=exc.problems))
             continue
         checks.append(UseCaseCheck(name=name, envs=uc.llmops.env_names, datasets=len(uc.data.datasets),
-                                   warnings=[*paths_outside_repository(uc), *inputs_left_to_defaults(uc)],
+                                   warnings=[*paths_outside_repository(uc), *inputs_left_to_defaults(uc),
+                                             *requirement_warnings(uc)],
                                    notes=_skipped(uc)))
     return ValidationResult(checks=checks)
 

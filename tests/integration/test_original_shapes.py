@@ -20,6 +20,7 @@ NER = "use_cases/named_entity_recognition"
 SKIPPED = ("evaluation 'math_evaluation_flow' skipped for env 'pr': dataset 'math_coding_pr' has no column "
            "'groundtruth' (mapped as ${data.groundtruth}); link a test_data dataset with RELATED_EXP_DATASET to "
            "evaluate")
+NOT_NEEDED = "is not installed; no file of flow '{}' imports it, so its runs do not need it"
 
 
 @pytest.fixture
@@ -37,11 +38,15 @@ def runs_table(done: Done) -> list[str]:
     return [re.sub(r"_[0-9a-f]{6}:", ":", line) for line in done.out.splitlines() if " lines, " in line]
 
 
-def test_the_three_shapes_validate_with_notes_and_a_warning(tmp_path: Path) -> None:
+def test_the_three_shapes_validate_with_notes_and_warnings(tmp_path: Path) -> None:
     write_original_shapes(tmp_path)
     done = llmops(tmp_path, "validate")
     assert done.code == 0, done.out + done.err
     assert done.out.splitlines() == [
+        f"warning: {MC}/flows/math_standard_flow/requirements.txt: line 1: 'langchain' "
+        + NOT_NEEDED.format("math_standard_flow"),
+        f"warning: {MC}/flows/math_standard_flow/requirements.txt: line 2: 'sympy' "
+        + NOT_NEEDED.format("math_standard_flow"),
         f"note: {MC}/configs/mapping_config.json: evaluation.math_evaluation_flow: {SKIPPED}",
         "math_coding: ok (2 envs: pr, dev; 3 datasets)",
         f"warning: {NER}/configs/mapping_config.json: experiment: flow input 'llm_result' of "
@@ -50,6 +55,10 @@ def test_the_three_shapes_validate_with_notes_and_a_warning(tmp_path: Path) -> N
         'inputs under "evaluation": {"post-production-evaluation": {"text": "${data.text}", "entity_type": '
         '"${data.entity_type}", "llm_result": "${data.llm_result}"}}, which env \'postprodeval\' reads instead of '
         '"experiment"',
+        f"warning: {NER}/flows/standard/requirements.txt: line 3: 'promptflow-sdk[builtins]' "
+        + NOT_NEEDED.format("standard"),
+        f"warning: {NER}/flows/evaluation/requirements.txt: line 2: 'promptflow-sdk[builtins]' "
+        + NOT_NEEDED.format("evaluation"),
         "named_entity_recognition: ok (3 envs: pr, dev, postprodeval; 4 datasets)",
         "web_classification: ok (2 envs: pr, dev; 5 datasets)",
     ]
