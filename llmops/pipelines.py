@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
 from llmops.backends.types import ProgressFactory
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed
@@ -41,6 +42,9 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
     can be read in it; the failure is returned for the caller to raise after showing the results.
     `cancel` (--cancel) cancels the job a step still has running on a backend whose jobs outlive the command.
     """
+    # Every flow of the pipeline, before the first runs: not an evaluation flow's missing module after the
+    # experiment's lines and their LLM calls.
+    require_flow_modules(use_case, env, [use_case.standard_flow(env), *use_case.evaluation_flows(env)])
     backend = backend or open_backend(workspace, use_case, env)
     data = register_data(workspace, use_case, env, backend)
     exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False,

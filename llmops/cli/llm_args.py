@@ -26,12 +26,15 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
 def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[FlowDag],
                  backend: Backend, record: bool = False) -> Any:
     """The LLM session of a command. Commands open their backend (open_backend) first: an env whose backend
-    cannot be opened then fails at once, not after a model started; and the backend's executor says which
+    cannot be opened then fails at once, not after a model started; so does a flow importing a module that is
+    not installed (the steps check it too, for callers of the Python API). The backend's executor says which
     connections its lines run with (the .env ones here, a key vault's on Azure ML)."""
+    from llmops.config.flow_modules import require_flow_modules
     from llmops.llm.connections import read_connections
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
 
+    require_flow_modules(uc, env, flows)
     env_file = Path(args.env_file) if args.env_file else ws.root / ".env"
     provider = args.provider or (uc.env(env).PROVIDER if uc.env(env).PROVIDER != "auto" else "auto")
     uses = [Use(flow.name, node, conn) for flow in flows for node, conn in flow.connections()]

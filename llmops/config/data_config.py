@@ -9,9 +9,11 @@ from pydantic import Field, field_validator
 from llmops.config.base import ConfigFile, ConfigModel
 
 # pr_data / training_data feed experiments, test_data feeds evaluation (the original template's
-# three purposes); production_log feeds post-production evaluation.
-DataPurpose = Literal["pr_data", "training_data", "test_data", "production_log"]
+# three purposes); production_log feeds post-production evaluation, and so does post_production_eval_data,
+# the original's name for it (its postprodeval env runs a judging standard flow over that data).
+DataPurpose = Literal["pr_data", "training_data", "test_data", "production_log", "post_production_eval_data"]
 EXPERIMENT_PURPOSES = ("pr_data", "training_data")
+PRODUCTION_LOG_PURPOSES = ("production_log", "post_production_eval_data")
 
 
 class Dataset(ConfigModel):

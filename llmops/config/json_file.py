@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from llmops.config.nearest_name import did_you_mean
 from llmops.config.problems import Problem, display_path, key_path
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,7 +59,9 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         return "required key is missing"
     if kind == "extra_forbidden":
         valid = _valid_keys(model, err["loc"])
-        return f"unknown key; valid keys: {', '.join(valid)}" if valid else "unknown key"
+        if not valid:
+            return "unknown key"
+        return f"unknown key; {did_you_mean(str(err['loc'][-1]), valid)}valid keys: {', '.join(valid)}"
     if kind in ("string_type", "int_type", "float_type", "bool_type", "dict_type", "list_type",
                 "int_parsing", "float_parsing", "bool_parsing"):
         expected = {

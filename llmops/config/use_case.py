@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from llmops.config.data_config import DataConfig, Dataset
+from llmops.config.data_config import EXPERIMENT_PURPOSES, PRODUCTION_LOG_PURPOSES, DataConfig, Dataset
 from llmops.config.deployment_config import DeploymentConfig
 from llmops.config.flow_dag import FlowDag, load_flow
 from llmops.config.json_file import load_model
@@ -56,7 +56,26 @@ class UseCase:
         return self._flow(path) if path else None
 
     def experiment_datasets(self, env: str) -> list[Dataset]:
-        return self.data.for_env(env, "pr_data", "training_data")
+        """The datasets the env's standard flow runs over: its pr_data and training_data or, in an env that
+        judges a production log, that log."""
+        return self.data.for_env(env, *EXPERIMENT_PURPOSES) or self.data.for_env(env, *PRODUCTION_LOG_PURPOSES)
+
+    def judges_production_log(self, env: str) -> bool:
+        """An env with a production log and nothing to experiment on, such as the original template's
+        `postprodeval`: its standard flow is a post-production evaluation flow, so its outputs and metrics
+        are the judgements, reported and gated as an evaluation's are."""
+        has = self.data.for_env
+        return not has(env, *EXPERIMENT_PURPOSES) and bool(has(env, *PRODUCTION_LOG_PURPOSES))
+
+    def experiment_mapping(self, env: str) -> tuple[str, dict[str, str]]:
+        """(key path, mapping) of the standard flow's inputs in env. All envs share `experiment`; an env that
+        judges a production log may map its flow under evaluation.<flow folder name> instead, since its inputs
+        are not those of the other envs' standard flow."""
+        if self.judges_production_log(env):
+            flow = Path(self.env(env).STANDARD_FLOW_PATH).name
+            if flow in self.mapping.evaluation:
+                return f"evaluation.{flow}", self.mapping.evaluation[flow]
+        return "experiment", self.mapping.experiment
 
     def _flow(self, relative: str) -> FlowDag:
         problems: list[Problem] = []

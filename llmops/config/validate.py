@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llmops.config.data_config import EXPERIMENT_PURPOSES, Dataset
+from llmops.config.data_config import PRODUCTION_LOG_PURPOSES, Dataset
 from llmops.config.datasets import DatasetFile, read_jsonl
 from llmops.config.flow_dag import FlowDag, load_flow
 from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
 from llmops.config.problems import Problem, display_path
+from llmops.config.skipped_evaluations import skipped_evaluations
 from llmops.config.use_case import CONFIG_FILES, UseCase
 
 
@@ -32,8 +33,9 @@ class _Checker:
                                              (self.file("llmops"), where))
         return self.flows[relative]
 
-    def dataset(self, index: int, ds: Dataset) -> DatasetFile | None:
+    def dataset(self, ds: Dataset) -> DatasetFile | None:
         if ds.DATASET_NAME not in self.data:
+            index = [d.DATASET_NAME for d in self.uc.data.datasets].index(ds.DATASET_NAME)
             path = self.uc.path(ds.DATA_PATH)
             if not path.is_file():
                 self.add("data", f"datasets[{index}].DATA_PATH", f"file not found: '{ds.DATA_PATH}'")
@@ -72,14 +74,13 @@ def _check_datasets(c: _Checker, envs: list[str]) -> None:
         if ds.RELATED_EXP_DATASET and ds.RELATED_EXP_DATASET not in names:
             c.add("data", f"datasets[{i}].RELATED_EXP_DATASET",
                   f"'{ds.RELATED_EXP_DATASET}' is not a DATASET_NAME of this file (names: {', '.join(names)})")
-        c.dataset(i, ds)
+        c.dataset(ds)
 
 
 def _datasets_of(c: _Checker, datasets: list[Dataset]) -> list[tuple[Dataset, DatasetFile]]:
-    index = {d.DATASET_NAME: i for i, d in enumerate(c.uc.data.datasets)}
     out = []
     for ds in datasets:
-        loaded = c.dataset(index[ds.DATASET_NAME], ds)
+        loaded = c.dataset(ds)
         if loaded is not None:
             out.append((ds, loaded))
     return out
@@ -127,20 +128,24 @@ def _check_experiment_mapping(c: _Checker) -> None:
         flow = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
         if flow is None:
             continue
-        data = _datasets_of(c, c.uc.data.for_env(env.ENV_NAME, *EXPERIMENT_PURPOSES))
-        _check_mapping(c, "experiment", c.uc.mapping.experiment, flow, data, None, False)
+        data = _datasets_of(c, c.uc.experiment_datasets(env.ENV_NAME))
+        _check_mapping(c, *c.uc.experiment_mapping(env.ENV_NAME), flow, data, None, False)
 
 
 def _check_evaluation_mappings(c: _Checker) -> None:
     listed = {Path(p).name for env in c.uc.llmops.envs
               for p in (*env.evaluation_flow_paths, env.POST_PROD_EVALUATION_FLOW_PATH) if p}
+    listed |= {Path(env.STANDARD_FLOW_PATH).name for env in c.uc.llmops.envs  # see UseCase.experiment_mapping
+               if c.uc.judges_production_log(env.ENV_NAME)}
     for i, env in enumerate(c.uc.llmops.envs):
         standard = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
-        exp_sets = c.uc.data.for_env(env.ENV_NAME, *EXPERIMENT_PURPOSES)
-        eval_sets = [c.uc.data.evaluation_dataset_for(d) for d in exp_sets]
+        eval_sets = [c.uc.data.evaluation_dataset_for(d) for d in c.uc.experiment_datasets(env.ENV_NAME)]
         jobs = [(p, eval_sets) for p in env.evaluation_flow_paths]
         if env.POST_PROD_EVALUATION_FLOW_PATH:
-            jobs.append((env.POST_PROD_EVALUATION_FLOW_PATH, c.uc.data.for_env(env.ENV_NAME, "production_log")))
+            jobs.append((env.POST_PROD_EVALUATION_FLOW_PATH,
+                         c.uc.data.for_env(env.ENV_NAME, *PRODUCTION_LOG_PURPOSES)))
+        # A skipped evaluation is a note of `validate`, not a problem: its data is not checked against it.
+        skipped = {(s.flow, s.dataset) for s in skipped_evaluations(c.uc, env.ENV_NAME, lambda d: _columns(c, d))}
         for path, datasets in jobs:
             flow = c.flow(path, f"envs[{i}].EVALUATION_FLOW_PATH")
             if flow is None:
@@ -150,12 +155,18 @@ def _check_evaluation_mappings(c: _Checker) -> None:
                 c.add("mapping", "evaluation", f"no mapping for evaluation flow '{flow.name}' "
                                                f"(env '{env.ENV_NAME}'); add \"{flow.name}\": {{...}}")
                 continue
-            unique = list({d.DATASET_NAME: d for d in datasets}.values())
+            unique = [d for d in {d.DATASET_NAME: d for d in datasets}.values() if (flow.name, d.DATASET_NAME)
+                      not in skipped]
             _check_mapping(c, f"evaluation.{flow.name}", mapping, flow, _datasets_of(c, unique), standard, True)
     for name in c.uc.mapping.evaluation:
         if name not in listed:
             c.add("mapping", f"evaluation.{name}", f"no env lists an evaluation flow '{name}' "
                                                    "(EVALUATION_FLOW_PATH in llmops_config.json)")
+
+
+def _columns(c: _Checker, dataset: Dataset) -> set[str] | None:
+    loaded = c.dataset(dataset)
+    return loaded.columns if loaded is not None else None
 
 
 def _check_deployments(c: _Checker, envs: list[str]) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmops.config.nearest_name import did_you_mean
 from llmops.errors import LlmopsError
 from llmops.llm.env_file import EnvEntry, UnreadableLine, read_env_file
 
@@ -96,9 +97,10 @@ def parse_connection(name: str, raw: str, where: str, json_hint: str = "") -> Co
     if "api_key" not in value:
         raise LlmopsError(f'{where}: {name}.api_key: missing; every connection needs one ("none" for a server '
                           f"that takes no key), e.g. {example}")
-    unknown = set(value) - {*_FIELDS, *_IGNORED_FIELDS}
+    unknown = sorted(set(value) - {*_FIELDS, *_IGNORED_FIELDS})
     if unknown:
-        raise LlmopsError(f"{where}: {name}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(_FIELDS)}")
+        guess = did_you_mean(unknown[0], _FIELDS) if len(unknown) == 1 else ""
+        raise LlmopsError(f"{where}: {name}: unknown key(s) {', '.join(unknown)}; {guess}valid: {', '.join(_FIELDS)}")
     api_type = str(value.get("api_type") or ("azure" if value.get("api_base") else "openai")).lower()
     if api_type not in ("azure", "openai"):
         raise LlmopsError(f"{where}: {name}.api_type: '{api_type}' is not supported; use \"azure\" or \"openai\"")

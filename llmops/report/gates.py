@@ -4,7 +4,8 @@ Gates come from `llmops_config.json`, per environment, as {"accuracy": ">= 0.6",
 Each gate is checked for the baseline and for the best variant (the highest value of the primary
 metric: the first gate's metric) on every dataset and every evaluation flow that reports the metric.
 A gate whose metric no evaluation flow reports fails, so a typo cannot pass silently. A check without a
-value says why: most often every line failed, and then the flow logged no metric at all.
+value says why: most often every line failed, and then the flow logged no metric at all; or the evaluation
+that would report it was skipped, its data having no column it reads.
 """
 
 from __future__ import annotations
@@ -99,13 +100,15 @@ def parse_gates(spec: Mapping[str, object], where: str = "llmops_config.json: ga
     return tuple(gates)
 
 
-def evaluate_gates(gates: Sequence[Gate], comparison: Comparison) -> tuple[GateResult, ...]:
-    """Check every gate on the baseline and the best variant of every dataset."""
+def evaluate_gates(gates: Sequence[Gate], comparison: Comparison,
+                   skipped: Sequence[object] = ()) -> tuple[GateResult, ...]:
+    """Check every gate on the baseline and the best variant of every dataset. `skipped`: the evaluations the
+    env skipped (each says why as its text), named by a gate whose metric no flow reported."""
     results: list[GateResult] = []
     for gate in gates:
         groups = comparison.for_metric(gate.metric)
         if not groups:
-            results.append(_unreported(gate, comparison))
+            results.append(_unreported(gate, comparison, skipped))
             continue
         for group in groups:
             for label, role in _checked_variants(comparison, group.dataset):
@@ -116,8 +119,9 @@ def evaluate_gates(gates: Sequence[Gate], comparison: Comparison) -> tuple[GateR
     return tuple(results)
 
 
-def _unreported(gate: Gate, comparison: Comparison) -> GateResult:
-    """The check of a metric no flow logged: flows whose every line failed logged nothing, so name them."""
+def _unreported(gate: Gate, comparison: Comparison, skipped: Sequence[object]) -> GateResult:
+    """The check of a metric no flow logged: flows whose every line failed logged nothing, and skipped
+    evaluations ran not at all, so name them."""
     by_flow: dict[str, list[EvaluationRun]] = {}
     for evaluation in comparison.evaluations:
         by_flow.setdefault(evaluation.eval_flow, []).append(evaluation)
@@ -127,6 +131,7 @@ def _unreported(gate: Gate, comparison: Comparison) -> GateResult:
         return _result(gate, "", None, "", ", ".join(silent), ", ".join(datasets), EVERY_LINE_FAILED)
     reported = sorted({m.metric for m in comparison.metrics})
     note = f"no evaluation flow reports '{gate.metric}' (reported: {', '.join(reported) or 'none'})"
+    note += "".join(f"; {skip}" for skip in skipped)
     return _result(gate, "", None, role="", eval_flow="", dataset="", note=note)
 
 

@@ -35,6 +35,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head = [summary["marker"], f"### llmops report · {summary['use_case']} · {summary['env']}", ""]
     head += [_gate_verdict(summary["gates"]), "", _context(summary)]
     head += _failed_gates(summary["gates"]["results"])
+    head += _skipped(summary.get("skipped_evaluations", []))
     head += _failures(summary["failures"])
     footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
@@ -112,6 +113,11 @@ def _failed_gates(results: list[dict[str, Any]]) -> list[str]:
     if len(failed) > MAX_GATE_LINES:
         lines.append(f"- … and {len(failed) - MAX_GATE_LINES} more failed checks in report.html")
     return lines
+
+
+def _skipped(evaluations: list[str]) -> list[str]:
+    """A line per evaluation the env's data could not feed, saying why."""
+    return ["", *(f"- ⏭️ {text}" for text in evaluations)] if evaluations else []
 
 
 def _failures(groups: list[dict[str, Any]]) -> list[str]:

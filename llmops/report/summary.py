@@ -32,6 +32,7 @@ def build_summary(
     comparison: Comparison,
     gate_results: tuple[GateResult, ...],
     failures: tuple[FailureGroup, ...],
+    skipped_evaluations: list[str] | None = None,
 ) -> dict[str, Any]:
     runs = comparison.runs
     failed_gates = sum(1 for r in gate_results if not r.passed)
@@ -64,6 +65,7 @@ def build_summary(
             "evaluation_failed": sum(e.failed_lines for e in comparison.evaluations),
         },
         "failures": [_failure(group) for group in failures],
+        "skipped_evaluations": skipped_evaluations or [],
         "usage": _usage_totals([r.usage for r in runs if r.usage is not None]),
         "runs": [_run(r) for r in runs],
         "method": METHOD_NOTE,

@@ -66,12 +66,14 @@ def write_report(
     out_root: Path,
     now: datetime | None = None,
     context: FailureContext | None = None,
+    skipped: Sequence[object] = (),
 ) -> ReportResult:
     """Compare the variants, check the gates, group the failed lines by cause and write every report file.
 
     `gates` is either the env's gates from llmops_config.json ({"accuracy": ">= 0.6"}) or parsed
     Gate objects. Gate failures are returned, not raised: the caller decides (GateFailed, exit 3).
     `context` lets a fix name the flows' requirements files; without it, fixes name only use case and env.
+    `skipped`: the evaluations the env skipped, each saying why as its text (a gate on their metric names them).
     """
     for kind, name in (("use case", use_case), ("environment", env)):
         if not _FOLDER_NAME.fullmatch(name) or name in (".", ".."):
@@ -84,13 +86,14 @@ def write_report(
         )
     parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
-    gate_results = evaluate_gates(parsed, comparison)
+    gate_results = evaluate_gates(parsed, comparison, skipped)
     failures = group_failures(failed_lines_of(runs, evaluations), context or FailureContext(use_case, env))
 
     created = (now or datetime.now(UTC)).astimezone(UTC)
     env_folder = Path(out_root) / use_case / env
     folder = _new_folder(env_folder, created.strftime("%Y%m%d-%H%M%S"))
-    summary = build_summary(use_case, env, created, folder.name, comparison, gate_results, failures)
+    summary = build_summary(use_case, env, created, folder.name, comparison, gate_results, failures,
+                            [str(skip) for skip in skipped])
 
     result = ReportResult(
         folder=folder,

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends import open_backend
-from llmops.backends.protocols import Backend
-from llmops.backends.types import ProgressFactory, RunResult, RunSpec
+from llmops.backends.protocols import Backend, DataRegistry
+from llmops.backends.types import ProgressFactory, RunRecord, RunResult, RunSpec
+from llmops.config.data_config import Dataset
+from llmops.config.datasets import DatasetFile
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import RUN_OUTPUT_REF, map_inputs
+from llmops.config.skipped_evaluations import SkippedEvaluation, skipped_evaluation
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import ConfigError, LlmopsError
@@ -18,6 +22,7 @@ from llmops.errors import ConfigError, LlmopsError
 @dataclass(frozen=True)
 class EvaluationResult:
     runs: list[RunResult]
+    skipped: list[SkippedEvaluation]  # evaluations the env's data cannot feed (no test dataset linked)
 
 
 def _check_mappings(use_case: UseCase, env: str) -> None:
@@ -29,6 +34,23 @@ def _check_mappings(use_case: UseCase, env: str) -> None:
         raise ConfigError(problems)
 
 
+def _experiment_dataset(use_case: UseCase, env: str, run: RunRecord, data: DataRegistry) -> Dataset:
+    """The env's dataset a run of its latest experiment ran over. Runs are content-addressed: an env whose data
+    file holds the same bytes as another env's (the original template's pr and dev read one file) reuses the run
+    made for the other env, whose record names that env's dataset. So the run is matched by its data's bytes."""
+    datasets = use_case.experiment_datasets(env)
+    named = next((d for d in datasets if d.DATASET_NAME == run.dataset), None)
+    if named is not None:
+        return named
+    sha256 = next((v.sha256 for v in data.list_versions(run.dataset) if v.version == run.dataset_version), None)
+    for dataset in datasets:
+        version = data.current_version(dataset.DATASET_NAME, use_case.path(dataset.DATA_PATH))
+        if version is not None and version.sha256 == sha256:
+            return dataset
+    raise LlmopsError(f"dataset '{run.dataset}' of run {run.name} is no longer an experiment dataset of env '{env}' "
+                      "in data_config.json; run the experiment again")
+
+
 def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
              progress: ProgressFactory | None = None, backend: Backend | None = None,
              cancel: bool = False) -> EvaluationResult:
@@ -37,28 +59,34 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
     env_config = use_case.env(env)
     flows = use_case.evaluation_flows(env)
     _check_mappings(use_case, env)
+    require_flow_modules(use_case, env, flows)
     run_ids = runs.latest_run_set("experiment", use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no experiment of '{use_case.name}' in env '{env}' yet; run: llmops experiment "
                           f"--use-case {use_case.name} --env {env}")
     specs: list[RunSpec] = []
+    skipped_flows: list[SkippedEvaluation] = []
     for run_id in run_ids:
         parent = runs.get_run(run_id)
         if parent is None:
             raise LlmopsError(f"run '{run_id}' of the latest experiment is missing from the registry; "
                               "run the experiment again")
         parent_lines = {line.index: line for line in runs.lines(run_id)}
-        exp_dataset = use_case.data.named(parent.dataset)
-        if exp_dataset is None:
-            raise LlmopsError(f"dataset '{parent.dataset}' of run {parent.name} is no longer in data_config.json")
+        exp_dataset = _experiment_dataset(use_case, env, parent, data)
         eval_dataset = use_case.data.evaluation_dataset_for(exp_dataset)
         version = data.current_version(eval_dataset.DATASET_NAME, use_case.path(eval_dataset.DATA_PATH))
         if version is None:
             raise LlmopsError(f"dataset '{eval_dataset.DATASET_NAME}' is not registered at its current content; "
                               f"run: llmops register-data --use-case {use_case.name} --env {env}")
         rows = read_objects(use_case.path(eval_dataset.DATA_PATH), use_case.root)
+        columns = DatasetFile(use_case.path(eval_dataset.DATA_PATH), rows).columns
         for flow in flows:
             mapping = use_case.mapping.evaluation[flow.name]
+            skip = skipped_evaluation(flow.name, env, mapping, exp_dataset, eval_dataset, columns)
+            if skip is not None:
+                if skip not in skipped_flows:  # once for all the variants' runs over that dataset
+                    skipped_flows.append(skip)
+                continue
             mapped: list[tuple[int, dict[str, Any]]] = []
             skipped: dict[int, str] = {}
             for index, row in enumerate(rows):
@@ -78,7 +106,4 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
             specs.append(spec)
     results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)
     runs.record_run_set("evaluation", use_case.name, env, [r.record.run_id for r in results])
-    return EvaluationResult(runs=results)
-
-
-
+    return EvaluationResult(runs=results, skipped=skipped_flows)

@@ -8,6 +8,7 @@ from typing import Any
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -48,24 +49,26 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, 
     backend = backend or open_backend(workspace, use_case, env)
     env_config = use_case.env(env)
     flow = use_case.standard_flow(env)
+    require_flow_modules(use_case, env, [flow])
     combos = enumerate_variants(flow, variants, max_runs)
     defaults = flow.default_variants()
     datasets = use_case.experiment_datasets(env)
     if not datasets:
-        raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no pr_data or training_data dataset in "
-                          "configs/data_config.json")
+        raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no pr_data, training_data or "
+                          "post_production_eval_data dataset in configs/data_config.json")
+    _, mapping = use_case.experiment_mapping(env)
     specs: list[RunSpec] = []
     for dataset in datasets:
         version = registered_version(backend.registry.data, use_case, dataset)
         rows = read_rows(use_case, dataset)
-        mapped = [(i, map_inputs(use_case.mapping.experiment, row)) for i, row in enumerate(rows)]
+        mapped = [(i, map_inputs(mapping, row)) for i, row in enumerate(rows)]
         for combo in combos:
             spec = RunSpec(
                 use_case=use_case.name, env=env, kind="experiment", flow=flow,
                 flow_path=workspace.shown(flow.folder), variant=combo,
                 variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
                 dataset_version=version.version, data_sha256=version.sha256,
-                mapping=use_case.mapping.experiment, rows=mapped,
+                mapping=mapping, rows=mapped,
             )
             specs.append(spec)
     results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)

@@ -8,6 +8,7 @@ from typing import Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.use_case import UseCase
 from llmops.config.variants import enumerate_variants, label
 from llmops.config.workspace import Workspace
@@ -39,6 +40,7 @@ def flow_test(workspace: Workspace, use_case: UseCase, env: str, session: Any,
               backend: Backend | None = None) -> FlowTestResult:
     backend = backend or open_backend(workspace, use_case, env)
     flow = use_case.standard_flow(env)
+    require_flow_modules(use_case, env, [flow])
     chosen = enumerate_variants(flow, ",".join(variants), max_runs=2)[-1] if variants else flow.default_variants()
     variant_label = label(chosen, flow.default_variants())
     line_inputs = inputs if inputs is not None else default_inputs(use_case, env)

@@ -13,7 +13,9 @@ from typing import Any
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
+from llmops.config.data_config import PRODUCTION_LOG_PURPOSES
 from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -68,7 +70,7 @@ def _from_dataset(workspace: Workspace, data: DataRegistry, use_case: UseCase, e
         if dataset is None:
             raise unknown_name("dataset", name, [d.DATASET_NAME for d in use_case.data.datasets])
     else:
-        logs = use_case.data.for_env(env, "production_log")
+        logs = use_case.data.for_env(env, *PRODUCTION_LOG_PURPOSES)
         if not logs:
             raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no production log yet and no dataset "
                               "with DATA_PURPOSE production_log in configs/data_config.json; send requests to the "
@@ -100,6 +102,10 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
 def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]]:
     """The env's post-production flow and its column mapping; raises when either is missing."""
     flow = use_case.post_prod_flow(env)
+    if flow is None and use_case.judges_production_log(env):
+        raise LlmopsError(f"env '{env}' of use case '{use_case.name}' judges its production log with its standard "
+                          f"flow, as the original template's postprodeval env does; run: llmops run --use-case "
+                          f"{use_case.name} --env {env}")
     if flow is None:
         raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no POST_PROD_EVALUATION_FLOW_PATH in "
                           "llmops_config.json; add the post-production evaluation flow there")
@@ -115,6 +121,7 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: A
     """Run the post-production flow over `source` (from choose_source, found before an LLM session opens)."""
     backend = backend or open_backend(workspace, use_case, env)
     flow, mapping = post_prod_flow(use_case, env)
+    require_flow_modules(use_case, env, [flow])
     if not source.rows:
         raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
     logger.info("post-production evaluation of %s over the %s", use_case.name, source.description)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
+from llmops.config.skipped_evaluations import skipped_evaluations
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError
+
+if TYPE_CHECKING:  # the report model is imported when a report is made, not with the step
+    from llmops.backends.types import LineOutcome, RunRecord
+    from llmops.report.model import EvaluationRun
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
             usage=_usage(accounting, run_id), flow=record.flow,
         ))
         by_index = {o.index: o for o in lines}
+        if use_case.judges_production_log(env):
+            evaluations.append(_judgements(record, lines))
         for child in run_registry.child_runs(run_id, "evaluation"):
             if child.run_id not in eval_ids:
                 continue
@@ -73,6 +81,20 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
                 line_values=values, line_errors=errors,
             ))
     return runs, evaluations
+
+
+def _judgements(record: RunRecord, lines: list[LineOutcome]) -> EvaluationRun:
+    """A judging run's own numeric outputs and metrics, as the evaluation of itself (see
+    UseCase.judges_production_log): reported, compared and gated as an evaluation flow's are."""
+    from llmops.report.model import EvaluationRun
+
+    names = sorted({k for o in lines for k, v in o.outputs.items() if _number(v) is not None})
+    return EvaluationRun(
+        eval_flow=record.flow, run_id=record.run_id, experiment_run_id=record.run_id, dataset=record.dataset,
+        metrics={k: float(v) for k, v in record.metrics.items() if _number(v) is not None},
+        line_values={name: tuple(_number(o.outputs.get(name)) for o in lines) for name in names},
+        line_errors=tuple(o.error for o in lines),
+    )
 
 
 def _number(value: object) -> float | None:
@@ -90,7 +112,7 @@ def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: boo
 
     runs, evaluations = load_runs(workspace, use_case, env, backend=backend)
     result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir,
-                          context=FailureContext.of(use_case, env))
+                          context=FailureContext.of(use_case, env), skipped=skipped_evaluations(use_case, env))
     if enforce_gates and not result.gates_passed:
         raise GateFailed(f"{result.gate_failure_message} (report: {result.folder})")
     return ReportStepResult(report=result)

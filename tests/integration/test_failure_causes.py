@@ -51,6 +51,8 @@ SCENARIOS = {
         "lower CONCURRENCY in llmops_config.json",
         upstream=ScriptedAnswer(429, headers={"retry-after": "0"}),
     ),
+    # An import made at run time, which reading the flow's imports before the run cannot see
+    # (tests/integration/test_flow_requirements.py has those it sees).
     "missing module": Scenario(
         "Execution failure in 'classify': (ModuleNotFoundError) No module named 'llmops_missing_pkg'",
         "install the package: pip install llmops_missing_pkg, and list it in "
@@ -65,7 +67,9 @@ def write_mini(root: Path, scenario: Scenario) -> None:
     flow = folder / "flows/standard"
     if scenario.module_flow:
         classify = flow / "classify.py"
-        classify.write_text(classify.read_text().replace("    word =", "    import llmops_missing_pkg.sub\n    word ="))
+        classify.write_text(classify.read_text().replace(
+            "    word =", "    importlib.import_module('llmops_missing_pkg.sub')\n    word =").replace(
+            "from promptflow", "import importlib\n\nfrom promptflow"))
         (flow / "requirements.txt").write_text("promptflow\n")
     else:
         (flow / "flow.dag.yaml").write_text(LLM_DAG)
@@ -148,8 +152,9 @@ def test_experiment_and_evaluate_group_their_own_failed_lines(tmp_path: Path) ->
 
 
 def test_a_flow_that_cannot_load_says_which_package_to_install(tmp_path: Path) -> None:
+    # Loaded at run time, so only prompt flow finds it missing: the last resort names the package all the same.
     classify = write_use_case(tmp_path) / "flows/standard/classify.py"
-    classify.write_text("import llmops_missing_pkg\n" + classify.read_text())
+    classify.write_text("import importlib\nimportlib.import_module('llmops_missing_pkg')\n" + classify.read_text())
     assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr").returncode == 0
     done = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
     assert done.returncode == 1

@@ -17,6 +17,12 @@ LC, MC, DC, XC = (f"{UC}/llmops_config.json", f"{UC}/configs/mapping_config.json
                   f"{UC}/configs/data_config.json", f"{UC}/configs/deployment_config.json")
 
 
+ENV_KEYS = ("BACKEND, COMPUTE_NAME, CONCURRENCY, ENV_NAME, EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, "
+            "INSTANCE_COUNT, INSTANCE_TYPE, KEYVAULT_NAME, MAX_CONCURRENCY_PER_INSTANCE, POST_PROD_EVALUATION_FLOW_PATH, "
+            "PROVIDER, RESOURCE_GROUP_NAME, "
+            "RUNTIME_NAME, STANDARD_FLOW_PATH, WORKSPACE_NAME")
+
+
 def env0(key: str, value: object) -> Callable[[Path], None]:
     def change(folder: Path) -> None:
         edit_json(folder / "llmops_config.json", lambda d: d["envs"][0].__setitem__(key, value))
@@ -56,10 +62,24 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("top level not an object", write("configs/data_config.json", "[]"),
      [f"{DC}: expected a JSON object at the top level, got a list"]),
     ("unknown key", env0("WORKSPACE", "ws"),
-     [f"{LC}: envs[0].WORKSPACE: unknown key; valid keys: BACKEND, COMPUTE_NAME, CONCURRENCY, ENV_NAME, "
-      "EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, INSTANCE_COUNT, INSTANCE_TYPE, KEYVAULT_NAME, "
-      "MAX_CONCURRENCY_PER_INSTANCE, POST_PROD_EVALUATION_FLOW_PATH, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, "
-      "STANDARD_FLOW_PATH, WORKSPACE_NAME"]),
+     [f"{LC}: envs[0].WORKSPACE: unknown key; did you mean 'WORKSPACE_NAME'? valid keys: {ENV_KEYS}"]),
+    ("unknown key, nothing near", env0("COLOUR", "blue"),
+     [f"{LC}: envs[0].COLOUR: unknown key; valid keys: {ENV_KEYS}"]),
+    ("unknown key in lower case", env0("standard_flow_path", "flows/standard"),
+     [f"{LC}: envs[0].standard_flow_path: unknown key; did you mean 'STANDARD_FLOW_PATH'? valid keys: {ENV_KEYS}"]),
+    ("unknown top-level key", lambda f: edit_json(f / "llmops_config.json", lambda d: d.__setitem__("env", [])),
+     [f"{LC}: env: unknown key; did you mean 'envs'? valid keys: $schema, envs"]),
+    ("unknown dataset key", dataset(0, "DATASET_NAM", "x"),
+     [f"{DC}: datasets[0].DATASET_NAM: unknown key; did you mean 'DATASET_NAME'? valid keys: DATASET_DESC, "
+      "DATASET_NAME, DATA_PATH, DATA_PURPOSE, ENV_NAME, PROMPT_FLOW_CONFIG_NAME, RELATED_EXP_DATASET"]),
+    ("unknown mapping key", mapping(lambda d: d.__setitem__("evaluations", {})),
+     [f"{MC}: evaluations: unknown key; did you mean 'evaluation'? valid keys: $schema, evaluation, experiment"]),
+    ("unknown deployment key", local("ENDPOINT", "x"),
+     [f"{XC}: local_endpoint[0].ENDPOINT: unknown key; did you mean 'ENDPOINT_NAME'? valid keys: AUTH_KEY_VARIABLE, "
+      "CURRENT_DEPLOYMENT_NAME, CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION, DEPLOYMENT_DESC, DEPLOYMENT_INSTANCE_COUNT, "
+      "DEPLOYMENT_VM_SIZE, ENDPOINT_DESC, ENDPOINT_NAME, ENVIRONMENT_VARIABLES, ENV_NAME, MAX_REQUEST_BODY_BYTES, "
+      "MIRROR_TRAFFIC_ALLOCATION, PRIOR_DEPLOYMENT_NAME, PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION, STICKY_SESSION_HEADER, "
+      "TEST_FILE_PATH"]),
     ("wrong type", local("DEPLOYMENT_INSTANCE_COUNT", "two"),
      [f'{XC}: local_endpoint[0].DEPLOYMENT_INSTANCE_COUNT: expected a whole number, got a string "two"']),
     ("empty env list", lambda f: edit_json(f / "llmops_config.json", lambda d: d.__setitem__("envs", [])),
@@ -114,7 +134,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      [f"{DC}: datasets: duplicate DATASET_NAME 'mini_pr'; dataset names are unique"]),
     ("unknown DATA_PURPOSE", dataset(0, "DATA_PURPOSE", "train"),
      [f"{DC}: datasets[0].DATA_PURPOSE: \"train\" is not allowed; expected 'pr_data', 'training_data', "
-      "'test_data' or 'production_log'"]),
+      "'test_data', 'production_log' or 'post_production_eval_data'"]),
     ("dataset env unknown", dataset(0, "ENV_NAME", "qa"),
      [f"{DC}: datasets[0].ENV_NAME: 'qa' is not an env of llmops_config.json (envs: pr, dev)"]),
     ("data file not found", dataset(0, "DATA_PATH", "data/missing.jsonl"),

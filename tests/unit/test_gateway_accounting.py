@@ -118,12 +118,15 @@ def test_repository_price_table(model: str, prompt: float, completion: float) ->
 def test_price_file_problems_are_all_reported(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     path.write_text(
-        json.dumps({"default": {"prompt_per_1k": -1}, "models": {"m": {"prompt_per_1k": "cheap", "output": 1}}})
+        json.dumps({"default": {"prompt_per_1k": -1},
+                    "models": {"m": {"prompt_per_1k": "cheap", "output": 1, "completion_per_1K": 2}}})
     )
     with pytest.raises(ConfigError) as raised:
         PriceTable.load(path)
     assert raised.value.problems == [
         f"{path}: default.prompt_per_1k: -1 must be a number >= 0",
-        f"{path}: models.m: unknown keys ['output']; valid: completion_per_1k, prompt_per_1k",
+        f"{path}: models.m.completion_per_1K: unknown key; did you mean 'completion_per_1k'? valid: completion_per_1k, "
+        "prompt_per_1k",
+        f"{path}: models.m.output: unknown key; valid: completion_per_1k, prompt_per_1k",
         f"{path}: models.m.prompt_per_1k: 'cheap' must be a number >= 0",
     ]

@@ -6,6 +6,7 @@ prompt flow and Azure are imported inside run().
 
 COMMANDS = [
     "validate",
+    "test_flows",
     "flow_test",
     "register_data",
     "experiment",

@@ -20,6 +20,12 @@ def runs_table(results: list[Any]) -> None:
         out(f"{rec.name}: {rec.lines_total} lines, {rec.lines_failed} failed ({how})" + _metrics_text(rec.metrics))
 
 
+def skipped_evaluations(skipped: Sequence[Any]) -> None:
+    """One line per evaluation the env's data cannot feed, saying why."""
+    for skip in skipped:
+        out(str(skip))
+
+
 def _metrics_text(metrics: dict[str, Any]) -> str:
     """Summary metrics first (accuracy, macro_f1 before f1_academic ...), at most MAX_METRICS_SHOWN of them."""
     numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}

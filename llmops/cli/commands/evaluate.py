@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.cli.commands._render import failures_by_cause, runs_table
+    from llmops.cli.commands._render import failures_by_cause, runs_table, skipped_evaluations
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.report.failures import FailureContext
@@ -29,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
     with open_session(args, ws, uc, args.env, uc.evaluation_flows(args.env), backend) as session:
         result = evaluate(ws, uc, args.env, session, progress_bars(), backend, cancel=args.cancel)
     runs_table(result.runs)
+    skipped_evaluations(result.skipped)
     failures_by_cause(result.runs, FailureContext.of(uc, args.env))
     return 0

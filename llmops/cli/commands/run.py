@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
-    from llmops.cli.commands._render import failure_groups, gate_checks, runs_table
+    from llmops.cli.commands._render import failure_groups, gate_checks, runs_table, skipped_evaluations
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.pipelines import experiment_pipeline
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     runs_table(result.experiment.runs + result.evaluation.runs)
+    skipped_evaluations(result.evaluation.skipped)
     rep = result.report.report
     failure_groups(rep.failures)  # type: ignore[attr-defined]
     gate_checks(rep.gate_results)  # type: ignore[attr-defined]

@@ -19,12 +19,15 @@ def run(args: argparse.Namespace) -> int:
 
     result = validate(workspace(args), args.use_case)
     if args.json:
-        out_json({c.name: {"problems": [str(p) for p in c.problems], "warnings": [str(w) for w in c.warnings]}
+        out_json({c.name: {"problems": [str(p) for p in c.problems], "warnings": [str(w) for w in c.warnings],
+                           "notes": [str(n) for n in c.notes]}
                   for c in result.checks})
     else:
         for check in result.checks:
             for warning in check.warnings:
                 out(f"warning: {warning}")
+            for note in check.notes:
+                out(f"note: {note}")
             if check.ok:
                 out(f"{check.name}: ok ({len(check.envs)} envs: {', '.join(check.envs)}; "
                     f"{check.datasets} datasets)")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops.config.nearest_name import did_you_mean
 from llmops.errors import ConfigError
 
 _TOKENS_PER_UNIT = 1000
@@ -69,9 +70,9 @@ def _parse_price(entry: object, where: str, problems: list[str]) -> ModelPrice:
     if not isinstance(entry, dict):
         problems.append(f"{where}: must be an object with prompt_per_1k and completion_per_1k")
         return FREE
-    unknown = sorted(set(entry) - {"prompt_per_1k", "completion_per_1k"})
-    if unknown:
-        problems.append(f"{where}: unknown keys {unknown}; valid: completion_per_1k, prompt_per_1k")
+    valid = ("completion_per_1k", "prompt_per_1k")
+    for key in sorted(set(entry) - set(valid)):
+        problems.append(f"{where}.{key}: unknown key; {did_you_mean(str(key), valid)}valid: {', '.join(valid)}")
     values: dict[str, float] = {}
     for key in ("prompt_per_1k", "completion_per_1k"):
         value = entry.get(key, 0.0)
