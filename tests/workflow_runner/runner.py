@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import time
@@ -34,6 +35,7 @@ from tests.workflow_runner.workflow import Job, Workflow, as_bool
 log = logging.getLogger(__name__)
 DEFAULT_JOB_TIMEOUT_MINUTES = 360
 UNSUPPORTED_JOB_KEYS = ("container", "services")
+ERROR_LINES_SHOWN = 12  # lines naming an error, from above the tail of a failed step's log
 FAILED_LOG_LINES = 6
 
 
@@ -65,7 +67,11 @@ class JobResult:
         for step in self.steps:
             lines.append(f"  {step.describe()}")
             if step.outcome == "failure":
-                lines += [f"    | {line}" for line in step.log.rstrip().splitlines()[-FAILED_LOG_LINES:]]
+                log = step.log.rstrip().splitlines()
+                # The cause is often far above the tail (pytest's "ERROR collecting ..." before its summary).
+                earlier = [line for line in log[:-FAILED_LOG_LINES] if re.search(r"\bERROR\b|Error\b|^E ", line)]
+                lines += [f"    : {line}" for line in earlier[:ERROR_LINES_SHOWN]]
+                lines += [f"    | {line}" for line in log[-FAILED_LOG_LINES:]]
         return "\n".join(lines + [f"  note: {n}" for n in self.notes])
 
 
