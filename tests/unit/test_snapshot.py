@@ -32,16 +32,18 @@ def test_processes_materializing_one_flow_at_once_all_get_the_whole_snapshot(tmp
         (folder / f"part_{i // 10}").mkdir(parents=True, exist_ok=True)
         (folder / f"part_{i // 10}" / f"node_{i}.py").write_text(f"VALUE = {i}\n" * 200)
     (folder / "flow.dag.yaml").write_text("nodes: []\n")
-    context = multiprocessing.get_context("fork")
-    for round_ in range(ROUNDS):
-        snapshots = tmp_path / f"snapshots_{round_}"
-        barrier = context.Manager().Barrier(PROCESSES)
-        with context.Pool(PROCESSES) as pool:
+    # Not fork: a fork of the test process copies whatever lock another thread (a log handler, a leftover
+    # server of an earlier test) holds, and a child waiting on it hung the suite.
+    context = multiprocessing.get_context("forkserver")
+    with context.Manager() as manager, context.Pool(PROCESSES) as pool:
+        for round_ in range(ROUNDS):
+            snapshots = tmp_path / f"snapshots_{round_}"
+            barrier = manager.Barrier(PROCESSES)
             results = pool.starmap(_materialize_after, [(barrier, folder, snapshots)] * PROCESSES)
-        assert {digest for digest, _ in results} == {flow_hash(folder)}
-        target = Path(results[0][1])
-        assert contents(target) == contents(folder)  # every file, none half written
-        assert sorted(p.name for p in snapshots.iterdir()) == [target.name]  # no staging folder left behind
+            assert {digest for digest, _ in results} == {flow_hash(folder)}
+            target = Path(results[0][1])
+            assert contents(target) == contents(folder)  # every file, none half written
+            assert sorted(p.name for p in snapshots.iterdir()) == [target.name]  # no staging folder left behind
 
 
 def test_a_half_copied_snapshot_left_by_an_interrupted_command_is_replaced(tmp_path: Path) -> None:
