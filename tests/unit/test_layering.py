@@ -1,148 +1,48 @@
-"""The package's layering (../shared/DESIGN.md: cli -> steps -> (backends, llm, report) -> config), read from
-the import statements of every module under llmops/, those inside functions and TYPE_CHECKING blocks too."""
+"""The package's layering (../shared/DESIGN.md), as import-linter contracts in pyproject.toml: the package keeps
+them, and a planted import across a layer breaks the contract that names it."""
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "llmops"
-IMPLEMENTATIONS = ("llmops.backends.local", "llmops.backends.azureml")
+REPO = Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class Rule:
-    importer: str  # a package (or module); the rule holds for every module in it
-    forbidden: tuple[str, ...] = ()  # packages it must not import
-    only: tuple[str, ...] | None = None  # when set, the only llmops packages it may import
-    why: str = ""
-    exempt: tuple[str, ...] = ()  # modules inside `importer` the rule does not hold for
-
-    def breaks(self, imported: str) -> bool:
-        if not within(imported, ("llmops",)):
-            return False
-        if self.only is not None and not within(imported, self.only):
-            return True
-        return within(imported, self.forbidden)
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """lint-imports over the `llmops` package found in `root`, with the contracts of `root/pyproject.toml`."""
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200"}
+    script = Path(sys.executable).parent / "lint-imports"
+    return subprocess.run([str(script), "--no-cache"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
 
 
-RULES = [
-    Rule("llmops.backends", forbidden=("llmops.steps", "llmops.cli", "llmops.serving", "llmops.report"),
-         why="backends sit below the steps, the CLI, serving and the report"),
-    # `llmops azure check` diagnoses the azureml backend's own workspace, login and roles: the one step and
-    # command that exist for that backend alone, so they may reach into it.
-    Rule("llmops.steps", forbidden=IMPLEMENTATIONS, exempt=("llmops.steps.azure_check",),
-         why="steps see a backend only through llmops.backends (open_backend), its protocols and records"),
-    Rule("llmops.pipelines", forbidden=IMPLEMENTATIONS, why="pipelines are steps; see llmops.steps"),
-    Rule("llmops.cli", forbidden=IMPLEMENTATIONS, exempt=("llmops.cli.commands.azure",),
-         why="the CLI calls steps or a backend's protocols, never a backend's implementation"),
-    Rule("llmops.report", forbidden=IMPLEMENTATIONS,
-         why="a report is made by the same code whichever backend ran the lines"),
-    Rule("llmops.config", only=("llmops.config", "llmops.errors"),
-         why="config is the bottom layer: it imports nothing of llmops but itself and llmops.errors"),
-    Rule("llmops.backends.local.registry", forbidden=("llmops.backends.local.engine",),
-         why="the registry half stands alone: the engine records its runs through it, not the other way"),
-    # The executor runs each line on Azure ML nodes with the same engine as a laptop (and the aggregation nodes here,
-    # over the merged lines): it, its jobs and the node's entry script import the engine; the registry half does not.
-    Rule("llmops.backends.azureml", forbidden=("llmops.backends.local.engine",),
-         exempt=("llmops.backends.azureml.executor", "llmops.backends.azureml.jobs", "llmops.backends.azureml.node"),
-         why="the Azure ML registries (data, models) share only the local registry half (runs, endpoints); only "
-             "the executor, its jobs and its nodes run flows, with the local engine"),
-    *(Rule(f"llmops.backends.{shared}", forbidden=IMPLEMENTATIONS,
-           why="every backend imports the protocols and the records they speak, so they import no backend")
-      for shared in ("protocols", "types", "endpoints", "traffic", "content_hash")),
-]
+def test_the_package_keeps_its_contracts() -> None:
+    done = lint_imports(REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
 
 
-def within(name: str, packages: tuple[str, ...]) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in packages)
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports(source: str, module: str, is_package: bool) -> list[tuple[str, list[str]]]:
-    """(the module each import statement imports from, the submodules it may name): `from a import b` imports
-    from a, and b may be a module a.b."""
-    found: list[tuple[str, list[str]]] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, []) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: resolved against the importing module's package
-                package = module.split(".") if is_package else module.split(".")[:-1]
-                base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
-            found.append((base, [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]))
-    return found
-
-
-def violations(rules: list[Rule], modules: dict[str, tuple[str, bool]]) -> list[str]:
-    """One line per import that breaks a rule; `modules`: module name -> (its source, whether it is a package)."""
-    found = []
-    for module, (source, is_package) in sorted(modules.items()):
-        for rule in rules:
-            if not within(module, (rule.importer,)) or within(module, rule.exempt):
-                continue
-            for base, names in imports(source, module, is_package):
-                broken = [base] if rule.breaks(base) else [name for name in names if rule.breaks(name)]
-                found += [f"{module} imports {name}: {rule.why}" for name in broken]
-    return found
-
-
-def package_modules() -> dict[str, tuple[str, bool]]:
-    return {module_name(path): (path.read_text(encoding="utf-8"), path.name == "__init__.py")
-            for path in PACKAGE.rglob("*.py")}
-
-
-def test_the_package_keeps_its_layers() -> None:
-    found = violations(RULES, package_modules())
-    assert not found, "imports across the layers:\n" + "\n".join(found)
-
-
-def test_every_rule_names_a_package_that_exists() -> None:
-    modules = package_modules()
-    for rule in RULES:
-        assert any(within(m, (rule.importer,)) for m in modules), rule.importer
-
-
-@pytest.mark.parametrize(("module", "source", "expected"), [
-    ("llmops.steps.x", "from llmops.backends.local.registry import runs",
-     ["llmops.steps.x imports llmops.backends.local.registry: steps see a backend only through llmops.backends "
-      "(open_backend), its protocols and records"]),
-    ("llmops.steps.x", "from llmops.backends import local", ["llmops.steps.x imports llmops.backends.local: "
-                                                             "steps see a backend only through llmops.backends "
-                                                             "(open_backend), its protocols and records"]),
-    ("llmops.steps.x", "from llmops.backends import open_backend\nfrom llmops.backends.types import RunSpec", []),
-    ("llmops.backends.local.x", "def f():\n    import llmops.serving.traffic",
-     ["llmops.backends.local.x imports llmops.serving.traffic: backends sit below the steps, the CLI, serving "
-      "and the report"]),
-    ("llmops.backends.local.x", "from ..traffic import Split", []),  # llmops.backends.traffic
-    ("llmops.backends.local.x", "from ...serving import traffic",
-     ["llmops.backends.local.x imports llmops.serving: backends sit below the steps, the CLI, serving and the "
-      "report"]),
-    ("llmops.backends.azureml.x", "from llmops.backends.local.registry.runs import LocalRunRegistry", []),
-    ("llmops.backends.azureml.x", "from llmops.backends.local.engine import executor",
-     ["llmops.backends.azureml.x imports llmops.backends.local.engine: the Azure ML registries (data, models) share "
-      "only the local registry half (runs, endpoints); only the executor, its jobs and its nodes run flows, with the "
-      "local engine"]),
-    ("llmops.backends.azureml.node.worker", "from llmops.backends.local.engine.flow_runner import FlowRunner", []),
-    ("llmops.steps.azure_check", "from llmops.backends.azureml.roles import role_for", []),
-    ("llmops.steps.azure_checks", "from llmops.backends.azureml.roles import role_for",
-     ["llmops.steps.azure_checks imports llmops.backends.azureml.roles: steps see a backend only through "
-      "llmops.backends (open_backend), its protocols and records"]),
-    ("llmops.config.x", "from llmops.llm.connections import Connection",
-     ["llmops.config.x imports llmops.llm.connections: config is the bottom layer: it imports nothing of llmops "
-      "but itself and llmops.errors"]),
-    ("llmops.config.x", "import json\nfrom llmops.errors import LlmopsError\nfrom llmops.config.base import X", []),
-    ("llmops.report.x", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from llmops.backends.local import x",
-     ["llmops.report.x imports llmops.backends.local: a report is made by the same code whichever backend ran "
-      "the lines"]),
+@pytest.mark.parametrize(("module", "source", "broken"), [
+    ("config/planted.py", "from llmops.llm import connections\n",
+     "llmops.config.planted -> llmops.llm.connections"),
+    ("report/planted.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                          "    from llmops.backends.local.registry import runs\n",
+     "llmops.report.planted -> llmops.backends.local.registry.runs"),
+    ("backends/local/registry/planted.py", "def later():\n    from llmops.backends.local.engine import snapshot\n",
+     "llmops.backends.local.registry.planted -> llmops.backends.local.engine.snapshot"),
+    ("steps/planted.py", "from llmops.steps import register_data\n",
+     "llmops.steps.planted -> llmops.steps.register_data"),
 ])
-def test_a_broken_layer_is_named_with_the_import(module: str, source: str, expected: list[str]) -> None:
-    assert violations(RULES, {module: (source, False)}) == expected
+def test_an_import_across_a_layer_breaks_a_contract(tmp_path: Path, module: str, source: str, broken: str) -> None:
+    shutil.copytree(REPO / "llmops", tmp_path / "llmops", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    (tmp_path / "llmops" / module).write_text(source, encoding="utf-8")
+    done = lint_imports(tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert broken in done.stdout and "1 broken" in done.stdout, done.stdout
