@@ -5,6 +5,8 @@ Exit codes (documented in the README): 0 ok, 1 user or config error, 2 usage, 3 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -26,7 +28,9 @@ class UsageError(LlmopsError):
 class ConfigError(LlmopsError):
     """One or more problems in use-case files; each problem is one line `<file>: <key path>: <problem>`."""
 
-    def __init__(self, problems: list) -> None:
+    def __init__(self, problems: Sequence[object]) -> None:
+        # Each item prints as one line: a str, or a llmops.config.problems.Problem (which config, below
+        # this module, cannot name here).
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 

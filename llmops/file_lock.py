@@ -2,8 +2,9 @@
 
 Two checkouts share one models directory, and two commands of one checkout share one state
 directory: without a lock both would assemble the same 1.1 GB file, start two servers, or run the
-same run twice. It is an OS lock, so a holder that dies (even by SIGKILL) releases it. The holder
-writes its pid into the file, so a process that has to wait can say for whom.
+same run twice. The lock is `filelock`'s OS lock (flock on POSIX, msvcrt on Windows), so a holder
+that dies (even by SIGKILL) releases it. The holder writes its pid into the file once it holds it
+(filelock truncates only after acquiring), so a process that has to wait can say for whom.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +31,18 @@ def exclusive_lock(path: Path, on_wait: Callable[[Path, str], None] = _log_wait)
     When another process holds it, `on_wait(path, holder pid or "")` is called once before waiting.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Not re-entrant across threads: each call is its own holder, as each process is.
+    lock = FileLock(path, thread_local=False, is_singleton=False)
     try:
-        if not _try_acquire(descriptor):
-            on_wait(path, _holder(path))
-            _acquire(descriptor)
-        try:
-            _write_pid(descriptor)
-            yield
-        finally:
-            _release(descriptor)
+        lock.acquire(timeout=0)
+    except Timeout:
+        on_wait(path, _holder(path))
+        lock.acquire()
+    try:
+        path.write_text(f"{os.getpid()}\n", encoding="ascii")
+        yield
     finally:
-        os.close(descriptor)
+        lock.release()
 
 
 def _holder(path: Path) -> str:
@@ -47,50 +50,3 @@ def _holder(path: Path) -> str:
         return path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):  # being rewritten, or locked against reading (Windows)
         return ""
-
-
-def _write_pid(descriptor: int) -> None:
-    os.ftruncate(descriptor, 0)
-    os.lseek(descriptor, 0, os.SEEK_SET)
-    os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
-
-
-try:
-    import fcntl
-
-    def _try_acquire(descriptor: int) -> bool:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _acquire(descriptor: int) -> None:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-
-    def _release(descriptor: int) -> None:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
-
-except ImportError:  # Windows: msvcrt locks a byte range; LK_LOCK retries for 10 s, so loop.
-    import msvcrt
-
-    def _try_acquire(descriptor: int) -> bool:
-        os.lseek(descriptor, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            return False
-        return True
-
-    def _acquire(descriptor: int) -> None:
-        while True:
-            os.lseek(descriptor, 0, os.SEEK_SET)
-            try:
-                msvcrt.locking(descriptor, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
-                return
-            except OSError:
-                continue
-
-    def _release(descriptor: int) -> None:
-        os.lseek(descriptor, 0, os.SEEK_SET)
-        msvcrt.locking(descriptor, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]

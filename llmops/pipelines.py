@@ -57,8 +57,8 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
                             for r in exp.failing_runs)
         failure = StepFailed(f"runs over the failed-line threshold {exp.threshold:.0%} "
                              f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
-    elif not rep.report.gates_passed:  # type: ignore[attr-defined]
-        failure = GateFailed(str(rep.report.gate_failure_message))  # type: ignore[attr-defined]
+    elif not rep.report.gates_passed:
+        failure = GateFailed(str(rep.report.gate_failure_message))
     return ExperimentPipelineResult(data, exp, ev, rep, failure)
 
 

@@ -81,7 +81,7 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
     return message
 
 
-def _valid_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+def _valid_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
     """Walk the model along loc (minus the unknown key itself) to list the keys allowed there."""
     current: Any = model
     for part in loc[:-1]:

@@ -31,7 +31,7 @@ def display_path(path: Path, root: Path | None = None) -> str:
     return path.as_posix()
 
 
-def key_path(loc: tuple) -> str:
+def key_path(loc: tuple[str | int, ...]) -> str:
     """('datasets', 2, 'DATA_PATH') -> 'datasets[2].DATA_PATH'."""
     out = ""
     for part in loc:

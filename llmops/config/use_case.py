@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from llmops.config.data_config import EXPERIMENT_PURPOSES, PRODUCTION_LOG_PURPOSES, DataConfig, Dataset
 from llmops.config.deployment_config import DeploymentConfig
 from llmops.config.flow_dag import FlowDag, load_flow
@@ -85,22 +83,20 @@ class UseCase:
         return flow
 
 
-def read_configs(folder: Path, root: Path, problems: list[Problem]) -> dict[str, object]:
-    models: dict[str, type[BaseModel]] = {"llmops": LlmopsConfig, "mapping": MappingConfig, "data": DataConfig,
-                                          "deployment": DeploymentConfig}
-    return {key: load_model(models[key], folder / CONFIG_FILES[key], root, problems) for key in models}
-
-
 def load_use_case(workspace: Workspace, name: str, *, check: bool = True) -> UseCase:
     """Load a use case; with `check`, run every cross-file check and raise ConfigError listing all problems."""
     from llmops.config.validate import check_use_case
 
     folder = workspace.use_case_dir(name)
     problems: list[Problem] = []
-    configs = read_configs(folder, workspace.root, problems)
-    if problems:
+    llmops = load_model(LlmopsConfig, folder / CONFIG_FILES["llmops"], workspace.root, problems)
+    mapping = load_model(MappingConfig, folder / CONFIG_FILES["mapping"], workspace.root, problems)
+    data = load_model(DataConfig, folder / CONFIG_FILES["data"], workspace.root, problems)
+    deployment = load_model(DeploymentConfig, folder / CONFIG_FILES["deployment"], workspace.root, problems)
+    if problems or llmops is None or mapping is None or data is None or deployment is None:
         raise ConfigError(problems)
-    use_case = UseCase(name=name, folder=folder, root=workspace.root, **configs)  # type: ignore[arg-type]
+    use_case = UseCase(name=name, folder=folder, root=workspace.root, llmops=llmops, mapping=mapping, data=data,
+                       deployment=deployment)
     if check:
         problems = check_use_case(use_case)
         if problems:

@@ -134,7 +134,7 @@ def _scale(figures: Sequence[VariantFigure]) -> Scale:
 
 def _nice_step(raw: float) -> float:
     """1, 2 or 5 times a power of ten, at least `raw`."""
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
 
 

@@ -207,7 +207,7 @@ def mcnemar_exact_p(baseline_only: int, variant_only: int) -> float:
     if discordant == 0:
         return 1.0
     smaller = min(baseline_only, variant_only)
-    tail = sum(math.comb(discordant, k) for k in range(smaller + 1)) / 2**discordant
+    tail = sum(math.comb(discordant, k) for k in range(smaller + 1)) / (1 << discordant)
     return min(1.0, 2.0 * tail)
 
 

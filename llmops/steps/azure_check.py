@@ -80,7 +80,8 @@ class _Checks:
 
 
 def check_azure(
-    settings: AzureSettings, credential: TokenCredential | None = None, *, retry_policy: RetryPolicy | None = None
+    settings: AzureSettings, credential: TokenCredential | None = None, *,
+    retry_policy: RetryPolicy[Any, Any] | None = None,
 ) -> AzureCheckResult:
     credential = credential or azure_credential(settings.cloud)
     ml = ml_client(settings, credential, retry_policy=retry_policy)

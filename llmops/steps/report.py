@@ -15,15 +15,16 @@ from llmops.errors import GateFailed, LlmopsError
 
 if TYPE_CHECKING:  # the report model is imported when a report is made, not with the step
     from llmops.backends.types import LineOutcome, RunRecord
-    from llmops.report.model import EvaluationRun
+    from llmops.report.model import EvaluationRun, ExperimentRun, UsageTotals
+    from llmops.report.writer import ReportResult
 
 
 @dataclass(frozen=True)
 class ReportStepResult:
-    report: object  # llmops.report.writer.ReportResult
+    report: ReportResult
 
 
-def _usage(accounting: Path, run_id: str):  # type: ignore[no-untyped-def]
+def _usage(accounting: Path, run_id: str) -> UsageTotals | None:
     from llmops.report.model import UsageTotals
 
     if not accounting.is_file():
@@ -39,8 +40,8 @@ def _usage(accounting: Path, run_id: str):  # type: ignore[no-untyped-def]
                        cache_hits=totals.cache_hits)
 
 
-def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment",  # type: ignore[no-untyped-def]
-              backend: Backend | None = None):
+def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment",
+              backend: Backend | None = None) -> tuple[list[ExperimentRun], list[EvaluationRun]]:
     """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
 
@@ -51,7 +52,8 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
                           f"--use-case {use_case.name} --env {env}")
     eval_ids = set(run_registry.latest_run_set("evaluation", use_case.name, env) or [])
     accounting = workspace.state_dir / "llm_calls.sqlite"
-    runs, evaluations = [], []
+    runs: list[ExperimentRun] = []
+    evaluations: list[EvaluationRun] = []
     for run_id in run_ids:
         record = run_registry.get_run(run_id)
         if record is None:

@@ -17,7 +17,7 @@ from llmops.errors import ConfigError
 @dataclass(frozen=True)
 class UseCaseCheck:
     name: str
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[object] = field(default_factory=list)  # Problems, or lines of a ConfigError
     warnings: list[Problem] = field(default_factory=list)  # allowed, but worth a look (paths out of the repository)
     notes: list[Problem] = field(default_factory=list)  # how the configs are read, where it may surprise
     envs: list[str] = field(default_factory=list)

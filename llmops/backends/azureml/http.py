@@ -32,7 +32,7 @@ def get_json(
     credential: TokenCredential,
     scope: str,
     params: dict[str, str],
-    retry_policy: policies.RetryPolicy | None = None,
+    retry_policy: policies.RetryPolicy[Any, Any] | None = None,
 ) -> Any:
     pipeline = [
         policies.HeadersPolicy(),

@@ -8,6 +8,8 @@ secret, which is how a connection's key reaches the nodes of a job (node/vault_c
 
 from __future__ import annotations
 
+from typing import Any
+
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.pipeline.policies import RetryPolicy
@@ -19,7 +21,7 @@ API_VERSION = "7.4"
 
 
 def secret_names(
-    settings: AzureSettings, credential: TokenCredential, retry_policy: RetryPolicy | None = None
+    settings: AzureSettings, credential: TokenCredential, retry_policy: RetryPolicy[Any, Any] | None = None
 ) -> list[str]:
     """The names of the vault's secrets on its first page (at most 25); their values are not read."""
     cloud = settings.cloud
@@ -29,7 +31,8 @@ def secret_names(
 
 
 def secret_value(
-    vault_url: str, scope: str, name: str, credential: TokenCredential, retry_policy: RetryPolicy | None = None
+    vault_url: str, scope: str, name: str, credential: TokenCredential,
+    retry_policy: RetryPolicy[Any, Any] | None = None,
 ) -> str | None:
     """The latest value of secret `name`; None when the vault has no such secret. Never logged."""
     try:

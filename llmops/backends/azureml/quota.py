@@ -49,7 +49,8 @@ class SizeQuota:
 
 
 def size_quota(
-    settings: AzureSettings, location: str, credential: TokenCredential, retry_policy: RetryPolicy | None = None
+    settings: AzureSettings, location: str, credential: TokenCredential,
+    retry_policy: RetryPolicy[Any, Any] | None = None,
 ) -> SizeQuota | list[str]:
     """The quota of `settings.instance_type` in `location`, or the region's sizes when it offers no such size."""
     base = (f"{settings.cloud.resource_manager.rstrip('/')}/subscriptions/{settings.subscription_id}"

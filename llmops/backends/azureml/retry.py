@@ -25,7 +25,7 @@ BACKOFF_MAX = 30  # seconds, the longest backoff wait
 MAX_RETRY_AFTER = 60  # seconds: a longer Retry-After ends the retries
 
 
-class AzureRetryPolicy(RetryPolicy):
+class AzureRetryPolicy(RetryPolicy[Any, Any]):  # any transport's request and response types
     """RetryPolicy that gives up, instead of waiting, when Retry-After asks for more than `max_retry_after`."""
 
     def __init__(self, *, max_retry_after: float = MAX_RETRY_AFTER, **kwargs: Any) -> None:

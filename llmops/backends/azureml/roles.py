@@ -78,7 +78,7 @@ def missing_actions(permissions: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def workspace_permissions(
-    settings: AzureSettings, credential: TokenCredential, retry_policy: RetryPolicy | None = None
+    settings: AzureSettings, credential: TokenCredential, retry_policy: RetryPolicy[Any, Any] | None = None
 ) -> list[dict[str, Any]]:
     """What the caller may do on the workspace: one permission set per role assignment that applies there."""
     url: str | None = (settings.cloud.resource_manager.rstrip("/") + settings.workspace_id

@@ -37,7 +37,7 @@ def ml_client(
     settings: AzureSettings,
     credential: TokenCredential | None = None,
     *,
-    retry_policy: RetryPolicy | None = None,
+    retry_policy: RetryPolicy[Any, Any] | None = None,
     show_progress: bool = False,
 ) -> MLClient:
     """A real MLClient for the env's workspace; `credential` defaults to DefaultAzureCredential for its cloud."""

@@ -22,15 +22,15 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     result = report(ws, uc, args.env, enforce_gates=False, backend=env_backend(args, ws, uc)).report
     if args.md:
-        out(result.summary_md.read_text(encoding="utf-8").rstrip())  # type: ignore[attr-defined]
+        out(result.summary_md.read_text(encoding="utf-8").rstrip())
     else:
         from llmops.cli.commands._render import failure_groups, gate_checks
 
-        failure_groups(result.failures)  # type: ignore[attr-defined]
-        gate_checks(result.gate_results)  # type: ignore[attr-defined]
-    out(f"report: {result.folder}")  # type: ignore[attr-defined]
-    if not result.gates_passed:  # type: ignore[attr-defined]
+        failure_groups(result.failures)
+        gate_checks(result.gate_results)
+    out(f"report: {result.folder}")
+    if not result.gates_passed:
         from llmops.errors import GateFailed
 
-        raise GateFailed(str(result.gate_failure_message))  # type: ignore[attr-defined]
+        raise GateFailed(str(result.gate_failure_message))
     return 0

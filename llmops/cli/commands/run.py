@@ -36,9 +36,9 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     runs_table(result.experiment.runs + result.evaluation.runs)
     skipped_evaluations(result.evaluation.skipped)
     rep = result.report.report
-    failure_groups(rep.failures)  # type: ignore[attr-defined]
-    gate_checks(rep.gate_results)  # type: ignore[attr-defined]
-    out(f"report: {rep.folder}")  # type: ignore[attr-defined]
+    failure_groups(rep.failures)
+    gate_checks(rep.gate_results)
+    out(f"report: {rep.folder}")
     if result.failure is not None:
         raise result.failure
     return 0

@@ -41,7 +41,7 @@ def is_verified(target: Path, expected_sha256: str) -> bool:
         recorded = json.loads(marker_file(target).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (
+    return bool(
         recorded.get("sha256") == expected_sha256
         and recorded.get("size") == stat.st_size
         and recorded.get("mtime_ns") == stat.st_mtime_ns

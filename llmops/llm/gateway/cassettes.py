@@ -75,7 +75,8 @@ class CassetteStore:
             for name in names:
                 entry = self._load(name).get(request_hash)
                 if entry is not None:
-                    return entry["response"]
+                    response: Mapping[str, Any] = entry["response"]
+                    return response
         return None
 
     def add(self, entry: CassetteEntry) -> None:

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmops.errors import NotFoundError, unknown_name
 
@@ -51,7 +52,7 @@ def call_totals(db_path: Path, group_by: Sequence[str] = ("run",), run: str | No
         f"SELECT {columns}, latency_ms, status, prompt_tokens, completion_tokens, cost_usd, cache, attempts "
         f"FROM llm_calls {where}"
     )
-    groups: dict[tuple[str, ...], list[tuple]] = {}
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     with sqlite3.connect(db_path) as db:
         for row in db.execute(query, params):
             width = max(len(group_by), 1)
@@ -65,7 +66,7 @@ def run_totals(db_path: Path, run: str) -> CallTotals:
     return found[0] if found else _summarise({"run": run}, [])
 
 
-def _summarise(group: dict[str, str], rows: list[tuple]) -> CallTotals:
+def _summarise(group: dict[str, str], rows: list[tuple[Any, ...]]) -> CallTotals:
     latencies = sorted(float(r[0]) for r in rows)
     prompt = sum(int(r[2]) for r in rows)
     completion = sum(int(r[3]) for r in rows)

@@ -83,7 +83,7 @@ def step_pipeline(settings: AzureSettings, shape: JobShape, bundle: Path, shards
     # No annotations on the pipeline function: azure-ai-ml reads them as input types.
     @dsl.pipeline(None, name=shape.name, compute=settings.compute or None,
                   default_compute=None if settings.compute else "serverless")
-    def step(lines):  # type: ignore[no-untyped-def]
+    def step(lines):  # type: ignore[no-untyped-def]  # unannotated on purpose, as said above
         run = node(lines=lines)
         return {RESULTS: run.outputs[RESULTS], ACCOUNTING: run.outputs[ACCOUNTING]}
 

@@ -44,8 +44,8 @@ class _NodeThreadsToLog(io.TextIOBase):
 @contextmanager
 def node_output_logged() -> Iterator[None]:
     saved = sys.stdout, sys.stderr
-    sys.stdout = _NodeThreadsToLog(saved[0], "stdout")  # type: ignore[assignment]  # a TextIO in all but name
-    sys.stderr = _NodeThreadsToLog(saved[1], "stderr")  # type: ignore[assignment]
+    sys.stdout = _NodeThreadsToLog(saved[0], "stdout")  # a TextIO in all but name
+    sys.stderr = _NodeThreadsToLog(saved[1], "stderr")
     try:
         yield
     finally:

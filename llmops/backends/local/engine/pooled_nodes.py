@@ -50,7 +50,7 @@ def share_node_pool(executor: Any, pool: ThreadPoolExecutor) -> None:
         return
     executor._llmops_node_pool = pool
 
-    async def traverse_nodes_async(self: Any, inputs: Any, context: Any) -> tuple[dict, dict]:
+    async def traverse_nodes_async(self: Any, inputs: Any, context: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         batch_nodes = [node for node in self._flow.nodes if not node.aggregation]
         scheduler = _PooledNodesScheduler(self._tools_manager, self._node_concurrency, pool)
         nodes_outputs, bypassed_nodes = await scheduler.execute(batch_nodes, inputs, context, self._line_timeout_sec)
