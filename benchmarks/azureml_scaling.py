@@ -88,8 +88,7 @@ def step(root: Path, state: Path, env: str, latency: float, instances: int = 1) 
     from llmops.backends.local import LocalBackend
     from llmops.config.use_case import load_use_case
     from llmops.config.workspace import Workspace
-    from llmops.llm.providers import Use
-    from llmops.llm.session import LlmSession, LlmSettings
+    from llmops.llm.open_session import open_session
     from llmops.steps.experiment import experiment
     from llmops.steps.register_data import register_data
 
@@ -102,9 +101,8 @@ def step(root: Path, state: Path, env: str, latency: float, instances: int = 1) 
         backend = LocalBackend(backend.registry, executor)  # type: ignore[arg-type]
     register_data(ws, uc, env, backend)
     flow = uc.standard_flow(env)
-    llm = LlmSettings(state_dir=state, cassette_dir=root / "cassettes", provider="simulated",
-                      simulated_latency_s=latency, cache=False, max_concurrency=uc.env(env).CONCURRENCY)
-    with LlmSession(llm, [Use(flow.name, node, conn) for node, conn in flow.connections()]) as session:
+    with open_session(ws, uc, env, [flow], provider="simulated", simulated_latency_s=latency, cache=False,
+                      environ={}) as session:
         started = time.perf_counter()
         result = experiment(ws, uc, env, session, variants="defaults", backend=backend)
         elapsed = time.perf_counter() - started

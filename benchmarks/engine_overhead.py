@@ -23,15 +23,14 @@ from tests.support import generated_use_case  # noqa: E402
 def ours(root: Path, name: str) -> float:
     from llmops.config.use_case import load_use_case
     from llmops.config.workspace import Workspace
-    from llmops.llm.session import LlmSession, LlmSettings
+    from llmops.llm.open_session import open_session
     from llmops.steps.experiment import experiment
     from llmops.steps.register_data import register_data
 
     ws = Workspace.find(root)
     uc = load_use_case(ws, name, check=False)
     register_data(ws, uc, "bench")
-    settings = LlmSettings(state_dir=ws.state_dir, cassette_dir=root / "cassettes", provider="simulated")
-    with LlmSession(settings, []) as session:
+    with open_session(ws, uc, "bench", [uc.standard_flow("bench")], provider="simulated", environ={}) as session:
         started = time.perf_counter()
         result = experiment(ws, uc, "bench", session, variants="defaults")
         elapsed = time.perf_counter() - started

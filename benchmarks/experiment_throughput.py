@@ -43,11 +43,10 @@ def import_engine(root: Path) -> float:
     return time.perf_counter() - started
 
 
-def ours(root: Path, latency: float, concurrency: int) -> tuple[float, int]:
+def ours(root: Path, latency: float) -> tuple[float, int]:
     from llmops.config.use_case import load_use_case
     from llmops.config.workspace import Workspace
-    from llmops.llm.providers import Use
-    from llmops.llm.session import LlmSession, LlmSettings
+    from llmops.llm.open_session import open_session
     from llmops.steps.experiment import experiment
     from llmops.steps.register_data import register_data
 
@@ -55,10 +54,9 @@ def ours(root: Path, latency: float, concurrency: int) -> tuple[float, int]:
     uc = load_use_case(ws, NAME, check=False)
     register_data(ws, uc, "bench")
     flow = uc.standard_flow("bench")
-    settings = LlmSettings(state_dir=ws.state_dir, cassette_dir=root / "cassettes", provider="simulated",
-                           simulated_latency_s=latency, cache=False, max_concurrency=concurrency)
-    uses = [Use(flow.name, node, conn) for node, conn in flow.connections()]
-    with LlmSession(settings, uses) as session:
+    # The calls in flight: the use case's CONCURRENCY, written as `concurrency` by generated_use_case.
+    with open_session(ws, uc, "bench", [flow], provider="simulated", simulated_latency_s=latency, cache=False,
+                      environ={}) as session:
         started = time.perf_counter()
         result = experiment(ws, uc, "bench", session, variants="each")
         elapsed = time.perf_counter() - started
@@ -110,7 +108,7 @@ def main() -> None:
 
         in_flight = InFlight()  # the calls the simulated upstream answers at once: proof that the limit held
         SimulatedTransport.send = in_flight.counting(SimulatedTransport.send)  # type: ignore[method-assign]
-        t_ours, failed = ours(root, args.latency, args.concurrency)
+        t_ours, failed = ours(root, args.latency)
         print(f"{args.lines} lines x {VARIANTS} variants = {calls} distinct LLM calls at {args.latency * 1000:.0f} ms, "
               f"concurrency {args.concurrency}")
         print(f"ideal:   {ideal:7.2f} s")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
@@ -18,6 +18,7 @@ from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
 
 if TYPE_CHECKING:  # the CD steps import the serving code; only cd_pipeline needs them, at call time
+    from llmops.llm.session import LlmSession
     from llmops.serving.endpoint_key import EndpointKey
     from llmops.steps.deploy import DeployResult
     from llmops.steps.register_model import RegisterModelResult
@@ -33,8 +34,8 @@ class ExperimentPipelineResult:
     failure: LlmopsError | None  # raised by the caller once the results are shown
 
 
-def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
-                        max_runs: int = 16, progress: ProgressFactory | None = None,
+def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
+                        variants: str = "each", max_runs: int = 16, progress: ProgressFactory | None = None,
                         backend: Backend | None = None, cancel: bool = False) -> ExperimentPipelineResult:
     """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
 

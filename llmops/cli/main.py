@@ -8,9 +8,9 @@ import logging
 import sys
 from types import ModuleType
 
-from llmops import __version__
 from llmops.cli.commands import COMMANDS
 from llmops.errors import EXIT_USAGE, EXIT_USER_ERROR, ConfigError, LlmopsError
+from llmops.version import __version__
 
 EPILOG = """exit codes: 0 ok, 1 user or config error, 2 usage, 3 quality gate failed.
 Run 'llmops <command> --help' for the options and an example of each command."""

@@ -10,7 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -22,6 +22,9 @@ from llmops.backends.local.registry import models as model_registry
 from llmops.config.flow_dag import find_dag_file
 from llmops.errors import LlmopsError
 from llmops.serving.flow_inputs import FlowInput, read_inputs
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ def _key(record: Deployment) -> tuple[Any, ...]:
 class DeploymentCache:
     """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes)."""
 
-    def __init__(self, state_dir: Path, endpoint: str, session: Any) -> None:
+    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession) -> None:
         self.state_dir = state_dir
         self.endpoint = endpoint
         self.session = session

@@ -10,12 +10,15 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llmops.backends.endpoints import Endpoint
 from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.serving.deployments import DeploymentCache, LoadedDeployment
 from llmops.serving.traffic import Router
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ class Snapshot:
 
 
 class LiveState:
-    def __init__(self, state_dir: Path, endpoint: str, session: Any, seed: int | None = None) -> None:
+    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession, seed: int | None = None) -> None:
         self.state_dir = state_dir
         self.endpoint = endpoint
         self._cache = DeploymentCache(state_dir, endpoint, session)

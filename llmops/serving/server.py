@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends.local.engine.line_loop import LineLoop
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
@@ -29,22 +29,18 @@ from llmops.serving.ports import LOOPBACK, port_error
 from llmops.serving.process import ServeOptions
 from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_path
 
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
+
 logger = logging.getLogger(__name__)
 
 
-def open_session(options: ServeOptions, use_case: UseCase) -> Any:
-    from llmops.llm.connections import read_connections
-    from llmops.llm.providers import Use
-    from llmops.llm.session import LlmSession, LlmSettings
+def open_session(workspace: Workspace, options: ServeOptions, use_case: UseCase) -> LlmSession:
+    from llmops.llm.open_session import open_session as open_llm_session
 
-    flow = use_case.standard_flow(options.env)
-    settings = LlmSettings(
-        state_dir=options.state_dir, cassette_dir=use_case.folder / "cassettes", provider=options.provider,
-        connections=read_connections(options.env_file or options.root / ".env", os.environ),
-        embedded_model=options.embedded_model,
-        record_hint=f"llmops record --use-case {options.use_case} --env {options.env}", start_model_now=True,
-    )
-    return LlmSession(settings, [Use(flow.name, node, conn) for node, conn in flow.connections()])
+    return open_llm_session(workspace, use_case, options.env, [use_case.standard_flow(options.env)],
+                            provider=options.provider, env_file=options.env_file,
+                            embedded_model=options.embedded_model, start_model_now=True)
 
 
 def endpoint_key(block: LocalEndpoint, options: ServeOptions) -> EndpointKey | None:
@@ -76,7 +72,7 @@ def serve(options: ServeOptions) -> None:
     max_bytes = DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes
     log = ProductionLog(log_path(options.state_dir, options.endpoint), max_bytes)
     signal.signal(signal.SIGTERM, _stop)
-    with open_session(options, use_case) as session:
+    with open_session(workspace, options, use_case) as session:
         state = LiveState(options.state_dir, options.endpoint, session, options.seed)
         lines = LineLoop(callers=options.threads)
         app = EndpointApp(options.endpoint, state, log, lines, block.STICKY_SESSION_HEADER, key=key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
@@ -17,6 +17,9 @@ from llmops.config.skipped_evaluations import SkippedEvaluation, skipped_evaluat
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import ConfigError, LlmopsError
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def _experiment_dataset(use_case: UseCase, env: str, run: RunRecord, data: DataR
                       "in data_config.json; run the experiment again")
 
 
-def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: Any,
+def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
              progress: ProgressFactory | None = None, backend: Backend | None = None,
              cancel: bool = False) -> EvaluationResult:
     backend = backend or open_backend(workspace, use_case, env)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
@@ -15,6 +15,9 @@ from llmops.config.use_case import UseCase
 from llmops.config.variants import DEFAULT_MAX_RUNS, enumerate_variants, label
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def read_rows(use_case: UseCase, dataset: Any) -> list[dict[str, Any]]:
     return read_objects(use_case.path(dataset.DATA_PATH), use_case.root)
 
 
-def experiment(workspace: Workspace, use_case: UseCase, env: str, session: Any, variants: str = "each",
+def experiment(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession, variants: str = "each",
                max_runs: int = DEFAULT_MAX_RUNS, progress: ProgressFactory | None = None,
                fail_on_failed_lines: bool = True, backend: Backend | None = None,
                cancel: bool = False) -> ExperimentResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
@@ -13,6 +13,9 @@ from llmops.config.use_case import UseCase
 from llmops.config.variants import enumerate_variants, label
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ def default_inputs(use_case: UseCase, env: str) -> dict[str, Any]:
     return value
 
 
-def flow_test(workspace: Workspace, use_case: UseCase, env: str, session: Any,
+def flow_test(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
               inputs: dict[str, Any] | None = None, variants: list[str] | None = None,
               backend: Backend | None = None) -> FlowTestResult:
     backend = backend or open_backend(workspace, use_case, env)

@@ -8,7 +8,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
@@ -23,6 +23,9 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, unknown_name
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.production_log import flatten, log_path, read_entries
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]
     return flow, mapping
 
 
-def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: Any, source: PostProdSource,
+def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession, source: PostProdSource,
                    progress: ProgressFactory | None = None, backend: Backend | None = None) -> PostProdResult:
     """Run the post-production flow over `source` (from choose_source, found before an LLM session opens)."""
     backend = backend or open_backend(workspace, use_case, env)

@@ -37,3 +37,11 @@ def test_replayed_pr_run(tmp_path: Path) -> None:
     cassette = (REPO / "use_cases/web_classification/cassettes/experiment.jsonl").read_text()
     sample = next(r for r in rows if r["variant_label"] == "defaults" and "twitter" in r["input.url"])
     assert sample["output.category"] == "App" and sample["output.evidence"] in cassette
+
+    # The Python API example (local_execution/) runs the same pipeline: every run is reused, the gates pass.
+    example = REPO / "local_execution" / "web_classification_local_experiment.py"
+    api = subprocess.run([sys.executable, str(example), "--root", str(tmp_path), "--provider", "replay"], env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert api.returncode == 0, api.stderr[-3000:]
+    assert "defaults: 10 lines, 0 failed" in api.stdout
+    assert "gate accuracy on defaults: 1.0 (pass)" in api.stdout and "report: " in api.stdout

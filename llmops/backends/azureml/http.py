@@ -21,8 +21,8 @@ from azure.core.exceptions import (
 from azure.core.pipeline import policies
 from azure.core.rest import HttpRequest, HttpResponse
 
-from llmops import __version__
 from llmops.backends.azureml.retry import azure_retry_policy
+from llmops.version import __version__
 
 _ERRORS: dict[int, type[HttpResponseError]] = {401: ClientAuthenticationError, 404: ResourceNotFoundError}
 

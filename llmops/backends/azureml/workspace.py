@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.policies import RetryPolicy
 
-from llmops import __version__
 from llmops.backends.azureml.credential import azure_credential
 from llmops.backends.azureml.retry import azure_retry_policy
 from llmops.backends.azureml.settings import AzureSettings
+from llmops.version import __version__
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import llmops
 from llmops.errors import LlmopsError, NotFoundError, StepFailed
 from llmops.file_lock import exclusive_lock
 from llmops.llm.embedded import processes
@@ -27,6 +26,7 @@ from llmops.llm.embedded.child import BOOT_CODE, ServerSettings
 from llmops.llm.embedded.locations import model_file, resolve_models_dir, server_dir, server_log_file
 from llmops.llm.embedded.loopback import ServerUnavailable, get_json
 from llmops.llm.embedded.records import ServerRecord, delete_record, read_record, write_record
+from llmops.version import PACKAGE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _child_environment(threads: int) -> dict[str, str]:
     env["OMP_PROC_BIND"] = "close"
     env["OMP_NUM_THREADS"] = str(threads)
     # The child imports llmops; make that work from a checkout that is not pip-installed.
-    package_root = str(Path(llmops.__file__).resolve().parent.parent)
+    package_root = str(PACKAGE_DIR.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     return env
 

@@ -18,13 +18,13 @@ import shutil
 import uuid
 from pathlib import Path
 
-import llmops
 from llmops.backends.azureml.node.entry import ENTRY_SCRIPT, ENTRY_SCRIPT_NAME
 from llmops.backends.azureml.node.manifest import Manifest
 from llmops.backends.azureml.node.worker import CASSETTES, FLOWS
 from llmops.backends.content_hash import flow_files, flow_hash
 from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.llm.gateway.prices import default_prices_path
+from llmops.version import PACKAGE_DIR
 
 SNAPSHOT_MARKER = ".complete"  # snapshot.py's "copied whole" marker: not part of the flow
 
@@ -42,7 +42,7 @@ def write_bundle(bundles_dir: Path, manifest: Manifest, snapshots: dict[str, Pat
     bundles_dir.mkdir(parents=True, exist_ok=True)
     staging = bundles_dir / f".staging.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:
-        _copy_files(Path(llmops.__file__).parent, staging / "llmops")
+        _copy_files(PACKAGE_DIR, staging / "llmops")
         prices = default_prices_path()
         if prices.is_file():
             (staging / "configs").mkdir(parents=True)
