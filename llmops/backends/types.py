@@ -39,6 +39,10 @@ class ModelVersion:
     registered_at: str = ""
     changed: bool = False  # True when this call registered a new version
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "changed": self.changed, "sha256": self.sha256,
+                "snapshot": str(self.snapshot), "registered_at": self.registered_at, "lineage": self.lineage}
+
 
 # A run's status: `running` while (or if interrupted while) it runs; `completed` when every line
 # succeeded, a final result to reuse; `incomplete` when it ended with failed lines, which the next

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -40,10 +40,16 @@ class Check:
 class AzureCheckResult:
     checks: list[Check]
     notes: list[str] = field(default_factory=list)  # worth knowing, not a failure (an ignored RUNTIME_NAME)
+    use_case: str = ""
+    env: str = ""
 
     @property
     def ok(self) -> bool:
         return all(c.status != PROBLEM for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "use_case": self.use_case, "env": self.env, "notes": self.notes,
+                "checks": [asdict(c) for c in self.checks]}
 
 
 class _Problem(Exception):
@@ -120,7 +126,7 @@ def check_azure(
     else:
         checks.skip("key vault", "KEYVAULT_NAME is not set")
     checks.run("roles", lambda: _roles(settings, credential, found.get("identity"), retry_policy), needs=in_workspace)
-    return AzureCheckResult(checks.done, _notes(settings))
+    return AzureCheckResult(checks.done, _notes(settings), settings.use_case, settings.env)
 
 
 def _notes(settings: AzureSettings) -> list[str]:

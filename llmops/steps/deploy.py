@@ -8,13 +8,15 @@ split, validated as a whole before anything changed. The prior deployment stays 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from llmops.backends import open_backend
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.protocols import Backend, EndpointRegistry
-from llmops.backends.traffic import Split, check_split
+from llmops.backends.traffic import Split, check_split, parse_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import LocalEndpoint
 from llmops.config.flow_dag import FlowDag, load_flow
@@ -25,7 +27,7 @@ from llmops.errors import ConfigError, LlmopsError, StepFailed, UsageError
 from llmops.serving import process
 from llmops.serving.deploy_plan import plan_split
 from llmops.serving.endpoint_config import local_endpoint
-from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.endpoint_key import EndpointKey, resolve_key
 from llmops.serving.production_log import log_path
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 from llmops.serving.variant_choice import VariantChoice, choose_variant
@@ -44,6 +46,14 @@ class DeployResult:
     smoke: list[RequestCheck]
     traffic: TrafficMap
     notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.deployment
+        return {"endpoint": self.endpoint, "deployment": d.name, "model": d.model_name,
+                "model_version": d.model_version, "variant": d.variant, "variant_label": d.variant_label,
+                "variant_source": self.choice.source, "traffic": self.traffic.split.live,
+                "mirror": self.traffic.split.mirror, "notes": self.notes,
+                "smoke_test": [c.describe() for c in self.smoke]}
 
 
 def _running(workspace: Workspace, use_case: UseCase, env: str, endpoint: str) -> process.ServerInfo:
@@ -153,11 +163,51 @@ class EndpointStatus:
     endpoint: Endpoint | None  # None until `endpoint up` registered it
     production_log: Path
 
+    def to_dict(self) -> dict[str, Any]:
+        server, endpoint = self.server, self.endpoint
+        split = endpoint.split if endpoint else None
+        return {
+            "endpoint": self.name, "running": server is not None, "healthy": self.healthy,
+            "pid": server.pid if server else None, "url": server.url if server else None,
+            "scoring_url": server.scoring_url if server else None,
+            "provider": endpoint.provider if endpoint else None,
+            "server_log": server.server_log if server else None,
+            "production_log": str(self.production_log),
+            "traffic": split.live if split else {}, "mirror": split.mirror if split else {},
+            "deployments": [{"name": d.name, "model": d.model_name, "model_version": d.model_version,
+                             "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
+                             "mirror": split.mirror.get(d.name, 0) if split else 0}
+                            for d in (endpoint.deployments if endpoint else ())],
+        }
+
+
+class EndpointUpResult(NamedTuple):
+    server: process.ServerInfo
+    started: bool  # False when it was already running
+
+    def to_dict(self) -> dict[str, Any]:
+        info = self.server
+        return {"endpoint": info.endpoint, "started": self.started, "pid": info.pid,
+                "scoring_url": info.scoring_url, "provider": info.provider}
+
+
+def endpoint_key(workspace: Workspace, use_case: UseCase, env: str, environ: Mapping[str, str],
+                 env_file: Path | None = None) -> EndpointKey | None:
+    """The key the env's endpoint requires (its AUTH_KEY_VARIABLE, from `environ` or the .env file); None when
+    its local_endpoint names none."""
+    return resolve_key(use_case, env, env_file or workspace.root / ".env", environ)
+
+
+def parse_traffic(live: str | None, mirror: str | None) -> tuple[dict[str, int] | None, dict[str, int] | None]:
+    """`--set blue=90,green=10` and `--mirror green=10` (or `none`, which clears the mirror) as share maps."""
+    return (parse_split(live) if live else None,
+            None if mirror is None else {} if mirror.strip() == "none" else parse_split(mirror, "--mirror"))
+
 
 def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str = "auto", *,
                 embedded_model: str = "qwen-1.5b", env_file: Path | None = None, port: int = 0, threads: int = 8,
                 seed: int | None = None, log_max_bytes: int | None = None, key: EndpointKey | None = None,
-                backend: Backend | None = None) -> tuple[process.ServerInfo, bool]:
+                backend: Backend | None = None) -> EndpointUpResult:
     """Start the env's endpoint server in the background; returns (its record, True when this call started it).
 
     `key`: the key POST /score will require (resolve_key), when the env's local_endpoint names one."""
@@ -165,13 +215,13 @@ def endpoint_up(workspace: Workspace, use_case: UseCase, env: str, provider: str
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     already = process.running(workspace.state_dir, name)
     if already is not None:
-        return already, False
+        return EndpointUpResult(already, False)
     endpoints.ensure_endpoint(name, use_case.name, env, provider)
-    return process.start(process.ServeOptions(
+    return EndpointUpResult(*process.start(process.ServeOptions(
         root=workspace.root, state_dir=workspace.state_dir, use_case=use_case.name, env=env, endpoint=name,
         provider=provider, embedded_model=embedded_model, env_file=env_file, port=port, threads=threads, seed=seed,
         log_max_bytes=log_max_bytes, key=key.value if key else None,
-    ))
+    )))
 
 
 def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.ServerInfo | None:

@@ -26,6 +26,10 @@ class FlowTestResult:
     error: str | None
     seconds: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "outputs": self.outputs, "variant": self.variant,
+                "seconds": round(self.seconds, 2), "error": self.error}
+
 
 def default_inputs(use_case: UseCase, env: str) -> dict[str, Any]:
     block = use_case.deployment.for_env("local", env)

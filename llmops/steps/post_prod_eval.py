@@ -26,6 +26,8 @@ from llmops.serving.production_log import flatten, log_path, read_entries
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
+    from llmops.report.deployment_comparison import DeploymentComparison
+    from llmops.report.writer import ReportResult
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +46,17 @@ class PostProdSource:
 class PostProdResult:
     source: PostProdSource
     run: RunResult
-    report: Any  # llmops.report.writer.ReportResult
-    comparison: list[Any]  # llmops.report.deployment_comparison.DeploymentComparison
+    report: ReportResult
+    comparison: list[DeploymentComparison]
     comparison_file: Path | None
+
+    def to_dict(self) -> dict[str, Any]:
+        from llmops.report.deployment_comparison import to_json
+
+        return {"source": self.source.description, "run_id": self.run.record.run_id,
+                "metrics": self.run.record.metrics, "report": str(self.report.folder),
+                "deployments": [f.label for m in self.report.comparison.metrics[:1] for f in m.variants],
+                "comparison": to_json(self.comparison)}
 
 
 def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str) -> PostProdSource | None:

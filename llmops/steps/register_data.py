@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
@@ -14,6 +15,9 @@ from llmops.config.workspace import Workspace
 @dataclass(frozen=True)
 class RegisterDataResult:
     versions: list[DataVersion]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"versions": [asdict(v) for v in self.versions]}
 
 
 def register_data(workspace: Workspace, use_case: UseCase, env: str,

@@ -22,6 +22,9 @@ class RegisterModelResult:
     model: ModelVersion
     choice: VariantChoice
 
+    def to_dict(self) -> dict[str, Any]:
+        return self.model.to_dict()
+
 
 def model_name(use_case: str, env: str) -> str:
     return f"{use_case}_{env}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed, unknown_name
 from llmops.serving import process
 from llmops.serving.endpoint_config import local_endpoint
-from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.endpoint_key import EndpointKey, resolve_key
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 
 
@@ -33,6 +34,11 @@ class EndpointTestResult:
         return StepFailed(f"{len(self.failed)} of {len(self.checks)} endpoint requests failed: "
                           + "; ".join(c.describe() for c in self.failed))
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"scoring_url": self.scoring_url, "checks": [
+            {"name": c.name, "status": c.status, "deployment": c.deployment, "ok": c.ok,
+             "milliseconds": round(c.seconds * 1000, 1), "problems": list(c.problems)} for c in self.checks]}
+
 
 def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: str | None) -> list[tuple[str, Any]]:
     found = sample_requests(use_case.path(test_file), test_file)
@@ -50,9 +56,11 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
 
 def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
                   deployment: str | None = None, raise_on_failure: bool = True,
-                  key: EndpointKey | None = None) -> EndpointTestResult:
+                  key: EndpointKey | None = None, environ: Mapping[str, str] | None = None) -> EndpointTestResult:
     """Every request must answer 200 with every output of the standard flow; `deployment` forces one; `key` is
-    the endpoint's key (resolve_key)."""
+    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file."""
+    if key is None and environ is not None:
+        key = resolve_key(use_case, env, workspace.root / ".env", environ)
     block = local_endpoint(use_case, env)
     info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
     if info is None:

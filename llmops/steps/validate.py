@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmops.config.flow_modules import requirement_warnings
 from llmops.config.inputs_left_to_defaults import inputs_left_to_defaults
@@ -40,6 +41,10 @@ class ValidationResult:
     def problem_count(self) -> int:
         return sum(len(c.problems) for c in self.checks)
 
+
+    def to_dict(self) -> dict[str, Any]:
+        return {c.name: {"problems": [str(p) for p in c.problems], "warnings": [str(w) for w in c.warnings],
+                         "notes": [str(n) for n in c.notes]} for c in self.checks}
 
 def validate(workspace: Workspace, use_case: str | None = None) -> ValidationResult:
     names = [workspace.use_case_dir(use_case).name] if use_case else workspace.use_case_names()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import asdict
 
 from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
 
@@ -43,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings = azure_settings(use_case, args.env, azure_variables(os.environ, ws.root / ".env"))
     result = check_azure(settings)
     if args.json:
-        out_json({"ok": result.ok, "use_case": settings.use_case, "env": settings.env, "notes": result.notes,
-                  "checks": [asdict(c) for c in result.checks]})
+        out_json(result.to_dict())
         return 0 if result.ok else 1
     for note in result.notes:
         out(f"note: {note}")

@@ -21,21 +21,16 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from llmops.config.use_case import load_use_case
-    from llmops.serving.endpoint_key import resolve_key
-    from llmops.steps.deploy import deploy
+    from llmops.steps.deploy import deploy, endpoint_key
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     backend = env_backend(args, ws, uc)
-    key = resolve_key(uc, args.env, ws.root / ".env", os.environ) if args.target == "local" else None
+    key = endpoint_key(ws, uc, args.env, os.environ) if args.target == "local" else None
     result = deploy(ws, uc, args.env, args.target, args.model_version, key, backend)
     d = result.deployment
     if args.json:
-        out_json({"endpoint": result.endpoint, "deployment": d.name, "model": d.model_name,
-                  "model_version": d.model_version, "variant": d.variant, "variant_label": d.variant_label,
-                  "variant_source": result.choice.source, "traffic": result.traffic.split.live,
-                  "mirror": result.traffic.split.mirror, "notes": result.notes,
-                  "smoke_test": [c.describe() for c in result.smoke]})
+        out_json(result.to_dict())
         return 0
     out(f"deployment {d.name} on endpoint {result.endpoint}: model {d.model_name} version {d.model_version}, "
         f"variant {d.variant_label} ({result.choice.source})")

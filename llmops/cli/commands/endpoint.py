@@ -27,25 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_json(parser)
 
 
-def _status_json(status: Any) -> dict[str, Any]:
-    server, endpoint = status.server, status.endpoint
-    split = endpoint.split if endpoint else None
-    return {
-        "endpoint": status.name, "running": server is not None, "healthy": status.healthy,
-        "pid": server.pid if server else None, "url": server.url if server else None,
-        "scoring_url": server.scoring_url if server else None, "provider": endpoint.provider if endpoint else None,
-        "server_log": server.server_log if server else None,
-        "production_log": str(status.production_log),
-        "traffic": split.live if split else {}, "mirror": split.mirror if split else {},
-        "deployments": [{"name": d.name, "model": d.model_name, "model_version": d.model_version,
-                         "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
-                         "mirror": split.mirror.get(d.name, 0) if split else 0}
-                        for d in (endpoint.deployments if endpoint else ())],
-    }
-
-
 def _show_status(status: Any) -> None:
-    data = _status_json(status)
+    data = status.to_dict()
     if data["running"]:
         health = "healthy" if data["healthy"] else "NOT answering /health"
         out(f"endpoint {data['endpoint']}: running (pid {data['pid']}, provider {data['provider']}), {health}")
@@ -82,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     status = steps.endpoint_status(ws, uc, args.env, backend)
     if args.json:
-        out_json(_status_json(status))
+        out_json(status.to_dict())
     else:
         _show_status(status)
     return 0
@@ -93,37 +76,33 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     from pathlib import Path
 
     from llmops.llm.providers import check_profile
-    from llmops.serving.endpoint_key import resolve_key
-    from llmops.steps.deploy import endpoint_up
+    from llmops.steps.deploy import endpoint_key, endpoint_up
 
     provider = check_profile(args.provider or uc.env(args.env).PROVIDER)
     env_file = Path(args.env_file) if args.env_file else None
-    key = resolve_key(uc, args.env, env_file or ws.root / ".env", os.environ)
-    info, started = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model, env_file=env_file,
-                                port=args.port, threads=args.threads, seed=args.seed,
-                                log_max_bytes=args.log_max_bytes, key=key, backend=backend)
+    key = endpoint_key(ws, uc, args.env, os.environ, env_file)
+    result = endpoint_up(ws, uc, args.env, provider, embedded_model=args.model, env_file=env_file, port=args.port,
+                         threads=args.threads, seed=args.seed, log_max_bytes=args.log_max_bytes, key=key,
+                         backend=backend)
     if args.json:
-        out_json({"endpoint": info.endpoint, "started": started, "pid": info.pid, "scoring_url": info.scoring_url,
-                  "provider": info.provider})
+        out_json(result.to_dict())
         return 0
-    how = "started" if started else "already running"
+    info = result.server
+    how = "started" if result.started else "already running"
     out(f"endpoint {info.endpoint}: {how} at {info.url} (pid {info.pid}, provider {info.provider})")
     out(f"scoring url: {info.scoring_url}")
     return 0
 
 
 def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
-    from llmops.backends.traffic import parse_split
-    from llmops.steps.deploy import set_traffic, traffic_history
+    from llmops.steps.deploy import parse_traffic, set_traffic, traffic_history
 
     if args.set is None and args.mirror is None:
         for entry in traffic_history(ws, uc, args.env, backend):
             state = " (rolled back)" if entry.rolled_back else ""
             out(f"{entry.seq}: {entry.split.describe()}  {entry.created_at}  {entry.reason}{state}")
         return 0
-    live = parse_split(args.set) if args.set else None
-    mirror = None if args.mirror is None else ({} if args.mirror.strip() == "none" else
-                                               parse_split(args.mirror, "--mirror"))
+    live, mirror = parse_traffic(args.set, args.mirror)
     applied = set_traffic(ws, uc, args.env, live, mirror, backend)
     out(f"traffic: {applied.split.describe()}")
     _note_if_stopped(ws, uc, args.env, backend)

@@ -35,6 +35,5 @@ def run(args: argparse.Namespace) -> int:
     backend = env_backend(args, ws, uc)
     with open_session(args, ws, uc, args.env, [uc.standard_flow(args.env)], backend) as session:
         result = flow_test(ws, uc, args.env, session, inputs, variants, backend)
-    out_json({"inputs": result.inputs, "outputs": result.outputs, "variant": result.variant,
-              "seconds": round(result.seconds, 2), "error": result.error})
+    out_json(result.to_dict())
     return 1 if result.error else 0

@@ -19,31 +19,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.backends import default_backend
-    from llmops.errors import UsageError
+    from llmops.config.use_case import load_use_case
+    from llmops.steps.models import describe, list_models
 
     ws = workspace(args)
-    if args.env is None:
-        backend = default_backend(ws)
-    elif args.use_case is None:
-        raise UsageError("models list --env needs --use-case: the env is one of a use case's llmops_config.json")
-    else:
-        from llmops.config.use_case import load_use_case
-
-        backend = env_backend(args, ws, load_use_case(ws, args.use_case))
-    versions = backend.registry.models.list_versions(args.use_case)
+    uc = load_use_case(ws, args.use_case) if args.use_case else None
+    # An azureml env needs the Azure variables, which only the CLI reads (env_backend).
+    backend = env_backend(args, ws, uc) if uc is not None and args.env else None
+    result = list_models(ws, uc, args.env, backend)
     if args.json:
-        out_json([{"name": v.name, "version": v.version, "sha256": v.sha256, "snapshot": str(v.snapshot),
-                   "registered_at": v.registered_at, "lineage": v.lineage} for v in versions])
+        out_json(result.to_dict())
         return 0
-    if not versions:
+    if not result.versions:
         out("no models registered" + (f" for use case {args.use_case}" if args.use_case else "")
             + "; register one with: llmops register-model --use-case <name> --env <env>")
-        return 0
-    for v in versions:
-        git = v.lineage.get("git") or {}
-        # A flow registered from a dirty tree is not the flow of that commit: say so wherever the commit shows.
-        commit = (git.get("commit") or "unknown")[:8] + ("+uncommitted" if git.get("dirty") else "")
-        out(f"{v.name} v{v.version}  sha256 {v.sha256[:12]}  {v.registered_at}  git {commit}  "
-            f"variant {v.lineage.get('variant_label', 'defaults')}")
+    for version in result.versions:
+        out(describe(version))
     return 0

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.errors import UsageError
-    from llmops.report.deployment_comparison import render_markdown, to_json
+    from llmops.report.deployment_comparison import render_markdown
     from llmops.steps.post_prod_eval import FROM_LOG, choose_source, post_prod_eval, post_prod_flow
 
     if args.record and args.provider == "replay":
@@ -43,10 +43,7 @@ def run(args: argparse.Namespace) -> int:
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)
     report = result.report
     if args.json:
-        out_json({"source": result.source.description, "run_id": result.run.record.run_id,
-                  "metrics": result.run.record.metrics, "report": str(report.folder),
-                  "deployments": [f.label for m in report.comparison.metrics[:1] for f in m.variants],
-                  "comparison": to_json(result.comparison)})
+        out_json(result.to_dict())
         return 0
     out(f"source: {result.source.description}")
     runs_table([result.run])

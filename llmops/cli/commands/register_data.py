@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     result = register_data(ws, uc, args.env, env_backend(args, ws, uc))
     if args.json:
-        out_json([v.__dict__ for v in result.versions])
+        out_json(result.to_dict())
         return 0
     for v in result.versions:
         state = f"registered version {v.version}" if v.changed else f"unchanged at version {v.version}"

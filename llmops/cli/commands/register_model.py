@@ -23,8 +23,7 @@ def run(args: argparse.Namespace) -> int:
     result = register_model(ws, uc, args.env, env_backend(args, ws, uc))
     model = result.model
     if args.json:
-        out_json({"name": model.name, "version": model.version, "changed": model.changed, "sha256": model.sha256,
-                  "snapshot": str(model.snapshot), "registered_at": model.registered_at, "lineage": model.lineage})
+        out_json(result.to_dict())
         return 0
     state = "registered version" if model.changed else "unchanged at version"
     out(f"model {model.name}: {state} {model.version} (flow sha256 {model.sha256[:12]})")

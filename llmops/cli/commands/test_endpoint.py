@@ -21,17 +21,14 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from llmops.config.use_case import load_use_case
-    from llmops.serving.endpoint_key import resolve_key
     from llmops.steps.test_endpoint import test_endpoint
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     result = test_endpoint(ws, uc, args.env, args.lines, args.dataset, args.deployment, raise_on_failure=False,
-                           key=resolve_key(uc, args.env, ws.root / ".env", os.environ))
+                           environ=os.environ)
     if args.json:
-        out_json({"scoring_url": result.scoring_url, "checks": [
-            {"name": c.name, "status": c.status, "deployment": c.deployment, "ok": c.ok,
-             "milliseconds": round(c.seconds * 1000, 1), "problems": list(c.problems)} for c in result.checks]})
+        out_json(result.to_dict())
     else:
         for check in result.checks:
             out(check.describe())

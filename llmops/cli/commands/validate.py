@@ -19,9 +19,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = validate(workspace(args), args.use_case)
     if args.json:
-        out_json({c.name: {"problems": [str(p) for p in c.problems], "warnings": [str(w) for w in c.warnings],
-                           "notes": [str(n) for n in c.notes]}
-                  for c in result.checks})
+        out_json(result.to_dict())
     else:
         for check in result.checks:
             for warning in check.warnings:
