@@ -80,10 +80,18 @@ def _joined(value: Any) -> Any:
     return value
 
 
-async def _joined_async(value: Any) -> Any:
+async def _finished(value: Any) -> Any:
+    """What a call returned, awaited and joined: a sync wrapper (prompt flow's @trace) around an async function
+    hands back a coroutine or an async generator."""
+    if inspect.isawaitable(value):
+        value = await value
     if inspect.isasyncgen(value):
         return "".join([str(chunk) async for chunk in value])
-    return value
+    return _joined(value)
+
+
+def _unfinished(value: Any) -> bool:
+    return inspect.isawaitable(value) or inspect.isasyncgen(value)
 
 
 def _outputs(result: Any) -> dict[str, Any]:
@@ -140,10 +148,9 @@ class CallableRunner:
         try:
             entry = self._get_entry()
             with line_environment(self._environment):
-                if entry.is_async:
-                    result = asyncio.run(self._call_async(entry, inputs))
-                else:
-                    result = self._call(entry, inputs)
+                result = self._call(entry, inputs)
+                if _unfinished(result):
+                    result = asyncio.run(_finished(result))
         except Exception as exc:  # a failed line is an outcome, never the end of the batch
             return self._failed(index, inputs, exc, started)
         return self._done(index, inputs, entry, result, started)
@@ -154,21 +161,17 @@ class CallableRunner:
             entry = self._get_entry()
             with line_environment(self._environment):
                 if entry.is_async:
-                    result = await self._call_async(entry, inputs)
+                    result = await _finished(entry.call(**self._arguments(entry, inputs)))
                 else:
                     # The line's context (its variables among them) goes with the call to the pool's thread.
                     context = contextvars.copy_context()
                     result = await asyncio.get_running_loop().run_in_executor(
                         self._pool, context.run, self._call, entry, inputs)
+                    if _unfinished(result):
+                        result = await _finished(result)
         except Exception as exc:  # a failed line is an outcome, never the end of the batch
             return self._failed(index, inputs, exc, started)
         return self._done(index, inputs, entry, result, started)
-
-    async def _call_async(self, entry: Entry, inputs: dict[str, Any]) -> Any:
-        result = entry.call(**self._arguments(entry, inputs))
-        if inspect.isawaitable(result):
-            result = await result
-        return _joined(await _joined_async(result))
 
     def _done(self, index: int, inputs: dict[str, Any], entry: Entry, result: Any, started: float) -> LineOutcome:
         # A class with __aggregate__ gets each line's result as it was returned: keep it with the line.
