@@ -96,6 +96,9 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      [f"{LC}: envs[0].EVALUATION_FLOW_PATH: flow folder '{UC}/flows/missing' not found"]),
     ("flow folder without dag", remove("flows/eval/flow.dag.yaml"),
      [f"{UC}/flows/eval: no flow.dag.yaml or flow.flex.yaml in the flow folder"]),
+    ("prompty variants of a DAG flow", env0("PROMPTY_VARIANTS", ["short.prompty"]),
+     [f"{LC}: envs[0].PROMPTY_VARIANTS: 'flows/standard' is a dag flow; PROMPTY_VARIANTS are variants of a .prompty "
+      "standard flow (a DAG flow's variants are its node_variants)"]),
     ("flow dag invalid YAML", write("flows/standard/flow.dag.yaml", "inputs: [\n  url: {\n"),
      [f"{UC}/flows/standard/flow.dag.yaml: line 3 column 1: invalid YAML: expected the node content, "
       "but found '<stream end>'"]),

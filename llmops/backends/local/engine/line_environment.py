@@ -37,6 +37,19 @@ class _OverlaidEnviron(os._Environ[str]):
             return value
         return super().__getitem__(key)
 
+    def __iter__(self) -> Iterator[str]:
+        """The keys as the line sees them, so copies (dict(os.environ), os.environ.copy()) agree with reads."""
+        overlay = _overlay.get()
+        if overlay is None:
+            yield from super().__iter__()
+            return
+        process = list(super().__iter__())
+        yield from (key for key in process if overlay.get(key, "") is not None)
+        yield from (key for key, value in overlay.items() if value is not None and key not in process)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
 
 def _install() -> None:
     with _install_lock:
