@@ -60,6 +60,9 @@ def model_target(configuration: Any, kind_hint: str = "") -> tuple[ModelTarget |
     name = connection.strip() if connection and not is_reference(connection) else DEFAULT_CONNECTION
     model = configuration.get("azure_deployment") if kind == AZURE else configuration.get("model")
     model = model or configuration.get("model") or configuration.get("azure_deployment") or ""
+    if not str(model).strip():
+        key = "azure_deployment" if kind == AZURE else "model"
+        return None, f"names no {key}: the deployment (or model) every call asks for, e.g. {key}: gpt-4o"
     settings = {key: str(configuration[key]) for key in KEPT_SETTINGS if configuration.get(key)}
     return ModelTarget(name, kind, str(model), settings), ""
 

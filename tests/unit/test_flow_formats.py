@@ -75,7 +75,8 @@ LOADED: list[tuple[str, dict[str, str], str, tuple[str, ...], tuple[Any, ...]]] 
      "f/json.prompty", (), ("prompty", "json", {"question": {"type": "string"}, "history": {"type": "list"}},
                             ["name", "answer"], [("json", "default")], {})),
     ("prompty with sibling variants",
-     {"f/chat.prompty": prompty(), "f/short.prompty": prompty(), "f/other.prompty": prompty("connection: aoai")},
+     {"f/chat.prompty": prompty(), "f/short.prompty": prompty(),
+      "f/other.prompty": prompty(AZURE + "\n    connection: aoai")},
      "f/chat.prompty", ("short.prompty", "other.prompty"),
      ("prompty", "chat", QUESTION, ["output"],
       [("chat", "default"), ("short", "default"), ("other", "aoai")], {"chat": ["chat", "short", "other"]})),
@@ -180,3 +181,10 @@ def test_problems(tmp_path: Path, files: dict[str, str], path: str, variants: tu
                   expected: list[str]) -> None:
     write(tmp_path, files)
     assert load(tmp_path, path, variants)[1] == expected
+
+
+def test_a_model_configuration_names_its_model(tmp_path: Path) -> None:
+    write(tmp_path, {"f/p.prompty": prompty("type: azure_openai\n    connection: aoai")})
+    assert load(tmp_path, "f/p.prompty")[1] == [
+        "f/p.prompty: model.configuration: names no azure_deployment: the deployment (or model) every call asks for, "
+        "e.g. azure_deployment: gpt-4o"]
