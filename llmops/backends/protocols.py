@@ -199,8 +199,9 @@ class FlowSession(Protocol):
         ...
 
     def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
-        """Prompt flow connections for a materialized flow's per-node connection aliases, each routed
-        through the session's gateway and tagged with the run, variant, flow and node."""
+        """Prompt flow connections for a prepared flow's connection aliases (a DAG's LLM nodes, a prompty's model, a
+        flex flow's model configurations and standard variables: engine/prepared_flow.py), each routed through the
+        session's gateway and tagged with the run, variant, flow and node."""
         ...
 
 
