@@ -17,7 +17,7 @@ from llmops.backends.traffic import Split
 from llmops.backends.types import DataVersion, LineOutcome, ModelVersion, ProgressFactory, RunRecord, RunResult, RunSpec
 
 if TYPE_CHECKING:  # for annotations only: the protocols load neither the config models nor the LLM layer
-    from llmops.config.flow_dag import FlowDag
+    from llmops.config.flow_base import Flow
     from llmops.llm.connections import Connection
     from llmops.llm.providers import Choice
     from llmops.llm.session import LlmSettings
@@ -199,8 +199,9 @@ class FlowSession(Protocol):
         ...
 
     def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
-        """Prompt flow connections for a materialized flow's per-node connection aliases, each routed
-        through the session's gateway and tagged with the run, variant, flow and node."""
+        """Prompt flow connections for a prepared flow's connection aliases (a DAG's LLM nodes, a prompty's model, a
+        flex flow's model configurations and standard variables: engine/prepared_flow.py), each routed through the
+        session's gateway and tagged with the run, variant, flow and node."""
         ...
 
 
@@ -220,7 +221,7 @@ class Executor(Protocol):
         """
         ...
 
-    def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
+    def try_line(self, flow: Flow, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
                  session: FlowSession) -> LineOutcome:
         """Run one line of `flow` with `variant` applied, a quick check: nothing is recorded."""
         ...

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for the annotation only: importing the records must not load the config models
-    from llmops.config.flow_dag import FlowDag
+    from llmops.config.flow_base import Flow
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class RunSpec:
     use_case: str
     env: str
     kind: str  # experiment | evaluation | post_prod
-    flow: FlowDag
+    flow: Flow
     flow_path: str  # the flow's folder relative to the repository (Workspace.shown)
     variant: dict[str, str]
     variant_label: str

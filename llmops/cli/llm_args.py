@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported for types only: `llmops --help` must not pay for pydantic and YAML
     from llmops.backends.protocols import Backend
-    from llmops.config.flow_dag import FlowDag
+    from llmops.config.flow_base import Flow
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
     from llmops.llm.session import LlmSession
@@ -23,7 +23,7 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-file", metavar="PATH", help="connections file (default: .env at the repository root)")
 
 
-def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[FlowDag],
+def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str, flows: list[Flow],
                  backend: Backend, record: bool = False) -> LlmSession:
     """The LLM session of a command, from its options. Commands open their backend (open_backend) first: an env
     whose backend cannot be opened then fails at once, not after a model started; so does a flow importing a

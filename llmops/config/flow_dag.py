@@ -11,28 +11,18 @@ from typing import Any
 
 import yaml
 
+from llmops.config.flow_base import Flow
 from llmops.config.problems import Problem, display_path
 
 DAG_FILES = ("flow.dag.yaml", "flow.dag.yml")
 
 
 @dataclass(frozen=True)
-class FlowDag:
-    folder: Path
-    file: Path
-    inputs: dict[str, dict[str, Any]]
-    outputs: dict[str, dict[str, Any]]
-    nodes: list[dict[str, Any]]
+class FlowDag(Flow):
+    nodes: list[dict[str, Any]] = field(default_factory=list)
     node_variants: dict[str, dict[str, Any]] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def name(self) -> str:
-        return self.folder.name
-
-    @property
-    def required_inputs(self) -> list[str]:
-        return [name for name, spec in self.inputs.items() if "default" not in (spec or {})]
+    kind = "dag"
 
     def variants(self) -> dict[str, list[str]]:
         """node -> variant ids, the default first, for every node that uses variants."""
@@ -63,6 +53,32 @@ class FlowDag:
         return found
 
 
+    def code_files(self) -> list[str]:
+        return [path for node in self._all_nodes() for path in _code_path(node)]
+
+    def tool_packages(self) -> list[str]:
+        """`source: {type: package, tool: pkg.tools.x}` and `module: pkg.x` of every node and variant."""
+        found = []
+        for node in self._all_nodes():
+            source = node.get("source") or {}
+            for name in (source.get("tool") if source.get("type") == "package" else None, node.get("module")):
+                if isinstance(name, str) and name.strip():
+                    found.append(name.strip().split(".")[0])
+        return found
+
+    def _all_nodes(self) -> list[dict[str, Any]]:
+        """The dag's nodes and every variant's node."""
+        variants = [variant for spec in self.node_variants.values()
+                    for variant in ((spec or {}).get("variants") or {}).values()]
+        return [*self.nodes, *((variant or {}).get("node") or {} for variant in variants)]
+
+
+def _code_path(node: dict[str, Any]) -> list[str]:
+    source = node.get("source") or {}
+    path = str(source.get("path") or "")
+    return [path] if source.get("type", "code") == "code" and path.endswith(".py") else []
+
+
 def find_dag_file(folder: Path) -> Path | None:
     for name in DAG_FILES:
         if (folder / name).is_file():
@@ -70,15 +86,9 @@ def find_dag_file(folder: Path) -> Path | None:
     return None
 
 
-def load_flow(folder: Path, root: Path | None, problems: list[Problem], named_in: tuple[str, str]) -> FlowDag | None:
-    """Load the flow in `folder`; `named_in` is the (file, key path) that names it, for messages."""
-    if not folder.is_dir():
-        problems.append(Problem(*named_in, f"flow folder '{display_path(folder, root)}' not found"))
-        return None
-    dag_file = find_dag_file(folder)
-    if dag_file is None:
-        problems.append(Problem(display_path(folder, root), "", "no flow.dag.yaml in the flow folder"))
-        return None
+def load_dag(dag_file: Path, root: Path | None, problems: list[Problem]) -> FlowDag | None:
+    """The DAG flow `dag_file` defines (its folder is the flow's)."""
+    folder = dag_file.parent
     shown = display_path(dag_file, root)
     try:
         raw = yaml.safe_load(dag_file.read_text(encoding="utf-8")) or {}

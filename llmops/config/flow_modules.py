@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 from llmops.config.flow_imports import ImportSite, flow_imports
 from llmops.config.flow_requirements import (
     Requirement,
@@ -30,7 +30,7 @@ from llmops.errors import LlmopsError
 @dataclass(frozen=True)
 class MissingModule:
     module: str  # the part of the imported name that cannot be found: "bs4" of "bs4.element"
-    flow: FlowDag
+    flow: Flow
     site: ImportSite  # the first place the flow imports it
     requirements: Path | None  # the flow's requirements.txt
     listed: Requirement | None  # its line naming the module's distribution
@@ -52,7 +52,7 @@ class MissingModule:
         return f"module '{self.module}' is not installed: {imported}; {fix}"
 
 
-def missing_modules(flow: FlowDag) -> list[MissingModule]:
+def missing_modules(flow: Flow) -> list[MissingModule]:
     """One entry per module the flow imports that cannot be found, at the first place it is imported."""
     requirements = requirements_file(flow)
     listed = read_requirements(requirements) if requirements else []
@@ -68,7 +68,7 @@ def missing_modules(flow: FlowDag) -> list[MissingModule]:
     return list(missing.values())
 
 
-def require_flow_modules(use_case: UseCase, env: str, flows: Iterable[FlowDag]) -> None:
+def require_flow_modules(use_case: UseCase, env: str, flows: Iterable[Flow]) -> None:
     """Raise before any line runs when a flow imports a module that is not installed. Only where lines run on
     this machine: an azureml env's lines run in its job's environment, whose packages are not these."""
     if use_case.env(env).BACKEND != "local":

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 
 DEFAULT_FILE = "requirements.txt"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -41,8 +41,9 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirements_file(flow: FlowDag) -> Path | None:
-    """The file `environment.python_requirements_txt` of flow.dag.yaml names, else requirements.txt beside it."""
+def requirements_file(flow: Flow) -> Path | None:
+    """The file `environment.python_requirements_txt` of flow.dag.yaml (or flow.flex.yaml) names, else
+    requirements.txt beside it."""
     environment = flow.raw.get("environment")
     named = environment.get("python_requirements_txt") if isinstance(environment, dict) else None
     path = flow.folder / str(named or DEFAULT_FILE)

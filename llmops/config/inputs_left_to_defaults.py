@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from llmops.config.data_config import Dataset
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 from llmops.config.problems import Problem, display_path
 from llmops.config.skipped_evaluations import dataset_columns
 from llmops.config.use_case import CONFIG_FILES, UseCase
@@ -22,7 +22,7 @@ def inputs_left_to_defaults(use_case: UseCase) -> list[Problem]:
     found: list[Problem] = []
     for env in use_case.llmops.env_names:
         experiment_data = use_case.experiment_datasets(env)
-        jobs: list[tuple[str, dict[str, str], FlowDag, list[Dataset]]] = [
+        jobs: list[tuple[str, dict[str, str], Flow, list[Dataset]]] = [
             (*use_case.experiment_mapping(env), use_case.standard_flow(env), experiment_data)]
         jobs += [(f"evaluation.{flow.name}", use_case.mapping.evaluation.get(flow.name, {}), flow,
                   [use_case.data.evaluation_dataset_for(d) for d in experiment_data])
@@ -43,7 +43,7 @@ def inputs_left_to_defaults(use_case: UseCase) -> list[Problem]:
     return found
 
 
-def _fix(use_case: UseCase, env: str, where: str, mapping: dict[str, str], flow: FlowDag, name: str) -> str:
+def _fix(use_case: UseCase, env: str, where: str, mapping: dict[str, str], flow: Flow, name: str) -> str:
     entry = f'"{name}": "${{data.{name}}}"'
     if where == "experiment" and use_case.judges_production_log(env):
         # `experiment` is every env's; the other envs' standard flow has no such input.

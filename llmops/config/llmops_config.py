@@ -30,6 +30,9 @@ class EnvConfig(ConfigModel):
         "LLM calls in flight at once per LLM service (the embedded model takes one at a time); runs keep "
         "half again as many lines going, so the service never waits for a line's other work"))
     POST_PROD_EVALUATION_FLOW_PATH: str = ""
+    PROMPTY_VARIANTS: list[str] = Field(default_factory=list, description=(
+        "Variants of a .prompty STANDARD_FLOW_PATH: sibling .prompty files (names only, e.g. concise.prompty), "
+        "each run by the experiment beside the flow's own file, the default"))
     # Where an azureml env's jobs run: a named compute cluster, or serverless compute of one VM size.
     COMPUTE_NAME: str = Field(default="", description=(
         "Azure ML compute cluster that runs this env's jobs (BACKEND azureml); empty: serverless compute"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llmops.config.data_config import EXPERIMENT_PURPOSES, PRODUCTION_LOG_PURPOSES, DataConfig, Dataset
 from llmops.config.deployment_config import DeploymentConfig
-from llmops.config.flow_dag import FlowDag, load_flow
+from llmops.config.flow import Flow, flow_name, load_flow
 from llmops.config.json_file import load_model
 from llmops.config.llmops_config import EnvConfig, LlmopsConfig
 from llmops.config.mapping_config import MappingConfig
@@ -43,13 +43,16 @@ class UseCase:
     def path(self, relative: str) -> Path:
         return self.folder / relative
 
-    def standard_flow(self, env: str) -> FlowDag:
-        return self._flow(self.env(env).STANDARD_FLOW_PATH)
+    def standard_flow(self, env: str) -> Flow:
+        config = self.env(env)
+        index = self.llmops.env_names.index(env)
+        return self._flow(config.STANDARD_FLOW_PATH, tuple(config.PROMPTY_VARIANTS),
+                          (CONFIG_FILES["llmops"], f"envs[{index}].PROMPTY_VARIANTS"))
 
-    def evaluation_flows(self, env: str) -> list[FlowDag]:
+    def evaluation_flows(self, env: str) -> list[Flow]:
         return [self._flow(p) for p in self.env(env).evaluation_flow_paths]
 
-    def post_prod_flow(self, env: str) -> FlowDag | None:
+    def post_prod_flow(self, env: str) -> Flow | None:
         path = self.env(env).POST_PROD_EVALUATION_FLOW_PATH
         return self._flow(path) if path else None
 
@@ -70,14 +73,16 @@ class UseCase:
         judges a production log may map its flow under evaluation.<flow folder name> instead, since its inputs
         are not those of the other envs' standard flow."""
         if self.judges_production_log(env):
-            flow = Path(self.env(env).STANDARD_FLOW_PATH).name
+            flow = flow_name(self.env(env).STANDARD_FLOW_PATH)
             if flow in self.mapping.evaluation:
                 return f"evaluation.{flow}", self.mapping.evaluation[flow]
         return "experiment", self.mapping.experiment
 
-    def _flow(self, relative: str) -> FlowDag:
+    def _flow(self, relative: str, variants: tuple[str, ...] = (),
+              variants_named_in: tuple[str, str] = ("", "")) -> Flow:
         problems: list[Problem] = []
-        flow = load_flow(self.path(relative), self.root, problems, (CONFIG_FILES["llmops"], relative))
+        flow = load_flow(self.path(relative), self.root, problems, (CONFIG_FILES["llmops"], relative), variants,
+                         variants_named_in)
         if flow is None:
             raise ConfigError(problems)
         return flow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llmops.config.data_config import PRODUCTION_LOG_PURPOSES, Dataset
 from llmops.config.datasets import DatasetFile, read_jsonl
-from llmops.config.flow_dag import FlowDag, load_flow
+from llmops.config.flow import Flow, flow_name, load_flow
 from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
 from llmops.config.problems import Problem, display_path
 from llmops.config.skipped_evaluations import skipped_evaluations
@@ -18,7 +18,7 @@ class _Checker:
     def __init__(self, use_case: UseCase) -> None:
         self.uc = use_case
         self.problems: list[Problem] = []
-        self.flows: dict[str, FlowDag | None] = {}
+        self.flows: dict[tuple[str, tuple[str, ...]], Flow | None] = {}
         self.data: dict[str, DatasetFile | None] = {}
 
     def file(self, key: str) -> str:
@@ -27,11 +27,17 @@ class _Checker:
     def add(self, key: str, path: str, message: str) -> None:
         self.problems.append(Problem(self.file(key), path, message))
 
-    def flow(self, relative: str, where: str) -> FlowDag | None:
-        if relative not in self.flows:
-            self.flows[relative] = load_flow(self.uc.path(relative), self.uc.root, self.problems,
-                                             (self.file("llmops"), where))
-        return self.flows[relative]
+    def flow(self, relative: str, where: str, variants: tuple[str, ...] = (), variants_key: str = "") -> Flow | None:
+        if (relative, variants) not in self.flows:
+            self.flows[(relative, variants)] = load_flow(self.uc.path(relative), self.uc.root, self.problems,
+                                                         (self.file("llmops"), where), variants,
+                                                         (self.file("llmops"), variants_key))
+        return self.flows[(relative, variants)]
+
+    def standard(self, index: int) -> Flow | None:
+        env = self.uc.llmops.envs[index]
+        return self.flow(env.STANDARD_FLOW_PATH, f"envs[{index}].STANDARD_FLOW_PATH", tuple(env.PROMPTY_VARIANTS),
+                         f"envs[{index}].PROMPTY_VARIANTS")
 
     def dataset(self, ds: Dataset) -> DatasetFile | None:
         if ds.DATASET_NAME not in self.data:
@@ -58,7 +64,11 @@ def check_use_case(use_case: UseCase) -> list[Problem]:
 
 def _check_env_flows(c: _Checker) -> None:
     for i, env in enumerate(c.uc.llmops.envs):
-        c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        standard = c.standard(i)
+        if env.PROMPTY_VARIANTS and standard is not None and standard.kind != "prompty":
+            c.add("llmops", f"envs[{i}].PROMPTY_VARIANTS", f"'{env.STANDARD_FLOW_PATH}' is a {standard.kind} flow; "
+                                                          "PROMPTY_VARIANTS are variants of a .prompty standard flow "
+                                                          "(a DAG flow's variants are its node_variants)")
         for path in env.evaluation_flow_paths:
             c.flow(path, f"envs[{i}].EVALUATION_FLOW_PATH")
         if env.POST_PROD_EVALUATION_FLOW_PATH:
@@ -86,19 +96,19 @@ def _datasets_of(c: _Checker, datasets: list[Dataset]) -> list[tuple[Dataset, Da
     return out
 
 
-def _check_mapping(c: _Checker, where: str, mapping: dict[str, str], flow: FlowDag,
-                   data: list[tuple[Dataset, DatasetFile]], standard: FlowDag | None,
+def _check_mapping(c: _Checker, where: str, mapping: dict[str, str], flow: Flow,
+                   data: list[tuple[Dataset, DatasetFile]], standard: Flow | None,
                    run_outputs_allowed: bool) -> None:
     """`standard` is the flow whose outputs `${run.outputs.x}` may name (None: it failed to load)."""
-    flow_name = display_path(flow.folder, c.uc.folder)
+    shown = display_path(flow.path, c.uc.folder)
     for name in flow.required_inputs:
         if name not in mapping:
-            c.add("mapping", where, f"flow input '{name}' of '{flow_name}' is not mapped; "
+            c.add("mapping", where, f"flow input '{name}' of '{shown}' is not mapped; "
                                     f"add \"{name}\": \"${{data.{name}}}\"")
     for name, value in mapping.items():
         key = f"{where}.{name}"
-        if name not in flow.inputs:
-            c.add("mapping", key, f"'{name}' is not an input of flow '{flow_name}' "
+        if name not in flow.inputs and not flow.open_inputs:
+            c.add("mapping", key, f"'{name}' is not an input of flow '{shown}' "
                                   f"(inputs: {', '.join(flow.inputs) or 'none'})")
         data_ref, run_ref = DATA_REF.match(value), RUN_OUTPUT_REF.match(value)
         if data_ref:
@@ -115,7 +125,7 @@ def _check_mapping(c: _Checker, where: str, mapping: dict[str, str], flow: FlowD
             if not run_outputs_allowed:
                 c.add("mapping", key, f"'{value}': the experiment reads only ${{data.<column>}}; "
                                       "run outputs exist only for evaluation flows")
-            elif standard is not None and run_ref.group(1) not in standard.outputs:
+            elif standard is not None and standard.outputs_known and run_ref.group(1) not in standard.outputs:
                 c.add("mapping", key, f"'{value}': the standard flow has no output '{run_ref.group(1)}' "
                                       f"(outputs: {', '.join(standard.outputs)})")
         elif value.startswith("${"):
@@ -125,7 +135,7 @@ def _check_mapping(c: _Checker, where: str, mapping: dict[str, str], flow: FlowD
 
 def _check_experiment_mapping(c: _Checker) -> None:
     for i, env in enumerate(c.uc.llmops.envs):
-        flow = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        flow = c.standard(i)
         if flow is None:
             continue
         data = _datasets_of(c, c.uc.experiment_datasets(env.ENV_NAME))
@@ -133,12 +143,12 @@ def _check_experiment_mapping(c: _Checker) -> None:
 
 
 def _check_evaluation_mappings(c: _Checker) -> None:
-    listed = {Path(p).name for env in c.uc.llmops.envs
+    listed = {flow_name(p) for env in c.uc.llmops.envs
               for p in (*env.evaluation_flow_paths, env.POST_PROD_EVALUATION_FLOW_PATH) if p}
-    listed |= {Path(env.STANDARD_FLOW_PATH).name for env in c.uc.llmops.envs  # see UseCase.experiment_mapping
+    listed |= {flow_name(env.STANDARD_FLOW_PATH) for env in c.uc.llmops.envs  # see UseCase.experiment_mapping
                if c.uc.judges_production_log(env.ENV_NAME)}
     for i, env in enumerate(c.uc.llmops.envs):
-        standard = c.flow(env.STANDARD_FLOW_PATH, f"envs[{i}].STANDARD_FLOW_PATH")
+        standard = c.standard(i)
         eval_sets = [c.uc.data.evaluation_dataset_for(d) for d in c.uc.experiment_datasets(env.ENV_NAME)]
         jobs = [(p, eval_sets) for p in env.evaluation_flow_paths]
         if env.POST_PROD_EVALUATION_FLOW_PATH:

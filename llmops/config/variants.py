@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 from llmops.errors import UsageError, unknown_name
 
 MODES = ("each", "grid", "defaults")
@@ -24,7 +24,7 @@ def label(variant: Variant, defaults: Variant) -> str:
     return "+".join(changed) if changed else "defaults"
 
 
-def enumerate_variants(flow: FlowDag, spec: str = "each", max_runs: int = DEFAULT_MAX_RUNS) -> list[Variant]:
+def enumerate_variants(flow: Flow, spec: str = "each", max_runs: int = DEFAULT_MAX_RUNS) -> list[Variant]:
     options = flow.variants()
     defaults = flow.default_variants()
     if spec == "defaults" or not options:

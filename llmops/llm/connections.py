@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmops.config.model_config import DEFAULT_CONNECTION, STANDARD_VARIABLES
 from llmops.config.nearest_name import did_you_mean
 from llmops.errors import LlmopsError
 from llmops.llm.env_file import EnvEntry, UnreadableLine, read_env_file
@@ -65,8 +66,14 @@ def mask(secret: str) -> str:
 
 
 def read_connections(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
-    """Connections from the `.env` file, then from the process environment (which wins, as in CI)."""
+    """Connections from the `.env` file, then from the process environment (which wins, as in CI).
+
+    The connection `default` (of flows whose model configuration names none) may also come from the standard
+    variables prompt flow's examples set: AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (with OPENAI_API_VERSION),
+    or OPENAI_API_KEY (with OPENAI_BASE_URL), in `.env` or the environment; a `default={...}` line wins.
+    """
     found: dict[str, Connection] = {}
+    standard: dict[str, tuple[str, str]] = {}  # variable -> (value, where it is set)
     if env_file is not None and env_file.is_file():
         entries, unreadable = read_env_file(env_file)
         for line in unreadable:
@@ -75,11 +82,37 @@ def read_connections(env_file: Path | None, environ: Mapping[str, str] | None = 
             if entry.value.lstrip().startswith(("{", "[")):
                 found[entry.key] = parse_connection(entry.key, entry.value, f"{env_file.name} line {entry.line}",
                                                     _comment_hint(entry))
+            elif entry.key in STANDARD_VARIABLES and entry.value.strip():
+                standard[entry.key] = (entry.value.strip(), f"{env_file.name} line {entry.line}")
     for name, raw in (environ or {}).items():
+        if name in STANDARD_VARIABLES and raw.strip():
+            standard[name] = (raw.strip(), f"environment variable {name}")
         # The environment holds JSON of other tools too (AZURE_CREDENTIALS...): only connection-like values count.
-        if raw.lstrip().startswith("{") and ("api_key" in raw or "api_base" in raw):
+        elif raw.lstrip().startswith("{") and ("api_key" in raw or "api_base" in raw):
             found[name] = parse_connection(name, raw, f"environment variable {name}")
+    if DEFAULT_CONNECTION not in found:
+        default = _from_standard_variables(standard)
+        if default is not None:
+            found[DEFAULT_CONNECTION] = default
     return found
+
+
+def _from_standard_variables(variables: dict[str, tuple[str, str]]) -> Connection | None:
+    def value(name: str) -> str:
+        return variables.get(name, ("", ""))[0]
+
+    if value("AZURE_OPENAI_ENDPOINT") and value("AZURE_OPENAI_API_KEY"):
+        fields = {"api_type": "azure", "api_key": value("AZURE_OPENAI_API_KEY"),
+                  "api_base": value("AZURE_OPENAI_ENDPOINT"),
+                  "api_version": value("OPENAI_API_VERSION") or value("AZURE_OPENAI_API_VERSION") or "2024-02-01"}
+        where = variables["AZURE_OPENAI_ENDPOINT"][1]
+    elif value("OPENAI_API_KEY"):
+        fields = {"api_type": "openai", "api_key": value("OPENAI_API_KEY"),
+                  "base_url": value("OPENAI_BASE_URL") or value("OPENAI_API_BASE")}
+        where = variables["OPENAI_API_KEY"][1]
+    else:
+        return None
+    return parse_connection(DEFAULT_CONNECTION, json.dumps(fields), f"{where} (the standard variables)")
 
 
 def parse_connection(name: str, raw: str, where: str, json_hint: str = "") -> Connection:

@@ -120,7 +120,7 @@ class LlmSession:
         return ident
 
     def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
-        """Prompt flow connection dicts for a materialized dag's per-node connection aliases."""
+        """Prompt flow connection dicts for a prepared flow's connection aliases (DAG, prompty or flex)."""
         from llmops.llm.gateway import Tag
 
         return {nc.alias: self.gateway.promptflow_connection(

@@ -1,4 +1,4 @@
-"""A deployment made runnable: its model version's snapshot, its variant applied, one FlowRunner.
+"""A deployment made runnable: its model version's snapshot, its variant applied, one runner (whatever the format).
 
 Loaded deployments are cached by what they run (model version, variant, flow), so a traffic change
 reuses the runners it already has and only a new release pays for a new prompt flow executor.
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from llmops.backends.endpoints import Deployment
-from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.line_runner import LineRunner
+from llmops.backends.local.engine.prepared_flow import prepare
 from llmops.backends.local.engine.snapshot import materialize
-from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.backends.local.registry import models as model_registry
-from llmops.config.flow_dag import find_dag_file
 from llmops.errors import LlmopsError
-from llmops.serving.flow_inputs import FlowInput, read_inputs
+from llmops.serving.flow_inputs import FlowInput, declared_inputs
+from llmops.serving.model_flow import model_flow
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LoadedDeployment:
     record: Deployment
-    runner: FlowRunner | None  # None when it could not be loaded; `error` says why
+    runner: LineRunner | None  # None when it could not be loaded; `error` says why
     inputs: tuple[FlowInput, ...]  # as the flow declares them, to check each request against
     error: str | None = None
 
@@ -73,19 +73,17 @@ class DeploymentCache:
                     record.model_version, record.variant_label)
         return LoadedDeployment(record, runner, inputs)
 
-    def _runner(self, record: Deployment) -> tuple[FlowRunner, tuple[FlowInput, ...]]:
+    def _runner(self, record: Deployment) -> tuple[LineRunner, tuple[FlowInput, ...]]:
         model = model_registry.get(self.state_dir, record.model_name, record.model_version)
         if not model.snapshot.is_dir():
             raise LlmopsError(f"its snapshot folder '{model.snapshot}' is missing; register the model again")
+        flow = model_flow(model)
         _, snapshot = materialize(model.snapshot, self.state_dir / "snapshots")
-        dag_file = find_dag_file(snapshot)
-        if dag_file is None:
-            raise LlmopsError(f"no flow.dag.yaml in '{model.snapshot}'")
         self._apply_env(record)
-        dag_name, node_connections = write_variant_dag(snapshot, dag_file, record.variant)
+        prepared = prepare(snapshot, flow.relative_file, record.variant)
         connections = self.session.pf_connections(record.flow, f"endpoint:{self.endpoint}:{record.name}",
-                                                  record.variant_label, node_connections)
-        return FlowRunner(snapshot, dag_name, connections), read_inputs(dag_file)
+                                                  record.variant_label, prepared.connections)
+        return prepared.runner(connections), declared_inputs(flow)
 
     def _apply_env(self, record: Deployment) -> None:
         """Deployments share one process, so their variables do too: a clash is refused at deploy time."""

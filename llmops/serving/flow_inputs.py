@@ -1,4 +1,4 @@
-"""A deployment's declared inputs (flow.dag.yaml `inputs: {name: {type, default}}`) and a request checked against them.
+"""A deployment's declared inputs (a flow's `inputs: {name: {type, default}}`) and a request checked against them.
 
 A request that does not match is answered 400 naming each input, the type it must have and what was sent,
 before the flow runs: otherwise prompt flow fails deep inside a node, or quietly runs on a wrong value.
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
+from llmops.config.flow_base import Flow
 
 # The JSON values each prompt flow input type takes: an int is a double too; a bool is never an int.
 _ACCEPTS: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "double": (int, float), "bool": (bool,),
@@ -26,10 +25,9 @@ class FlowInput:
     required: bool  # no default in the flow
 
 
-def read_inputs(dag_file: Path) -> tuple[FlowInput, ...]:
-    raw = yaml.safe_load(dag_file.read_text(encoding="utf-8")) or {}
+def declared_inputs(flow: Flow) -> tuple[FlowInput, ...]:
     return tuple(FlowInput(name, str((spec or {}).get("type", "")).lower(), "default" not in (spec or {}))
-                 for name, spec in (raw.get("inputs") or {}).items())
+                 for name, spec in flow.inputs.items())
 
 
 def kind(value: Any) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 from llmops.config.variants import label
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def latest_summary(reports_dir: Path, use_case: str, env: str) -> tuple[Path, di
     return folder, json.loads(summary.read_text(encoding="utf-8"))
 
 
-def choose_variant(reports_dir: Path, use_case: str, env: str, flow: FlowDag) -> VariantChoice:
+def choose_variant(reports_dir: Path, use_case: str, env: str, flow: Flow) -> VariantChoice:
     defaults = flow.default_variants()
     found = latest_summary(reports_dir, use_case, env)
     if found is None:

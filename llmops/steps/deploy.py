@@ -19,15 +19,14 @@ from llmops.backends.protocols import Backend, EndpointRegistry
 from llmops.backends.traffic import Split, check_split, parse_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import LocalEndpoint
-from llmops.config.flow_dag import FlowDag, load_flow
-from llmops.config.problems import Problem
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
-from llmops.errors import ConfigError, LlmopsError, StepFailed, UsageError
+from llmops.errors import LlmopsError, StepFailed, UsageError
 from llmops.serving import process
 from llmops.serving.deploy_plan import plan_split
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey, resolve_key
+from llmops.serving.model_flow import model_flow
 from llmops.serving.production_log import log_path
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 from llmops.serving.variant_choice import VariantChoice, choose_variant
@@ -62,14 +61,6 @@ def _running(workspace: Workspace, use_case: UseCase, env: str, endpoint: str) -
         raise LlmopsError(f"endpoint '{endpoint}' is not running; start it with: llmops endpoint up "
                           f"--use-case {use_case.name} --env {env}")
     return info
-
-
-def model_flow(model: ModelVersion) -> FlowDag:
-    problems: list[Problem] = []
-    flow = load_flow(model.snapshot, None, problems, (f"model {model.name} version {model.version}", "snapshot"))
-    if flow is None:
-        raise ConfigError(problems)
-    return flow
 
 
 def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:

@@ -101,7 +101,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: LlmSess
                 mapped.append((index, map_inputs(mapping, row, line.outputs if line else None)))
             spec = RunSpec(
                 use_case=use_case.name, env=env, kind="evaluation", flow=flow,
-                flow_path=workspace.shown(flow.folder), variant=flow.default_variants(),
+                flow_path=workspace.shown(flow.path), variant=flow.default_variants(),
                 variant_label=f"{parent.variant_label}.{flow.name}", dataset=eval_dataset.DATASET_NAME,
                 dataset_version=version.version, data_sha256=version.sha256, mapping=mapping, rows=mapped,
                 parent_run_id=run_id, skipped=skipped,

@@ -68,7 +68,7 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: LlmSe
         for combo in combos:
             spec = RunSpec(
                 use_case=use_case.name, env=env, kind="experiment", flow=flow,
-                flow_path=workspace.shown(flow.folder), variant=combo,
+                flow_path=workspace.shown(flow.path), variant=combo,
                 variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
                 dataset_version=version.version, data_sha256=version.sha256,
                 mapping=mapping, rows=mapped,

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmops.config.flow_dag import DAG_FILES
+from llmops.config.flow_flex import FLEX_FILES
+from llmops.config.flow_prompty import PROMPTY_SUFFIX
 from llmops.config.workspace import USE_CASES, Workspace
 from llmops.errors import LlmopsError
 
 TEST_PATTERNS = ("test_*.py", "*_test.py")  # pytest's own default
-FLOW_FILES = (*DAG_FILES, "flow.flex.yaml", "flow.flex.yml")
+FLOW_FILES = (*DAG_FILES, *FLEX_FILES)
 _SKIPPED_FOLDERS = {"__pycache__", ".promptflow", ".pytest_cache"}
 _NO_TESTS_COLLECTED = 5  # pytest's exit code
 
@@ -98,7 +100,7 @@ def _flow_folder(test_file: Path, flows: Path) -> Path:
 
 
 def _is_flow(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in FLOW_FILES)
+    return any((folder / name).is_file() for name in FLOW_FILES) or any(folder.glob(f"*{PROMPTY_SUFFIX}"))
 
 
 def _test_files(folder: Path, recursive: bool) -> list[Path]:

@@ -14,7 +14,7 @@ from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
 from llmops.config.data_config import PRODUCTION_LOG_PURPOSES
-from llmops.config.flow_dag import FlowDag
+from llmops.config.flow_base import Flow
 from llmops.config.flow_modules import require_flow_modules
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
@@ -112,7 +112,7 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
     return _from_dataset(workspace, data, use_case, env, source)
 
 
-def post_prod_flow(use_case: UseCase, env: str) -> tuple[FlowDag, dict[str, str]]:
+def post_prod_flow(use_case: UseCase, env: str) -> tuple[Flow, dict[str, str]]:
     """The env's post-production flow and its column mapping; raises when either is missing."""
     flow = use_case.post_prod_flow(env)
     if flow is None and use_case.judges_production_log(env):
@@ -139,7 +139,7 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: L
         raise LlmopsError(f"the {source.description} has no lines; nothing to evaluate")
     logger.info("post-production evaluation of %s over the %s", use_case.name, source.description)
     spec = RunSpec(
-        use_case=use_case.name, env=env, kind="post_prod", flow=flow, flow_path=workspace.shown(flow.folder),
+        use_case=use_case.name, env=env, kind="post_prod", flow=flow, flow_path=workspace.shown(flow.path),
         variant=flow.default_variants(),
         variant_label="post_prod", dataset=source.dataset.name, dataset_version=source.dataset.version,
         data_sha256=source.dataset.sha256, mapping=mapping,

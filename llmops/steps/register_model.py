@@ -44,6 +44,8 @@ def lineage(workspace: Workspace, runs: RunRegistry, use_case: UseCase, env: str
         "env": env,
         "flow": flow.name,
         "flow_path": use_case.env(env).STANDARD_FLOW_PATH,
+        "flow_file": flow.relative_file,  # the snapshot is the flow's folder: this is the flow in it (model_flow.py)
+        "flow_variants": flow.variant_file_names(),
         "git": git_state(workspace.root, flow.folder),
         "data": [{"name": n, "version": v} for n, v in dict.fromkeys((r.dataset, r.dataset_version) for r in records)],
         "experiment_runs": experiment_ids,

@@ -19,8 +19,8 @@ LC, MC, DC, XC = (f"{UC}/llmops_config.json", f"{UC}/configs/mapping_config.json
 
 ENV_KEYS = ("BACKEND, COMPUTE_NAME, CONCURRENCY, ENV_NAME, EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, "
             "INSTANCE_COUNT, INSTANCE_TYPE, KEYVAULT_NAME, MAX_CONCURRENCY_PER_INSTANCE, "
-            "POST_PROD_EVALUATION_FLOW_PATH, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, STANDARD_FLOW_PATH, "
-            "WORKSPACE_NAME")
+            "POST_PROD_EVALUATION_FLOW_PATH, PROMPTY_VARIANTS, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, "
+            "STANDARD_FLOW_PATH, WORKSPACE_NAME")
 
 
 def env0(key: str, value: object) -> Callable[[Path], None]:
@@ -95,7 +95,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("evaluation flow missing", env0("EVALUATION_FLOW_PATH", "flows/eval,flows/missing"),
      [f"{LC}: envs[0].EVALUATION_FLOW_PATH: flow folder '{UC}/flows/missing' not found"]),
     ("flow folder without dag", remove("flows/eval/flow.dag.yaml"),
-     [f"{UC}/flows/eval: no flow.dag.yaml in the flow folder"]),
+     [f"{UC}/flows/eval: no flow.dag.yaml or flow.flex.yaml in the flow folder"]),
+    ("prompty variants of a DAG flow", env0("PROMPTY_VARIANTS", ["short.prompty"]),
+     [f"{LC}: envs[0].PROMPTY_VARIANTS: 'flows/standard' is a dag flow; PROMPTY_VARIANTS are variants of a .prompty "
+      "standard flow (a DAG flow's variants are its node_variants)"]),
     ("flow dag invalid YAML", write("flows/standard/flow.dag.yaml", "inputs: [\n  url: {\n"),
      [f"{UC}/flows/standard/flow.dag.yaml: line 3 column 1: invalid YAML: expected the node content, "
       "but found '<stream end>'"]),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.config.flow_dag import load_flow
+from llmops.config.flow import load_flow
 from llmops.config.flow_imports import flow_imports
 from llmops.config.flow_requirements import distribution_of, provides, read_requirements
 

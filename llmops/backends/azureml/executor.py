@@ -35,7 +35,7 @@ from llmops.errors import LlmopsError, UsageError
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
-    from llmops.config.flow_dag import FlowDag
+    from llmops.config.flow_base import Flow
     from llmops.llm.connections import Connection
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class AzureMLExecutor:
                 with sdk_quiet():
                     self.client.jobs.create_or_update(job)
 
-    def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
+    def try_line(self, flow: Flow, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
                  session: FlowSession) -> LineOutcome:
         """A quick check runs here, with the same connections (from Key Vault) the nodes use."""
         return LocalExecutor(self.workspace.state_dir, self.runs).try_line(flow, variant, variant_label, inputs,

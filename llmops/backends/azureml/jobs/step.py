@@ -184,7 +184,7 @@ class StepJobs:
     def _manifest(self, begun: list[Begun]) -> tuple[Manifest, dict[str, Path]]:
         snapshots = {f"flows/{b.run.snapshot.name}": b.run.snapshot for b in begun}
         runs = {b.record.run_id: RunEntry(flow=b.run.spec.flow.name, folder=f"flows/{b.run.snapshot.name}",
-                                          flow_file=b.run.spec.flow.file.relative_to(b.run.spec.flow.folder).as_posix(),
+                                          flow_file=b.run.spec.flow.relative_file,
                                           variant=b.run.spec.variant, variant_label=b.run.spec.variant_label)
                 for b in begun}
         llm = self.session.settings

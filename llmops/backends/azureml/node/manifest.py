@@ -22,7 +22,7 @@ class RunEntry:
 
     flow: str  # the flow's name: call tags and the cassette file are found by it
     folder: str  # the snapshot's folder, relative to the bundle
-    flow_file: str  # flow.dag.yaml, inside `folder`
+    flow_file: str  # the flow's file inside `folder`: flow.dag.yaml, flow.flex.yaml or <name>.prompty
     variant: dict[str, str]
     variant_label: str
 

@@ -22,9 +22,10 @@ from typing import Any
 
 from llmops.backends.azureml.node.accounting_export import AccountingExport
 from llmops.backends.azureml.node.manifest import Manifest, RunEntry
-from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, run_batches
+from llmops.backends.local.engine.flow_runner import LineBatch, run_batches
+from llmops.backends.local.engine.line_runner import LineRunner
+from llmops.backends.local.engine.prepared_flow import prepare
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
-from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.backends.types import LineOutcome
 from llmops.errors import LlmopsError
 
@@ -55,15 +56,14 @@ class Worker:
         try:
             configure_promptflow(self.work)
             shutil.copytree(bundle / FLOWS, self.work / FLOWS)
-            self.dags = {run_id: write_variant_dag(self.work / entry.folder, self.work / entry.folder / entry.flow_file,
-                                                   entry.variant)
-                         for run_id, entry in self.manifest.runs.items()}
+            self.flows = {run_id: prepare(self.work / entry.folder, entry.flow_file, entry.variant)
+                          for run_id, entry in self.manifest.runs.items()}
             self.session = self._stack.enter_context(self._open_session())
             self.accounting = AccountingExport(self.work / "llm_calls.sqlite", accounting_dir)
         except BaseException:
             self._stack.close()
             raise
-        self._runners: dict[str, FlowRunner] = {}
+        self._runners: dict[str, LineRunner] = {}
 
     def _open_session(self) -> Any:
         from llmops.llm.providers import Use
@@ -71,7 +71,7 @@ class Worker:
 
         plan = self.manifest.llm
         uses = [Use(entry.flow, nc.node, nc.connection)
-                for run_id, entry in self.manifest.runs.items() for nc in self.dags[run_id][1]]
+                for run_id, entry in self.manifest.runs.items() for nc in self.flows[run_id].connections]
         settings = LlmSettings(
             state_dir=self.work, cassette_dir=self.bundle / CASSETTES, provider=plan.provider,
             connections=self._connections(), embedded_model=plan.embedded_model, record_hint=plan.record_hint,
@@ -100,12 +100,12 @@ class Worker:
         credential = DefaultAzureCredential(managed_identity_client_id=os.environ.get("DEFAULT_IDENTITY_CLIENT_ID"))
         return dict(vault_connections(vault, keyed, credential))
 
-    def _runner(self, run_id: str) -> FlowRunner:
+    def _runner(self, run_id: str) -> LineRunner:
         if run_id not in self._runners:
             entry: RunEntry = self.manifest.runs[run_id]
-            dag, node_connections = self.dags[run_id]
-            connections = self.session.pf_connections(entry.flow, run_id, entry.variant_label, node_connections)
-            self._runners[run_id] = FlowRunner(self.work / entry.folder, dag, connections)
+            prepared = self.flows[run_id]
+            connections = self.session.pf_connections(entry.flow, run_id, entry.variant_label, prepared.connections)
+            self._runners[run_id] = prepared.runner(connections)
         return self._runners[run_id]
 
     def run(self, shard_files: list[str]) -> list[str]:

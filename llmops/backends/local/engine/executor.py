@@ -7,18 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.prepared_flow import prepare
 from llmops.backends.local.engine.promptflow_connections import sync_connections
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.local.engine.run_execution import execute_all
 from llmops.backends.local.engine.snapshot import materialize
-from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.backends.protocols import FlowSession, RunRegistry
 from llmops.backends.types import LineOutcome, ProgressFactory, RunResult, RunSpec
 from llmops.errors import UsageError
 
 if TYPE_CHECKING:
-    from llmops.config.flow_dag import FlowDag
+    from llmops.config.flow_base import Flow
     from llmops.llm.connections import Connection
 
 
@@ -36,13 +35,13 @@ class LocalExecutor:
                              "command ends; Ctrl-C stops a local run")
         return execute_all(self.state_dir, self.runs, specs, session, concurrency, progress)
 
-    def try_line(self, flow: FlowDag, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
+    def try_line(self, flow: Flow, variant: dict[str, str], variant_label: str, inputs: dict[str, Any],
                  session: FlowSession) -> LineOutcome:
         configure_promptflow(self.state_dir)
         _, snapshot = materialize(flow.folder, self.state_dir / "snapshots")
-        dag_name, node_connections = write_variant_dag(snapshot, flow.file, variant)
-        connections = session.pf_connections(flow.name, "flow-test", variant_label, node_connections)
-        return FlowRunner(snapshot, dag_name, connections).run_line(0, inputs)
+        prepared = prepare(snapshot, flow.relative_file, variant)
+        connections = session.pf_connections(flow.name, "flow-test", variant_label, prepared.connections)
+        return prepared.runner(connections).run_line(0, inputs)
 
     def connections(self, names: list[str], provider: str, local: Mapping[str, Connection]) -> dict[str, Connection]:
         return dict(local)

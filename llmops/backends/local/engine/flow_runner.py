@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.local.engine.line_runner import LineRunner
 from llmops.backends.local.engine.node_output import NODE_THREAD_PREFIX, node_output_logged
 from llmops.backends.types import LineOutcome
 
@@ -74,7 +75,7 @@ def _broken(index: int, inputs: dict[str, Any], error: Exception, started: float
 
 
 class FlowRunner:
-    """One flow (a materialized dag in a snapshot folder) with fixed connections."""
+    """One DAG flow (a materialized dag in a snapshot folder) with fixed connections: a LineRunner."""
 
     def __init__(self, working_dir: Path, dag_file: str, connections: dict[str, dict[str, Any]]) -> None:
         self.working_dir = working_dir
@@ -94,6 +95,19 @@ class FlowRunner:
                     raise_ex=False,
                 )
             return self._executor
+
+    def load(self) -> None:
+        self._get_executor()
+
+    def use_node_pool(self, pool: ThreadPoolExecutor) -> None:
+        from llmops.backends.local.engine.pooled_nodes import share_node_pool
+
+        share_node_pool(self._get_executor(), pool)
+
+    def threads_for(self, lines: int) -> int:
+        from llmops.backends.local.engine.pooled_nodes import pool_size
+
+        return pool_size(self._get_executor(), lines)
 
     def run_line(self, index: int, inputs: dict[str, Any]) -> LineOutcome:
         started = time.perf_counter()
@@ -132,7 +146,7 @@ class FlowRunner:
 class LineBatch:
     """The lines one runner still has to run, and what to do with each finished one."""
 
-    runner: FlowRunner
+    runner: LineRunner
     lines: list[tuple[int, dict[str, Any]]]
     on_done: Callable[[LineOutcome], None] | None = None
 
@@ -156,13 +170,13 @@ def run_batches(batches: list[LineBatch], concurrency: int) -> None:
 
 
 def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
-    from llmops.backends.local.engine.pooled_nodes import pool_size, share_node_pool
-
-    executors = [b.runner._get_executor() for b in batches]  # a flow that cannot load fails before any line
-    node_pool = ThreadPoolExecutor(max_workers=max(pool_size(e, concurrency) for e in executors),
+    runners = list({id(b.runner): b.runner for b in batches}.values())
+    for runner in runners:
+        runner.load()  # a flow that cannot load fails before any line
+    node_pool = ThreadPoolExecutor(max_workers=max(r.threads_for(concurrency) for r in runners),
                                    thread_name_prefix=NODE_THREAD_PREFIX)
-    for executor in executors:
-        share_node_pool(executor, node_pool)
+    for runner in runners:
+        runner.use_node_pool(node_pool)
     pending = iter([(b, i, inputs) for b in batches for i, inputs in b.lines])
     stop = threading.Event()
     failures: list[Exception] = []

@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmops.backends.local.engine.flow_runner import FlowRunner
+from llmops.backends.local.engine.line_runner import LineRunner
 from llmops.backends.types import LineOutcome
 
 # Node threads per calling thread: enough for flows whose nodes run a few at a time; more queue, never deadlock.
@@ -28,12 +28,11 @@ class LineLoop:
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmops-lines", daemon=True)
         self._thread.start()
 
-    def run_line(self, runner: FlowRunner, index: int, inputs: dict[str, Any]) -> LineOutcome:
+    def run_line(self, runner: LineRunner, index: int, inputs: dict[str, Any]) -> LineOutcome:
         """Run one line of `runner` and wait for its outcome (called from any thread but the loop's)."""
-        from llmops.backends.local.engine.pooled_nodes import share_node_pool
-
-        # The executor is made here, in the caller's thread: a slow first load blocks no other line.
-        share_node_pool(runner._get_executor(), self._pool)
+        # The flow is loaded here, in the caller's thread: a slow first load blocks no other line.
+        runner.load()
+        runner.use_node_pool(self._pool)
         return asyncio.run_coroutine_threadsafe(runner.run_line_async(index, inputs), self._loop).result()
 
     def close(self) -> None:

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.disk_full import full_disk_named
-from llmops.backends.local.engine.flow_runner import FlowRunner, LineBatch, run_batches
+from llmops.backends.local.engine.flow_runner import LineBatch, run_batches
+from llmops.backends.local.engine.line_runner import LineRunner
+from llmops.backends.local.engine.prepared_flow import prepare
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.local.engine.run_lock import holding_runs
 from llmops.backends.local.engine.snapshot import materialize
-from llmops.backends.local.engine.variants_dag import write_variant_dag
 from llmops.backends.protocols import FlowSession, LineSink, RunRegistry
 from llmops.backends.types import (
     COMPLETED,
@@ -83,7 +84,7 @@ class _StartedRun:
     """A run begun on this machine: its flow runner and where its finished lines go."""
 
     begun: Begun
-    runner: FlowRunner
+    runner: LineRunner
     writer: LineSink
     on_done: Callable[[LineOutcome], None]
 
@@ -121,12 +122,12 @@ def begin(registry: RunRegistry, run: Identified) -> RunResult | Begun:
     return Begun(run, record, pending)
 
 
-def flow_runner(begun: Begun, session: FlowSession) -> FlowRunner:
+def flow_runner(begun: Begun, session: FlowSession) -> LineRunner:
     """The run's flow, its variant applied, with connections through the session's gateway."""
     spec = begun.run.spec
-    dag_name, node_connections = write_variant_dag(begun.run.snapshot, spec.flow.file, spec.variant)
-    connections = session.pf_connections(spec.flow.name, begun.run.run_id, spec.variant_label, node_connections)
-    return FlowRunner(begun.run.snapshot, dag_name, connections)
+    prepared = prepare(begun.run.snapshot, spec.flow.relative_file, spec.variant)
+    connections = session.pf_connections(spec.flow.name, begun.run.run_id, spec.variant_label, prepared.connections)
+    return prepared.runner(connections)
 
 
 def _start(registry: RunRegistry, run: Identified, session: FlowSession,
@@ -159,7 +160,7 @@ def _say_what_is_left(name: str, total: int, succeeded: int, retried: int, pendi
         logger.info("run %s: %d of %d lines done, retrying %d failed", name, succeeded, total, retried)
 
 
-def finish(registry: RunRegistry, begun: Begun, runner: FlowRunner) -> RunResult:
+def finish(registry: RunRegistry, begun: Begun, runner: LineRunner) -> RunResult:
     """End the run: its metrics from the aggregation nodes over every succeeded line, those of earlier
     executions too."""
     all_lines = registry.lines(begun.record.run_id)
