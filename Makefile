@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 USE_CASE ?= web_classification
 ENV    ?= pr
 
-.PHONY: install demo test test-flows lint lint-workflows schemas lock clean
+.PHONY: install flow-requirements demo test test-flows lint lint-workflows schemas lock clean
 
 # One pip command for everything: installing azure-ai-ml in a second command upgrades
 # opentelemetry past what prompt flow's tracing accepts (see pyproject.toml).
@@ -29,6 +29,13 @@ test: install node_modules/.package-lock.json
 
 # The use cases' own tests: use_cases/*/tests and the *_test.py / test_*.py files beside the flows; every
 # use case's, or only FLOW_TESTS_USE_CASE's (build validation names the use case a PR changes).
+# The requirements.txt beside each flow (of REQUIREMENTS_USE_CASE, or of every use case), within the project's pins.
+flow-requirements: install
+	@for file in $(wildcard use_cases/$(or $(REQUIREMENTS_USE_CASE),*)/flows/*/requirements.txt); do \
+	  echo "pip install -r $$file"; \
+	  $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r $$file || exit 1; \
+	done
+
 test-flows: install
 	$(BIN)/llmops test-flows $(if $(FLOW_TESTS_USE_CASE),--use-case $(FLOW_TESTS_USE_CASE))
 

@@ -5,6 +5,7 @@ prompt flow and Azure are imported inside run().
 """
 
 COMMANDS = [
+    "new",
     "validate",
     "test_flows",
     "flow_test",
