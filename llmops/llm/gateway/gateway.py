@@ -16,12 +16,12 @@ from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.cassettes import CassetteStore, Mode
 from llmops.llm.gateway.client_auth import new_token
 from llmops.llm.gateway.faults import FaultPlan, FaultyTransport
+from llmops.llm.gateway.http_server import GatewayHTTPServer
 from llmops.llm.gateway.lazy_transport import LazyTransport
 from llmops.llm.gateway.pipeline import CallPipeline, UpstreamBinding
 from llmops.llm.gateway.prices import PriceTable, default_prices_path
 from llmops.llm.gateway.retry import RetryPolicy
 from llmops.llm.gateway.routes import Shape
-from llmops.llm.gateway.server import GatewayHTTPServer
 from llmops.llm.gateway.simulated import SimulatedTransport
 from llmops.llm.gateway.tags import RouteTable, Tag, check_connection
 from llmops.llm.gateway.totals import CallTotals, run_totals
