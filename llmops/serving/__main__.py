@@ -11,8 +11,8 @@ from pathlib import Path
 from llmops.errors import LlmopsError
 from llmops.serving import server_log
 from llmops.serving.endpoint_key import KEY_ENV
+from llmops.serving.endpoint_server import check_port, serve
 from llmops.serving.process import ServeOptions, server_log_path
-from llmops.serving.server import check_port, serve
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -572,5 +572,6 @@ def test_build_validation_runs_lint_unit_tests_and_validate(tmp_path: Path) -> N
     assert f"actionlint: {len(WORKFLOWS)} workflow file(s), no problems" in job.step("Lint and type check").log
     assert re.search(r"\d+ passed", job.step("Unit tests").log), job.step("Unit tests").log
     assert " ok (" in job.step("Validate every use case").log
-    assert "pip install -r use_cases/web_classification/flows/experiment/requirements.txt" in job.step("Set up llmops").log
+    requirements = "use_cases/web_classification/flows/experiment/requirements.txt"
+    assert f"pip install -r {requirements}" in job.step("Set up llmops").log
     assert job.step("Flow tests").outcome == "success", job.step("Flow tests").log

@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from types import SimpleNamespace
 
 from llmops.llm.embedded.child import ServerSettings, _configure_prompt_reuse
-from llmops.llm.embedded.records import ServerRecord, read_record, write_record
+from llmops.llm.embedded.llama_server import ServerRecord, servers
 
 
 def test_a_server_evaluates_every_prompt_whole_by_default():
@@ -31,9 +31,9 @@ def test_the_setting_is_recorded_and_an_older_record_means_reuse(tmp_path):
         threads=2, context_tokens=4096, started_at="2026-01-01T00:00:00+00:00", startup_seconds=1.0,
         log_path="/m.log", prompt_reuse=False,
     )
-    write_record(tmp_path, record)
-    assert read_record(tmp_path, "smollm2-135m") == record
+    servers(tmp_path).write("smollm2-135m", record)
+    assert servers(tmp_path).read("smollm2-135m") == record
     older = {key: value for key, value in asdict(record).items() if key != "prompt_reuse"}
     (tmp_path / "embedded" / "smollm2-135m.json").write_text(json.dumps(older))
     # Readable (so its server can still be stopped), and taken for what servers then did: reuse prefixes.
-    assert read_record(tmp_path, "smollm2-135m") == replace(record, prompt_reuse=True)
+    assert servers(tmp_path).read("smollm2-135m") == replace(record, prompt_reuse=True)

@@ -15,9 +15,8 @@ import pytest
 
 from llmops.errors import NotFoundError, UsageError
 from llmops.llm.embedded.catalog import get_model
+from llmops.llm.embedded.llama_server import ServerRecord, ensure_running, find_running, servers, stop
 from llmops.llm.embedded.loopback import get_json
-from llmops.llm.embedded.records import ServerRecord, read_record, write_record
-from llmops.llm.embedded.server import ensure_running, find_running, stop
 from llmops.llm.embedded.speed import SpeedMeasurement, measure_speed
 
 
@@ -47,9 +46,9 @@ def test_unknown_model_name_is_refused_before_anything_starts(tmp_path):
 
 def test_record_round_trip(tmp_path):
     record = _record(1234)
-    path = write_record(tmp_path, record)
+    path = servers(tmp_path).write("smollm2-135m", record)
     assert path == tmp_path / "embedded" / "smollm2-135m.json"
-    assert read_record(tmp_path, "smollm2-135m") == record
+    assert servers(tmp_path).read("smollm2-135m") == record
     assert record.base_url == "http://127.0.0.1:9/v1"
 
 
@@ -57,20 +56,22 @@ def test_record_round_trip(tmp_path):
 def test_unreadable_record_counts_as_no_server(tmp_path, content):
     (tmp_path / "embedded").mkdir()
     (tmp_path / "embedded" / "smollm2-135m.json").write_text(content)
-    assert read_record(tmp_path, "smollm2-135m") is None
+    assert servers(tmp_path).read("smollm2-135m") is None
     assert find_running("smollm2-135m", tmp_path) is None
 
 
 def test_a_recorded_pid_that_is_not_our_server_is_never_signalled(tmp_path):
     # The pid is this test process: alive, but not running the server code (pids get reused).
-    write_record(tmp_path, _record(os.getpid()))
-    assert find_running("smollm2-135m", tmp_path) is None
+    servers(tmp_path).write("smollm2-135m", _record(os.getpid()))
     assert stop("smollm2-135m", tmp_path) is False
-    assert read_record(tmp_path, "smollm2-135m") is None  # the stale record is cleared
+    assert servers(tmp_path).read("smollm2-135m") is None  # the stale record is cleared
+    servers(tmp_path).write("smollm2-135m", _record(os.getpid()))
+    assert find_running("smollm2-135m", tmp_path) is None
+    assert servers(tmp_path).read("smollm2-135m") is None
 
 
 def test_a_record_for_another_file_is_not_reused(tmp_path):
-    write_record(tmp_path, replace(_record(os.getpid()), sha256="f" * 64))
+    servers(tmp_path).write("smollm2-135m", replace(_record(os.getpid()), sha256="f" * 64))
     assert find_running("smollm2-135m", tmp_path) is None
 
 

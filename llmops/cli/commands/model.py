@@ -7,7 +7,8 @@ import threading
 from llmops.cli.common import add_json, out, out_json, workspace
 
 NAME = "model"
-HELP = "the embedded model: install (sha256-verified), serve on loopback, status with measured speed"
+HELP = ("the embedded LLM (the local model that answers when no API key is set; registered flow versions are "
+        "'models'): install (sha256-verified), serve on loopback, status with measured speed")
 EXAMPLE = "llmops model install && llmops model status --model qwen-1.5b"
 
 

@@ -5,7 +5,8 @@ import argparse
 from llmops.cli.common import add_json, env_backend, out, out_json, workspace
 
 NAME = "models"
-HELP = "list the registered model versions (flow snapshots) with their lineage"
+HELP = ("list the registered model versions (flow snapshots made by register-model) with their lineage; the "
+        "embedded LLM is 'model'")
 EXAMPLE = "llmops models list --use-case web_classification"
 
 

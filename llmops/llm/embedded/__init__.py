@@ -6,8 +6,14 @@ only by the server process), so importing this package is cheap.
 
 from llmops.llm.embedded.catalog import CATALOG, DEFAULT_MODEL, ModelPart, ModelSpec, get_model, model_names
 from llmops.llm.embedded.installer import InstallResult, install
-from llmops.llm.embedded.records import ServerRecord
-from llmops.llm.embedded.server import check_startable, embedded_server, ensure_running, find_running, stop
+from llmops.llm.embedded.llama_server import (
+    ServerRecord,
+    check_startable,
+    embedded_server,
+    ensure_running,
+    find_running,
+    stop,
+)
 from llmops.llm.embedded.speed import SpeedMeasurement, measure_speed
 from llmops.llm.embedded.status import ModelStatus, status
 

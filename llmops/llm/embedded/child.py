@@ -1,6 +1,6 @@
 """The body of the background server process (llama.cpp's HTTP server through xllamacpp).
 
-Started by `server.start` as `python -c "...; serve(<settings JSON>)"`. It binds 127.0.0.1 on a port
+Started by `llama_server.ensure_running` as `python -c "...; serve(<settings JSON>)"`. It binds 127.0.0.1 on a port
 chosen by the OS (no race between picking a free port and binding it), reports the address through
 a ready file, and runs until SIGTERM or SIGINT.
 """

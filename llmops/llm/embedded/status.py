@@ -7,8 +7,8 @@ from pathlib import Path
 
 from llmops.llm.embedded.assembly import is_verified
 from llmops.llm.embedded.catalog import get_model
+from llmops.llm.embedded.llama_server import embedded_server, find_running
 from llmops.llm.embedded.locations import model_file, resolve_models_dir
-from llmops.llm.embedded.server import embedded_server, find_running
 from llmops.llm.embedded.speed import SpeedMeasurement, measure_speed
 
 

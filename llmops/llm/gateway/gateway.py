@@ -16,16 +16,17 @@ from llmops.llm.gateway.cache import ResponseCache
 from llmops.llm.gateway.cassettes import CassetteStore, Mode
 from llmops.llm.gateway.client_auth import new_token
 from llmops.llm.gateway.faults import FaultPlan, FaultyTransport
+from llmops.llm.gateway.http_server import GatewayHTTPServer
+from llmops.llm.gateway.http_transport import open_transport
 from llmops.llm.gateway.lazy_transport import LazyTransport
 from llmops.llm.gateway.pipeline import CallPipeline, UpstreamBinding
 from llmops.llm.gateway.prices import PriceTable, default_prices_path
 from llmops.llm.gateway.retry import RetryPolicy
 from llmops.llm.gateway.routes import Shape
-from llmops.llm.gateway.server import GatewayHTTPServer
 from llmops.llm.gateway.simulated import SimulatedTransport
 from llmops.llm.gateway.tags import RouteTable, Tag, check_connection
 from llmops.llm.gateway.totals import CallTotals, run_totals
-from llmops.llm.gateway.transport import HttpTransport, Transport
+from llmops.llm.gateway.transport import Transport
 from llmops.llm.gateway.upstream import Upstream, UpstreamKind
 
 logger = logging.getLogger(__name__)
@@ -219,9 +220,9 @@ class Gateway:
         if upstream.kind == UpstreamKind.SIMULATED:
             transport = SimulatedTransport(upstream.simulated_latency_s)
         elif upstream.start is not None:
-            transport = LazyTransport(upstream.start)
+            transport = LazyTransport(upstream.start, upstream.max_concurrency)
         else:
-            transport = HttpTransport(upstream.base_url)
+            transport = open_transport(upstream.base_url, upstream.max_concurrency)
         if self.faults is not None:
             transport = FaultyTransport(transport, self.faults)
         self._transports.append(transport)

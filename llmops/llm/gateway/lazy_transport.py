@@ -12,25 +12,27 @@ import threading
 from collections.abc import Callable
 
 from llmops.errors import LlmopsError
+from llmops.llm.gateway.http_transport import open_transport
 from llmops.llm.gateway.translate import UpstreamRequest
-from llmops.llm.gateway.transport import HttpTransport, UpstreamResponse
+from llmops.llm.gateway.transport import Transport, UpstreamResponse
 
 
 class LazyTransport:
-    def __init__(self, start: Callable[[], str]) -> None:
+    def __init__(self, start: Callable[[], str], keep_alive: int = 16) -> None:
         self._start = start
-        self._inner: HttpTransport | None = None
+        self._keep_alive = keep_alive
+        self._inner: Transport | None = None
         self._failure: LlmopsError | None = None
         self._lock = threading.Lock()
 
     def send(self, request: UpstreamRequest, timeout_s: float) -> UpstreamResponse:
         return self._transport().send(request, timeout_s)
 
-    def _transport(self) -> HttpTransport:
+    def _transport(self) -> Transport:
         with self._lock:  # calls that arrive while the upstream starts wait for it
             if self._inner is None and self._failure is None:
                 try:
-                    self._inner = HttpTransport(self._start())
+                    self._inner = open_transport(self._start(), self._keep_alive)
                 except LlmopsError as error:
                     self._failure = error
                 except Exception as error:  # the gateway turns an LlmopsError into the line's error message

@@ -16,7 +16,7 @@ from typing import Any
 from llmops.llm.gateway.hashing import canonical_json
 from llmops.llm.gateway.routes import Endpoint
 from llmops.llm.gateway.translate import UpstreamRequest
-from llmops.llm.gateway.transport import UpstreamResponse, UpstreamTransportError
+from llmops.llm.gateway.transport import UpstreamResponse, no_answer
 
 _WORDS = (
     "the answer depends on context and the request is handled with care so this reply stays short "
@@ -125,7 +125,7 @@ class SimulatedTransport:
     def send(self, request: UpstreamRequest, timeout_s: float) -> UpstreamResponse:
         if self._latency_s > timeout_s:
             time.sleep(timeout_s)
-            raise UpstreamTransportError(f"no answer within {timeout_s:g} s (timeout)")
+            raise no_answer(timeout_s)
         if self._latency_s > 0:
             time.sleep(self._latency_s)
         # Reported as "simulated-<model>" so no price of a real model applies to it.

@@ -1,7 +1,8 @@
-"""Start, find, reuse and stop the embedded model's OpenAI-compatible server on 127.0.0.1.
+"""Start, find, reuse and stop the embedded model's llama.cpp server (OpenAI-compatible, on 127.0.0.1).
 
 One server per model and state directory, recorded in `<state_dir>/embedded/<name>.json` so that
-later commands reuse it instead of loading the model again.
+later commands reuse it instead of loading the model again. The process mechanics (detached start,
+pid records checked against /proc, SIGTERM then SIGKILL, the start lock) are llmops/background.py's.
 """
 
 from __future__ import annotations
@@ -9,24 +10,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmops.errors import LlmopsError, NotFoundError, StepFailed
-from llmops.file_lock import exclusive_lock
-from llmops.llm.embedded import processes
+from llmops import background
+from llmops.background import ServerRecords
+from llmops.errors import LlmopsError, NotFoundError
 from llmops.llm.embedded.assembly import is_verified
 from llmops.llm.embedded.catalog import ModelSpec, get_model
-from llmops.llm.embedded.child import BOOT_CODE, ServerSettings
+from llmops.llm.embedded.child import BOOT_CODE, PROCESS_MARKER, ServerSettings
 from llmops.llm.embedded.locations import model_file, resolve_models_dir, server_dir, server_log_file
 from llmops.llm.embedded.loopback import ServerUnavailable, get_json
-from llmops.llm.embedded.records import ServerRecord, delete_record, read_record, write_record
-from llmops.version import PACKAGE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +33,41 @@ INSTALL_HINT = "install it first: llmops model install --model {name}"
 DEFAULT_THREADS = 2
 DEFAULT_CONTEXT_TOKENS = 4096  # room for few-shot prompts plus the answer
 DEFAULT_STARTUP_TIMEOUT = 180.0
+STOP_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    name: str
+    pid: int
+    port: int
+    address: str  # http://127.0.0.1:<port>, the server root (/health lives here)
+    model_path: str
+    sha256: str
+    threads: int
+    context_tokens: int
+    started_at: str  # ISO 8601, UTC
+    startup_seconds: float
+    log_path: str
+    # Whether the server reuses prompt prefixes across requests (see child.py). Records written before the
+    # field existed are of servers that did, and such a server is replaced rather than reused.
+    prompt_reuse: bool = True
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL (what an OpenAI client or a prompt flow connection takes)."""
+        return f"{self.address}/v1"
+
+
+def servers(state_dir: Path | str) -> ServerRecords[ServerRecord]:
+    return ServerRecords(server_dir(Path(state_dir)), ServerRecord, PROCESS_MARKER, "embedded server")
 
 
 def find_running(name: str, state_dir: Path | str) -> ServerRecord | None:
     """The record of a live server for `name` serving the pinned file, or None."""
     spec = get_model(name)
-    record = read_record(Path(state_dir), spec.name)
-    if record is None or record.sha256 != spec.sha256 or not processes.is_our_server(record.pid):
+    record = servers(state_dir).running(spec.name)
+    if record is None or record.sha256 != spec.sha256:
         return None
     return record if _serves(record.address, spec.name, timeout=5.0) else None
 
@@ -63,22 +90,23 @@ def ensure_running(
     """
     state = Path(state_dir).resolve()
     spec = get_model(name)
-    with exclusive_lock(server_dir(state) / f"{spec.name}.lock"):
+    records = servers(state)
+    with records.lock(spec.name):
         running = find_running(spec.name, state)
         if running is not None and running.prompt_reuse == prompt_reuse:
             logger.info("reusing embedded server %s at %s (pid %d)", spec.name, running.address, running.pid)
             return running.base_url, False
-        _clear_stale(state, spec.name)
+        records.stop(spec.name, STOP_GRACE_S)
         record = _start(spec, state, resolve_models_dir(models_dir), threads, context_tokens, prompt_reuse)
         return record.base_url, True
 
 
 def stop(name: str, state_dir: Path | str) -> bool:
-    """Stop the server recorded for `name`; True if a process was stopped."""
-    state = Path(state_dir).resolve()
+    """Stop the server recorded for `name`; True if a process was stopped (a stale record is removed)."""
+    records = servers(Path(state_dir).resolve())
     spec = get_model(name)
-    with exclusive_lock(server_dir(state) / f"{spec.name}.lock"):
-        return _clear_stale(state, spec.name)
+    with records.lock(spec.name):
+        return records.stop(spec.name, STOP_GRACE_S) is not None
 
 
 @contextmanager
@@ -99,19 +127,6 @@ def embedded_server(
     finally:
         if started_here:
             stop(name, state_dir)
-
-
-def _clear_stale(state: Path, name: str) -> bool:
-    record = read_record(state, name)
-    if record is None:
-        return False
-    stopped = False
-    if processes.is_our_server(record.pid):
-        logger.info("stopping embedded server %s (pid %d)", name, record.pid)
-        processes.terminate(record.pid)
-        stopped = True
-    delete_record(state, name)
-    return stopped
 
 
 def check_startable(name: str, models_dir: Path | None = None) -> Path:
@@ -144,9 +159,18 @@ def _start(
     logger.info("starting embedded server %s (%s, %d threads, context %d%s)", spec.name, path, threads,
                 context_tokens, ", prompt reuse on" if prompt_reuse else "")
     started = time.perf_counter()
-    process = processes.launch([sys.executable, "-c", BOOT_CODE, settings.to_json()],
-                               _child_environment(threads), log_path)
-    address = _wait_until_ready(spec.name, process.pid, ready_file, log_path)
+    process = background.launch([sys.executable, "-c", BOOT_CODE, settings.to_json()],
+                                _child_environment(threads), log_path)
+
+    def healthy_address() -> str | None:  # the child reports its address once the port is bound
+        if not ready_file.exists():
+            return None
+        address = str(json.loads(ready_file.read_text(encoding="utf-8"))["address"])
+        return address if _healthy(address) else None  # 503 while the model loads
+
+    address = background.wait_until_ready(process, healthy_address, DEFAULT_STARTUP_TIMEOUT,
+                                          f"embedded server '{spec.name}'", log_path)
+    ready_file.unlink(missing_ok=True)
     record = ServerRecord(
         name=spec.name,
         pid=process.pid,
@@ -161,54 +185,24 @@ def _start(
         log_path=str(log_path),
         prompt_reuse=prompt_reuse,
     )
-    write_record(state, record)
+    servers(state).write(spec.name, record)
     logger.info("embedded server %s ready at %s in %.1f s", spec.name, address, record.startup_seconds)
     return record
 
 
 def _child_environment(threads: int) -> dict[str, str]:
-    env = dict(os.environ)
+    env = background.python_environment()  # the child imports llmops
     # Without OMP_PROC_BIND=close, 2-thread decode speed was measured to swing down to 4 tokens/s.
     env["OMP_PROC_BIND"] = "close"
     env["OMP_NUM_THREADS"] = str(threads)
-    # The child imports llmops; make that work from a checkout that is not pip-installed.
-    package_root = str(PACKAGE_DIR.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     return env
 
 
-def _wait_until_ready(name: str, pid: int, ready_file: Path, log_path: Path) -> str:
-    deadline = time.monotonic() + DEFAULT_STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        code = processes.exit_code(pid)
-        if code is not None:
-            raise StepFailed(
-                f"embedded server '{name}' exited with code {code} while starting; "
-                f"see the end of {log_path}:\n{_tail(log_path)}"
-            )
-        if ready_file.exists():
-            address = str(json.loads(ready_file.read_text(encoding="utf-8"))["address"])
-            ready_file.unlink(missing_ok=True)
-            if _healthy(address, deadline):
-                return address
-            break
-        time.sleep(0.1)
-    processes.terminate(pid)
-    raise StepFailed(
-        f"embedded server '{name}' did not become healthy within {DEFAULT_STARTUP_TIMEOUT:.0f} s and was "
-        f"stopped; see the end of {log_path}:\n{_tail(log_path)}"
-    )
-
-
-def _healthy(address: str, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            if get_json(f"{address}/health", timeout=5.0).get("status") == "ok":
-                return True
-        except ServerUnavailable:
-            pass  # 503 while the model loads
-        time.sleep(0.1)
-    return False
+def _healthy(address: str) -> bool:
+    try:
+        return bool(get_json(f"{address}/health", timeout=5.0).get("status") == "ok")
+    except ServerUnavailable:
+        return False
 
 
 def _serves(address: str, alias: str, timeout: float) -> bool:
@@ -218,10 +212,3 @@ def _serves(address: str, alias: str, timeout: float) -> bool:
         logger.info("recorded embedded server at %s does not answer: %s", address, error)
         return False
     return any(entry.get("id") == alias for entry in listing.get("data", []))
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -1,67 +1,19 @@
-"""The gateway's lean HTTP/1.1 client against a raw loopback server that answers with exact bytes."""
+"""The gateway's lean loopback HTTP/1.1 client against a raw loopback server that answers with exact bytes."""
 
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from llmops.llm.gateway.http_connection import BadResponse, HttpConnection, RawResponse, StaleConnection
+from llmops.llm.gateway.loopback_connection import BadResponse, LoopbackConnection, RawResponse, StaleConnection
+from llmops.llm.gateway.loopback_transport import LoopbackTransport
 from llmops.llm.gateway.routes import Endpoint
 from llmops.llm.gateway.translate import build_upstream_request
-from llmops.llm.gateway.transport import HttpTransport, UpstreamTransportError
+from llmops.llm.gateway.transport import UpstreamTransportError
 from llmops.llm.gateway.upstream import Upstream
-
-
-class CannedServer:
-    """Answers the n-th request on a connection with answers[n] (raw bytes); closes after the last one."""
-
-    def __init__(self, answers: list[bytes], close_after: bool = True) -> None:
-        self.answers = answers
-        self.close_after = close_after
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                for answer in self.answers:
-                    request = self._read_request(conn)
-                    if request is None:
-                        break
-                    self.requests.append(request)
-                    conn.sendall(answer)
-                if not self.close_after:
-                    self._read_request(conn)
-
-    @staticmethod
-    def _read_request(conn: socket.socket) -> bytes | None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-        )
-        while len(body) < length:
-            body += conn.recv(65536)
-        return data
-
-    def close(self) -> None:
-        self._listener.close()
+from tests.support.canned_http import CannedServer
 
 
 @pytest.fixture
@@ -75,7 +27,7 @@ def serve() -> Iterator[list[CannedServer]]:
 def exchange(servers: list[CannedServer], answer: bytes) -> RawResponse:
     server = CannedServer([answer])
     servers.append(server)
-    connection = HttpConnection("127.0.0.1", server.port, https=False, timeout_s=5)
+    connection = LoopbackConnection("127.0.0.1", server.port, timeout_s=5)
     try:
         return connection.exchange("POST", "/v1/chat/completions", {"Content-Type": "application/json"}, b"{}", 5)
     finally:
@@ -153,7 +105,7 @@ def test_transport_resends_once_when_an_idle_connection_went_stale(serve: list[C
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
     server = CannedServer([ok])  # answers once per connection, then closes it: the pooled one goes stale
     serve.append(server)
-    transport = HttpTransport(f"http://127.0.0.1:{server.port}/v1")
+    transport = LoopbackTransport(f"http://127.0.0.1:{server.port}/v1")
     statuses = [transport.send(REQUEST, 5).status for _ in range(3)]
     transport.close()
     assert statuses == [200, 200, 200]
@@ -165,4 +117,11 @@ def test_transport_reports_a_refused_connection() -> None:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # bound, never listening: connections are refused
         with pytest.raises(UpstreamTransportError, match=r"^ConnectionRefusedError: \[Errno 111\] Connection refused$"):
-            HttpTransport(f"http://127.0.0.1:{port}").send(REQUEST, 5)
+            LoopbackTransport(f"http://127.0.0.1:{port}").send(REQUEST, 5)
+
+
+def test_transport_reports_a_silent_upstream_as_a_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel completes connections; no one answers
+        port = silent.getsockname()[1]
+        with pytest.raises(UpstreamTransportError, match=r"^no answer within 0.2 s \(timeout\)$"):
+            LoopbackTransport(f"http://127.0.0.1:{port}/v1").send(REQUEST, 0.2)

@@ -88,7 +88,8 @@ def serve(options: ServeOptions) -> None:
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             server_log=str(process.server_log_path(options.state_dir, options.endpoint)),
         )
-        process.write_info(options.state_dir, info)
+        records = process.servers(options.state_dir)
+        records.write(options.endpoint, info)
         logger.info("endpoint %s listening on %s (pid %d, provider %s)", options.endpoint, info.url, info.pid,
                     options.provider)
         try:
@@ -99,7 +100,7 @@ def serve(options: ServeOptions) -> None:
             lines.close()
             log.close()
             state.close()
-            process.remove_info(options.state_dir, options.endpoint, os.getpid())
+            records.forget(options.endpoint, os.getpid())  # unless a newer server's record replaced it
             logger.info("endpoint %s stopped", options.endpoint)
 
 

@@ -1,14 +1,15 @@
-"""One keep-alive HTTP/1.1 client connection, lean on CPU.
+"""One keep-alive plain-HTTP/1.1 client connection to a loopback upstream, lean on CPU.
 
-http.client sends a request's head and body in two writes and parses response headers with the email
-package; at hundreds of calls per second that was a third of the gateway's CPU. This reader handles
-what LLM services answer: Content-Length, chunked, or read-to-close bodies, and 1xx interim answers.
+http.client (and urllib3 and httpx, which the remote path uses) send a request's head and body in two
+writes; on loopback each write also runs the receiving side's TCP processing in the sender's system
+call, and http.client parses response headers with the email package. This connection writes once and
+reads what LLM servers answer: Content-Length, chunked, or read-to-close bodies, and 1xx interim answers.
+No TLS: loopback upstreams speak plain HTTP (see loopback_transport.py for what this saves).
 """
 
 from __future__ import annotations
 
 import socket
-import ssl
 from dataclasses import dataclass, field
 
 _MAX_LINE = 65536
@@ -32,25 +33,14 @@ class RawResponse:
     keep_alive: bool = True
 
 
-_tls_context: ssl.SSLContext | None = None
-
-
-def _tls() -> ssl.SSLContext:
-    global _tls_context
-    if _tls_context is None:
-        _tls_context = ssl.create_default_context()
-    return _tls_context
-
-
-class HttpConnection:
-    def __init__(self, host: str, port: int, https: bool, timeout_s: float) -> None:
-        raw = socket.create_connection((host, port), timeout=timeout_s)
+class LoopbackConnection:
+    def __init__(self, host: str, port: int, timeout_s: float) -> None:
+        self._sock = socket.create_connection((host, port), timeout=timeout_s)
         # Small request/response pairs: without this, Nagle + delayed ACK can add 40 ms per call.
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock: socket.socket = _tls().wrap_socket(raw, server_hostname=host) if https else raw
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = self._sock.makefile("rb")
-        default_port = 443 if https else 80
-        self.host_header = host if port == default_port else f"{host}:{port}"
+        name = f"[{host}]" if ":" in host else host  # an IPv6 address (::1) in brackets
+        self.host_header = name if port == 80 else f"{name}:{port}"
 
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes, timeout_s: float) -> RawResponse:
         self._sock.settimeout(timeout_s)
