@@ -18,6 +18,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,8 +27,10 @@ from urllib.parse import urlsplit
 
 from _latency import percentiles, run_threads  # benchmarks/ is the script's folder
 
-from llmops.llm.gateway import Gateway, Tag, Upstream
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
+
+from llmops.llm.gateway import Gateway, Tag, Upstream  # noqa: E402
+from tests.support.loopback_upstream import LoopbackUpstream  # noqa: E402
 
 AZURE_PATH = "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01"
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.blob_storage import ARTIFACT_CONTAINER
 from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment, use_environment
 from tests.support.azureml_emulator.rest_models import to_json
 from tests.support.azureml_steps import DATASETS
 from tests.support.llm_use_case import write_llm_use_case
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.mini_use_case import edit_json
 from tests.support.repo_copy import REPO
 

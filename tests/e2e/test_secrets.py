@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment
 from tests.support.azureml_steps import DATASETS
 from tests.support.llm_use_case import write_llm_use_case
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.mini_use_case import edit_json, write_use_case
 from tests.support.repo_copy import REPO
 

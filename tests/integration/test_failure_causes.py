@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.llm_use_case import LLM_DAG, PROMPT
+from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.mini_use_case import edit_json, write_use_case
 from tests.support.repo_copy import REPO
 

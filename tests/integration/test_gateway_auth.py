@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from llmops.llm.gateway import Gateway, Tag, Upstream
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 
 AZURE_PATH = "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01"
 OPENAI_PATH = "/v1/chat/completions"

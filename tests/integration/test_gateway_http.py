@@ -30,8 +30,8 @@ from llmops.llm.gateway import (
     call_totals,
 )
 from llmops.llm.gateway.hashing import request_hash
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from llmops.llm.gateway.routes import Endpoint
+from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 
 QUESTION: Any = [
     {"role": "system", "content": "Answer briefly."},

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from llmops.llm.gateway import Gateway, RetryPolicy, Tag, Upstream
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 
 KEY = "sk-ECHOED-7d3f9a1c2b4e6f80"
 

@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from llmops.llm.connections import Connection
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from llmops.llm.providers import Use
 from llmops.llm.session import LlmSession, LlmSettings
+from tests.support.loopback_upstream import LoopbackUpstream
 
 QUESTION: Any = [{"role": "user", "content": "What is a URL?"}]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
+from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.mini_use_case import ROWS, write_use_case
 from tests.support.repo_copy import REPO
 
