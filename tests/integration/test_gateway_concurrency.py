@@ -1,0 +1,36 @@
+"""The gateway's per-upstream concurrency limit over real loopback HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from llmops.llm.gateway import Tag
+from tests.support.gateway_http import azure_upstream, chat, keyed_gateway
+from tests.support.loopback_upstream import LoopbackUpstream
+
+
+def test_concurrency_limit_is_respected() -> None:
+    with (
+        LoopbackUpstream(latency_s=0.1) as slow,
+        keyed_gateway({"aoai": azure_upstream(slow, max_concurrency=2)}) as gateway,
+    ):
+        url = gateway.route("aoai", "azure", Tag())
+        statuses: list[int] = []
+        threads = [
+            threading.Thread(
+                target=lambda i=i: statuses.append(
+                    chat(url, messages=[{"role": "user", "content": f"question {i}"}])[0]
+                )
+            )
+            for i in range(8)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    assert statuses == [200] * 8
+    assert slow.peak_concurrency == 2
+    assert elapsed >= 0.4  # 8 calls of 0.1 s, two at a time
