@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from llmops.llm.gateway import Tag
 from tests.support.gateway_http import azure_upstream, chat, keyed_gateway
@@ -25,12 +24,9 @@ def test_concurrency_limit_is_respected() -> None:
             )
             for i in range(8)
         ]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        elapsed = time.monotonic() - started
     assert statuses == [200] * 8
-    assert slow.peak_concurrency == 2
-    assert elapsed >= 0.4  # 8 calls of 0.1 s, two at a time
+    assert slow.peak_concurrency == 2  # 8 calls of 0.1 s at once, the upstream never saw more than 2

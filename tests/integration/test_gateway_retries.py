@@ -36,48 +36,34 @@ def test_retry_after_is_honoured(upstream: LoopbackUpstream, retry_after: str) -
         status, _ = chat(gateway.route("aoai", "azure", Tag()))
     waited = upstream.requests[1].received_at - upstream.requests[0].received_at
     assert status == 200
-    assert 0.4 <= waited < 0.6
+    # At least the 0.4 s asked for; under 2.5 s catches "0.4" read as 4 s, which the 5 s bound would allow.
+    assert 0.4 <= waited < 2.5
 
 
 BOUNDS = [
-    # policy, upstream attempts expected, most seconds the call may take
-    (
-        RetryPolicy(max_attempts=4, max_total_seconds=10, base_delay_seconds=0.02, max_delay_seconds=0.05),
-        4,
-        1.0,
-    ),
-    (
-        RetryPolicy(max_attempts=1000, max_total_seconds=0.6, base_delay_seconds=0.1, max_delay_seconds=0.1),
-        None,
-        0.75,
-    ),
+    # policy, upstream attempts expected (None: bounded by time; a loop ignoring the 0.6 s bound would make 1000)
+    (RetryPolicy(max_attempts=4, max_total_seconds=10, base_delay_seconds=0.02, max_delay_seconds=0.05), 4),
+    (RetryPolicy(max_attempts=1000, max_total_seconds=0.6, base_delay_seconds=0.1, max_delay_seconds=0.1), None),
 ]
 
 
-@pytest.mark.parametrize(("policy", "expected_attempts", "most_seconds"), BOUNDS)
+@pytest.mark.parametrize(("policy", "expected_attempts"), BOUNDS)
 def test_server_error_that_never_recovers_fails_after_the_bound(
-    upstream: LoopbackUpstream,
-    tmp_path: Path,
-    policy: RetryPolicy,
-    expected_attempts: int | None,
-    most_seconds: float,
+    upstream: LoopbackUpstream, tmp_path: Path, policy: RetryPolicy, expected_attempts: int | None
 ) -> None:
     upstream.push(*[ScriptedAnswer(503, "overloaded")] * 1000)
     with keyed_gateway(
         {"aoai": azure_upstream(upstream)}, retry=policy, accounting_path=tmp_path / "calls.sqlite"
     ) as gateway:
-        started = time.monotonic()
         status, headers, raw = post(
             gateway.route("aoai", "azure", Tag()),
             "/openai/deployments/gpt-35-turbo/chat/completions",
             {"messages": QUESTION, "temperature": 0},
         )
-        elapsed = time.monotonic() - started
     attempts = len(upstream.requests)
     message = json.loads(raw)["error"]["message"]
     assert (status, headers["x-should-retry"]) == (424, "false")
     assert attempts == expected_attempts if expected_attempts else 3 <= attempts < 20
-    assert elapsed < most_seconds
     assert message.startswith(f"upstream 'stub-azure' (gpt-35-turbo) failed after {attempts} attempts in ")
     assert message.endswith(
         f"(gateway retry bound: max_attempts={policy.max_attempts}, "
@@ -91,13 +77,14 @@ def test_server_error_that_never_recovers_fails_after_the_bound(
 def test_slow_upstream_times_out_within_the_bound(tmp_path: Path) -> None:
     policy = RetryPolicy(max_attempts=2, max_total_seconds=5, attempt_timeout_seconds=0.1, base_delay_seconds=0.01)
     with (
-        LoopbackUpstream(latency_s=0.5) as slow,
+        LoopbackUpstream(latency_s=5.0) as slow,
         keyed_gateway({"aoai": azure_upstream(slow)}, retry=policy) as gateway,
     ):
         started = time.monotonic()
         status, answer = chat(gateway.route("aoai", "azure", Tag()))
         elapsed = time.monotonic() - started
-    assert status == 424 and elapsed < 0.4
+    # Two attempts cut at 0.1 s take about 0.2 s; an attempt that waited for the 5 s answer would take 5 s or more.
+    assert status == 424 and elapsed < 2.5
     assert "failed after 2 attempts" in answer["error"]["message"]
     assert "last error: no answer within 0.1 s (timeout)" in answer["error"]["message"]
 

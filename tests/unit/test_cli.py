@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,12 @@ from llmops.cli.main import main
 from tests.support.mini_use_case import edit_json, write_use_case
 
 
-def test_help_is_fast_and_lists_commands() -> None:
-    started = time.perf_counter()
+def test_help_lists_commands() -> None:
+    # In its own process as a user runs it: `python -m llmops` exits with main()'s code. Its speed is measured
+    # by benchmarks/cli_startup.py; what it imports is checked below.
     done = subprocess.run([sys.executable, "-m", "llmops", "--help"], capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
     assert done.returncode == 0
     assert "validate" in done.stdout and "exit codes: 0 ok, 1 user or config error" in done.stdout
-    assert elapsed < 1.5  # the target is 0.5 s; the margin absorbs interpreter start on a loaded CI machine
 
 
 def test_help_does_not_import_heavy_packages() -> None:
