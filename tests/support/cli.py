@@ -1,0 +1,68 @@
+"""Run one llmops command in this process, as `llmops --root ROOT ARGS...` would, and give back what it did.
+
+In process because it is fast (no interpreter start, prompt flow imported once per test session). Tests
+that are about the process itself (signals and Ctrl-C, the exit at interpreter level, an environment of
+their own, output a flow's nodes write to the real terminal, several commands at once, what `--help`
+imports) start a subprocess instead, and say why where they do.
+
+main() reconfigures logging (a handler on the root logger for this call's stderr, the `llmops` logger's
+level) and a command may set environment variables (prompt flow's home); both are put back afterwards, so
+one test's command leaves nothing behind for the next.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmops.cli.main import main
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished command: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def llmops(root: Path | None, *args: str, env: Mapping[str, str | None] | None = None) -> Done:
+    """`llmops --root ROOT ARGS...` in process; `env` sets variables for the command (None unsets one)."""
+    argv = [*(["--root", str(root)] if root is not None else []), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(env or {}), _logging_restored(), redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return Done(code, out.getvalue(), err.getvalue())
+
+
+@contextmanager
+def _environment(changes: Mapping[str, str | None]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _logging_restored() -> Iterator[None]:
+    root, package = logging.getLogger(), logging.getLogger("llmops")
+    handlers, root_level, package_level = list(root.handlers), root.level, package.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        package.setLevel(package_level)
