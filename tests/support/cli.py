@@ -17,14 +17,13 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from llmops.cli.main import main
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """A finished command: its exit code and what it printed."""
 
     code: int
