@@ -45,6 +45,7 @@ def copy_with_azure_env(root: Path, emulator: AzureMLEmulator, backend: str, **k
 
 
 def llmops(root: Path, emulator: AzureMLEmulator, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # A process with the environment a new user's shell exports: the end-to-end run this test is.
     environment = {**clean_environment(), **llmops_environment(emulator), "PYTHONPATH": str(REPO),
                    "LLMOPS_OFFLINE": "1", **env}
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=environment,

@@ -53,6 +53,7 @@ def test_a_key_in_key_vault_reaches_the_upstream_from_the_nodes_and_nothing_else
         edit_json(folder / "configs/data_config.json", lambda config: config["datasets"].extend(DATASETS))
         connection = {"api_key": PLANTED, "api_type": "openai", "base_url": upstream.openai_base}
         azureml_emulator.key_vault.set_secret("llmops-connection-aoai", json.dumps(connection))
+        # A process: everything it prints, prompt flow's own logs included, is searched for the key.
         run = subprocess.run(
             [sys.executable, "-m", "llmops", "--root", str(tmp_path), "-v", "run", "-u", "mini", "-e", ENV,
              "--provider", "openai_compatible"],

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import llmops
 from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -19,11 +17,10 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_replayed_pr_run(tmp_path: Path) -> None:
     copy_use_case(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "llmops", "--root", str(tmp_path), "run", "-u", "web_classification",
-                           "-e", "pr", "--provider", "replay"], env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "gate accuracy >= 0.6 on defaults: 1.0 -> pass" in done.stdout
+    done = llmops(tmp_path, "run", "-u", "web_classification", "-e", "pr", "--provider", "replay",
+                  env={"LLMOPS_OFFLINE": "1"})
+    assert done.code == 0, done.err[-3000:]
+    assert "gate accuracy >= 0.6 on defaults: 1.0 -> pass" in done.out
     latest = tmp_path / "reports/web_classification/pr/latest"
     with (latest / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -118,6 +118,7 @@ CASES = [
 
 
 def llmops(repo: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # A child process with exactly the environment a CI job exports, which each case changes or unsets.
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=environment,
                           capture_output=True, text=True, timeout=240)
 

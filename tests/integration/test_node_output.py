@@ -22,6 +22,7 @@ NOISY_CLASSIFY_PY = CLASSIFY_PY.replace(
 
 
 def llmops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A process of its own: the test is about what reaches the real terminal, which nodes write to directly.
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=env,
                           capture_output=True, text=True, timeout=240)
