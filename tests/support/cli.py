@@ -1,9 +1,10 @@
 """Run one llmops command in this process, as `llmops --root ROOT ARGS...` would, and give back what it did.
 
-In process because it is fast (no interpreter start, prompt flow imported once per test session). Tests
-that are about the process itself (signals and Ctrl-C, the exit at interpreter level, an environment of
-their own, output a flow's nodes write to the real terminal, several commands at once, what `--help`
-imports) start a subprocess instead, and say why where they do.
+In process because it is fast (no interpreter start, prompt flow imported once per test session). `out` and
+`err` hold what llmops prints and logs, not what prompt flow's own loggers or a flow's nodes print: those
+write to the streams of the moment they were made, or to the file descriptors. So tests about what reaches
+the terminal start a subprocess, as do tests about the process itself (signals and Ctrl-C, an environment of
+their own, several commands at once, what `--help` imports); each says why where it does.
 
 main() reconfigures logging (a handler on the root logger for this call's stderr, the `llmops` logger's
 level) and a command may set environment variables (prompt flow's home); both are put back afterwards, so
