@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,10 +32,12 @@ from urllib.parse import urlsplit
 
 from _latency import percentiles, run_threads  # benchmarks/ is the script's folder
 
-from llmops.llm.gateway import Gateway, Tag, Upstream
-from llmops.llm.gateway import gateway as gateway_module
-from llmops.llm.gateway.http_transport import HttpTransport
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's tests.support
+
+from llmops.llm.gateway import Gateway, Tag, Upstream  # noqa: E402
+from llmops.llm.gateway import gateway as gateway_module  # noqa: E402
+from llmops.llm.gateway.http_transport import HttpTransport  # noqa: E402
+from tests.support.loopback_upstream import LoopbackUpstream  # noqa: E402
 
 AZURE_PATH = "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01"
 

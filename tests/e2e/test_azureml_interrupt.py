@@ -33,7 +33,9 @@ def wait_at_gate():
 
 
 class Command:
-    """`llmops ...` running in the background, its stderr read line by line as it comes."""
+    """`llmops ...` running in the background, its stderr read line by line as it comes.
+
+    A process, since the test interrupts it with SIGINT as Ctrl-C does."""
 
     def __init__(self, root: Path, emulator: AzureMLEmulator, *args: str) -> None:
         environment = {**clean_environment(), **llmops_environment(emulator), "PYTHONPATH": str(REPO)}

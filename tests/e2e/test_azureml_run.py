@@ -44,7 +44,8 @@ def copy_with_azure_env(root: Path, emulator: AzureMLEmulator, backend: str, **k
     return folder
 
 
-def llmops(root: Path, emulator: AzureMLEmulator, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def llmops_process(root: Path, emulator: AzureMLEmulator, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # A process with the environment a new user's shell exports: the end-to-end run this test is.
     environment = {**clean_environment(), **llmops_environment(emulator), "PYTHONPATH": str(REPO),
                    "LLMOPS_OFFLINE": "1", **env}
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=environment,
@@ -72,9 +73,9 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
     copy_with_azure_env(local_root, azureml_emulator, "local")
     copy_with_azure_env(azure_root, azureml_emulator, "azureml", INSTANCE_COUNT=2)
 
-    local = llmops(local_root, azureml_emulator, *run)
+    local = llmops_process(local_root, azureml_emulator, *run)
     assert local.returncode == 0, local.stderr[-3000:]
-    first = llmops(azure_root, azureml_emulator, *run)
+    first = llmops_process(azure_root, azureml_emulator, *run)
     assert first.returncode == 0, first.stderr[-3000:]
     print(first.stdout, first.stderr, sep="\n")  # shown with -s: what a user sees
 
@@ -90,8 +91,8 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
         assert f"submitted Azure ML job {job}: " in first.stderr and f"https://ml.azure.com/runs/{job}?" in first.stderr
 
     puts = job_puts(azureml_emulator)
-    again = llmops(azure_root, azureml_emulator, *run)
-    fresh = llmops(azure_root, azureml_emulator, *run, LLMOPS_STATE_DIR=str(tmp_path / "fresh-runner"))
+    again = llmops_process(azure_root, azureml_emulator, *run)
+    fresh = llmops_process(azure_root, azureml_emulator, *run, LLMOPS_STATE_DIR=str(tmp_path / "fresh-runner"))
     print(again.stdout, again.stderr, fresh.stderr, sep="\n")
     assert again.returncode == 0 and fresh.returncode == 0, fresh.stderr[-3000:]
     assert job_puts(azureml_emulator) == puts  # nothing submitted, nothing changed

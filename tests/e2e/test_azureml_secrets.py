@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.blob_storage import ARTIFACT_CONTAINER
 from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment, use_environment
 from tests.support.azureml_emulator.rest_models import to_json
 from tests.support.azureml_steps import DATASETS
 from tests.support.llm_use_case import write_llm_use_case
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.mini_use_case import edit_json
 from tests.support.repo_copy import REPO
 
@@ -53,6 +53,7 @@ def test_a_key_in_key_vault_reaches_the_upstream_from_the_nodes_and_nothing_else
         edit_json(folder / "configs/data_config.json", lambda config: config["datasets"].extend(DATASETS))
         connection = {"api_key": PLANTED, "api_type": "openai", "base_url": upstream.openai_base}
         azureml_emulator.key_vault.set_secret("llmops-connection-aoai", json.dumps(connection))
+        # A process: everything it prints, prompt flow's own logs included, is searched for the key.
         run = subprocess.run(
             [sys.executable, "-m", "llmops", "--root", str(tmp_path), "-v", "run", "-u", "mini", "-e", ENV,
              "--provider", "openai_compatible"],

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
-from tests.support.llm_use_case import llmops, write_connection
+from tests.support.cli import llmops
+from tests.support.llm_use_case import write_connection
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -37,7 +38,7 @@ def test_replay_misses_then_record_then_replay_passes(tmp_path: Path) -> None:
     replay = ("run", "-u", "web_classification", "-e", "pr", "--provider", "replay")
     offline = {"LLMOPS_OFFLINE": "1"}
 
-    missed = llmops(tmp_path, *replay, extra_env=offline)
+    missed = llmops(tmp_path, *replay, env=offline)
     assert missed.code == 1, missed.err[-3000:]
     assert f"{LINES} lines, {LINES} failed" in run_line(missed.out, CHANGED)
     assert all(f"{LINES} lines, 0 failed" in run_line(missed.out, label) for label in UNCHANGED)
@@ -45,12 +46,12 @@ def test_replay_misses_then_record_then_replay_passes(tmp_path: Path) -> None:
     with LoopbackUpstream() as upstream:
         write_connection(tmp_path, upstream)
         recorded = llmops(tmp_path, "record", "-u", "web_classification", "-e", "pr", "--provider",
-                          "openai_compatible", "--variants", CHANGED, extra_env=offline)
+                          "openai_compatible", "--variants", CHANGED, env=offline)
     assert recorded.code in (0, 3), recorded.err[-3000:]  # a gate may judge the stub's answers: not the point
     assert f"{LINES} lines, 0 failed" in run_line(recorded.out, CHANGED)
 
     before = calls_so_far(tmp_path)
-    passed = llmops(tmp_path, *replay, extra_env=offline)
+    passed = llmops(tmp_path, *replay, env=offline)
     assert passed.code == 0, passed.err[-3000:]
     assert f"{LINES} lines, 0 failed (ran {LINES} lines)" in run_line(passed.out, CHANGED)
     assert all(f"{LINES} lines, 0 failed (reused)" in run_line(passed.out, label) for label in UNCHANGED)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -28,6 +28,7 @@ def test_planted_key_never_leaks(tmp_path: Path) -> None:
     with LoopbackUpstream() as upstream:
         connection = {"api_key": PLANTED, "api_base": upstream.url, "api_type": "azure", "api_version": "2024-02-01"}
         (tmp_path / ".env").write_text(f"aoai={json.dumps(connection)}\n")
+        # Processes: everything they print, prompt flow's own logs included, is searched for the secrets.
         env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "llmops", "--root", str(tmp_path)]
         run = subprocess.run([sys.executable, "-c", WITH_KNOWN_TOKEN, "--root", str(tmp_path), "-v", "run",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import llmops
 from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -19,11 +20,10 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_replayed_pr_run(tmp_path: Path) -> None:
     copy_use_case(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "llmops", "--root", str(tmp_path), "run", "-u", "web_classification",
-                           "-e", "pr", "--provider", "replay"], env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "gate accuracy >= 0.6 on defaults: 1.0 -> pass" in done.stdout
+    done = llmops(tmp_path, "run", "-u", "web_classification", "-e", "pr", "--provider", "replay",
+                  env={"LLMOPS_OFFLINE": "1"})
+    assert done.code == 0, done.err[-3000:]
+    assert "gate accuracy >= 0.6 on defaults: 1.0 -> pass" in done.out
     latest = tmp_path / "reports/web_classification/pr/latest"
     with (latest / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -40,6 +40,7 @@ def test_replayed_pr_run(tmp_path: Path) -> None:
 
     # The Python API example (local_execution/) runs the same pipeline: every run is reused, the gates pass.
     example = REPO / "local_execution" / "web_classification_local_experiment.py"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}  # a script: its own process
     api = subprocess.run([sys.executable, str(example), "--root", str(tmp_path), "--provider", "replay"], env=env,
                          capture_output=True, text=True, timeout=240)
     assert api.returncode == 0, api.stderr[-3000:]

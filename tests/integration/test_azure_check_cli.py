@@ -117,7 +117,8 @@ CASES = [
 ]
 
 
-def llmops(repo: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def llmops_process(repo: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # A child process with exactly the environment a CI job exports, which each case changes or unsets.
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=environment,
                           capture_output=True, text=True, timeout=240)
 
@@ -133,7 +134,7 @@ def _run(emulator: AzureMLEmulator, tmp_path: Path, case: Case, *args: str) -> s
     for name in case.unset:
         environment.pop(name)
     assert "REQUESTS_CA_BUNDLE" in environment  # the emulator's CA, which the fixtures made this session trust
-    return llmops(tmp_path, environment, "azure", "check", "-u", "mini", "-e", ENV, *args)
+    return llmops_process(tmp_path, environment, "azure", "check", "-u", "mini", "-e", ENV, *args)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

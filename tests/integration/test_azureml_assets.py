@@ -19,13 +19,13 @@ import pytest
 from llmops.backends import open_backend
 from llmops.backends.azureml.settings import AzureVariables
 from llmops.backends.content_hash import flow_hash
-from llmops.cli.main import main
 from llmops.config.use_case import load_use_case
 from llmops.config.workspace import Workspace
 from llmops.errors import NotFoundError
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.credential import OBJECT_ID
 from tests.support.azureml_emulator.product import ENV, llmops_environment, use_environment, write_azure_use_case
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.timeout(300)
 
 DATASET = "mini_azure"
 MODEL = f"mini_{ENV}"
+ON_AZURE = ("--use-case", "mini", "--env", ENV)
 
 
 @pytest.fixture
@@ -48,12 +49,6 @@ def repo(azureml_emulator: AzureMLEmulator, tmp_path: Path, monkeypatch: pytest.
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True)
     use_environment(monkeypatch, azureml_emulator)
     return tmp_path
-
-
-def llmops(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["--root", str(repo), *args, "--use-case", "mini", "--env", ENV])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def head(repo: Path) -> str:
@@ -76,11 +71,11 @@ def versions(emulator: AzureMLEmulator, kind: str, name: str) -> list[str]:
 # register-data
 
 
-def test_register_data_makes_a_version_only_when_the_bytes_change(azureml_emulator, repo, capsys):
+def test_register_data_makes_a_version_only_when_the_bytes_change(azureml_emulator, repo):
     data = repo / "use_cases" / "mini" / "data" / "pr.jsonl"
     first_sha = hashlib.sha256(data.read_bytes()).hexdigest()
 
-    assert llmops(repo, capsys, "register-data") == (
+    assert llmops(repo, "register-data", *ON_AZURE) == (
         0, f"{DATASET}: registered version 1 (4 lines, sha256 {first_sha[:12]})\n", "")
     asset = azureml_emulator.ml_client().data.get(DATASET, "1")
     assert asset.tags == {"sha256": first_sha, "rows": "4", "path": "use_cases/mini/data/pr.jsonl",
@@ -90,28 +85,28 @@ def test_register_data_makes_a_version_only_when_the_bytes_change(azureml_emulat
     assert blob(azureml_emulator, f"llmops/data/{first_sha}/pr.jsonl") == data.read_bytes()
 
     azureml_emulator.requests.clear()
-    assert llmops(repo, capsys, "register-data") == (
+    assert llmops(repo, "register-data", *ON_AZURE) == (
         0, f"{DATASET}: unchanged at version 1 (4 lines, sha256 {first_sha[:12]})\n", "")
     assert puts(azureml_emulator) == []
 
     data.write_text(data.read_text() + '{"url": "https://apps.example.com/e", "answer": "App"}\n')
     second_sha = hashlib.sha256(data.read_bytes()).hexdigest()
-    assert llmops(repo, capsys, "register-data") == (
+    assert llmops(repo, "register-data", *ON_AZURE) == (
         0, f"{DATASET}: registered version 2 (5 lines, sha256 {second_sha[:12]})\n", "")
     second = azureml_emulator.ml_client().data.get(DATASET, "2")
     assert (second.tags["sha256"], second.tags["rows"], second.tags["git_dirty"]) == (second_sha, "5", "true")
     assert blob(azureml_emulator, f"llmops/data/{second_sha}/pr.jsonl") == data.read_bytes()
 
 
-def test_data_reverted_to_earlier_bytes_is_a_new_latest_version_found_by_its_bytes(azureml_emulator, repo, capsys):
+def test_data_reverted_to_earlier_bytes_is_a_new_latest_version_found_by_its_bytes(azureml_emulator, repo):
     data = repo / "use_cases" / "mini" / "data" / "pr.jsonl"
     original = data.read_bytes()
-    llmops(repo, capsys, "register-data")
+    llmops(repo, "register-data", *ON_AZURE)
     data.write_bytes(original + b'{"url": "https://example.com/f", "answer": "None"}\n')
-    llmops(repo, capsys, "register-data")
+    llmops(repo, "register-data", *ON_AZURE)
     data.write_bytes(original)
     # Azure ML's rule: compared with the latest version only, so the latest is always the data last registered.
-    assert llmops(repo, capsys, "register-data")[1].startswith(f"{DATASET}: registered version 3 (4 lines")
+    assert llmops(repo, "register-data", *ON_AZURE)[1].startswith(f"{DATASET}: registered version 3 (4 lines")
 
     workspace = Workspace.find(repo)
     registry = open_backend(workspace, load_use_case(workspace, "mini"), ENV,
@@ -159,9 +154,9 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f"{f.command}: {f.id}" for f in FAULTS])
-def test_a_failed_lookup_stops_the_step_and_registers_nothing(azureml_emulator, repo, capsys, fault):
+def test_a_failed_lookup_stops_the_step_and_registers_nothing(azureml_emulator, repo, fault):
     fault.arrange(azureml_emulator)
-    code, out, err = llmops(repo, capsys, fault.command)
+    code, out, err = llmops(repo, fault.command, *ON_AZURE)
     port = re.search(r":(\d+)$", azureml_emulator.base_url)[1]  # type: ignore[index]
     assert (code, out, err.splitlines()) == (1, "", [*fault.warnings, "error: " + fault.error.format(port=port)])
     assert puts(azureml_emulator) == []
@@ -171,11 +166,11 @@ def test_a_failed_lookup_stops_the_step_and_registers_nothing(azureml_emulator, 
 # register-model
 
 
-def test_register_model_makes_a_version_only_when_the_flow_changes(azureml_emulator, repo, capsys):
+def test_register_model_makes_a_version_only_when_the_flow_changes(azureml_emulator, repo):
     flow = repo / "use_cases" / "mini" / "flows" / "standard"
     first_sha = flow_hash(flow)
 
-    code, out, _ = llmops(repo, capsys, "register-model")
+    code, out, _ = llmops(repo, "register-model", *ON_AZURE)
     assert code == 0
     assert out.splitlines()[0] == f"model {MODEL}: registered version 1 (flow sha256 {first_sha[:12]})"
     assert out.splitlines()[1] == f"snapshot: {repo / '.llmops' / 'azureml' / 'models' / first_sha}"
@@ -192,17 +187,17 @@ def test_register_model_makes_a_version_only_when_the_flow_changes(azureml_emula
         assert blob(azureml_emulator, f"llmops/models/{first_sha}/{name}") == (flow / name).read_bytes()
 
     azureml_emulator.requests.clear()
-    code, out, _ = llmops(repo, capsys, "register-model")
+    code, out, _ = llmops(repo, "register-model", *ON_AZURE)
     assert (code, out.splitlines()[0]) == (0, f"model {MODEL}: unchanged at version 1 (flow sha256 {first_sha[:12]})")
     assert puts(azureml_emulator) == []
 
     (flow / "classify.py").write_text((flow / "classify.py").read_text() + "\n# tuned\n")
     second_sha = flow_hash(flow)
-    code, out, _ = llmops(repo, capsys, "register-model")
+    code, out, _ = llmops(repo, "register-model", *ON_AZURE)
     assert (code, out.splitlines()[0]) == (0, f"model {MODEL}: registered version 2 (flow sha256 {second_sha[:12]})")
     assert azureml_emulator.ml_client().models.get(MODEL, "2").tags["git_dirty"] == "true"
 
-    code, out, _ = llmops(repo, capsys, "models", "list")
+    code, out, _ = llmops(repo, "models", "list", *ON_AZURE)
     assert code == 0
     assert [line.split("  ")[:2] for line in out.splitlines()] == [
         [f"{MODEL} v1", f"sha256 {first_sha[:12]}"], [f"{MODEL} v2", f"sha256 {second_sha[:12]}"]]
@@ -233,8 +228,8 @@ def test_a_model_version_keeps_its_whole_lineage_and_is_downloaded_where_its_sna
     assert models.get(MODEL, 1) == latest
 
 
-def test_an_unknown_model_or_version_is_named_with_those_that_exist(azureml_emulator, repo, capsys):
-    llmops(repo, capsys, "register-model")
+def test_an_unknown_model_or_version_is_named_with_those_that_exist(azureml_emulator, repo):
+    llmops(repo, "register-model", *ON_AZURE)
     workspace = Workspace.find(repo)
     models = open_backend(workspace, load_use_case(workspace, "mini"), ENV,
                           AzureVariables(llmops_environment(azureml_emulator))).registry.models

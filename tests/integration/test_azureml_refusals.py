@@ -3,30 +3,21 @@ line each, naming the key or the fix, and no job in the workspace."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from tests.support.azureml_emulator import AzureMLEmulator
-from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment
+from tests.support.azureml_emulator.product import ENV, use_environment
 from tests.support.azureml_steps import DATASETS
+from tests.support.cli import llmops
 from tests.support.llm_use_case import write_llm_use_case
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.mini_use_case import edit_json, write_use_case
-from tests.support.repo_copy import REPO
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
 pytestmark = pytest.mark.timeout(300)
 KEY = "use_cases/mini/llmops_config.json: envs[2]"
-
-
-def _llmops(root: Path, emulator: AzureMLEmulator | None, *args: str) -> subprocess.CompletedProcess[str]:
-    azure = llmops_environment(emulator) if emulator else {}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args],
-                          env={**clean_environment(), **azure, "PYTHONPATH": str(REPO)},
-                          capture_output=True, text=True, timeout=240)
 
 
 def _llm_use_case_on_azure(root: Path, emulator: AzureMLEmulator, **keys: str) -> None:
@@ -51,18 +42,20 @@ def _llm_use_case_on_azure(root: Path, emulator: AzureMLEmulator, **keys: str) -
      "nodes read its key from: az keyvault secret set --vault-name llmops-kv --name llmops-connection-aoai --value "
      "'<the JSON of its .env line>', or run with --provider replay"),
 ])
-def test_what_a_node_could_not_run_is_refused_before_any_job(azureml_emulator, tmp_path, provider, keys, message):
+def test_what_a_node_could_not_run_is_refused_before_any_job(azureml_emulator, tmp_path, monkeypatch, provider, keys,
+                                                             message):
     _llm_use_case_on_azure(tmp_path, azureml_emulator, **keys)
-    done = _llmops(tmp_path, azureml_emulator, "run", "-u", "mini", "-e", ENV, "--provider", provider)
-    assert done.returncode == 1, done.stderr[-2000:]
-    assert done.stderr.rstrip().splitlines()[-1] == message
+    use_environment(monkeypatch, azureml_emulator)
+    done = llmops(tmp_path, "run", "-u", "mini", "-e", ENV, "--provider", provider)
+    assert done.code == 1, done.err[-2000:]
+    assert done.err.rstrip().splitlines()[-1] == message
     assert not [r for r in azureml_emulator.requests if r.method == "PUT" and "/jobs/" in r.path]
 
 
 def test_cancel_on_a_local_env_is_a_usage_error(tmp_path):
     write_use_case(tmp_path)
-    done = _llmops(tmp_path, None, "run", "-u", "mini", "-e", "pr", "--cancel")
-    assert done.returncode == 2
-    assert done.stderr.rstrip().splitlines()[-1] == (
+    done = llmops(tmp_path, "run", "-u", "mini", "-e", "pr", "--cancel")
+    assert done.code == 2
+    assert done.err.rstrip().splitlines()[-1] == (
         "error: --cancel: this env runs on the local backend, where no step keeps running after its command ends; "
         "Ctrl-C stops a local run")

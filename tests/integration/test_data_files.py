@@ -4,27 +4,16 @@ UTF-8, and paths that lead out of the repository. Every step reads JSONL through
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from llmops.config.jsonl import read_objects
 from llmops.errors import ConfigError
+from tests.support.cli import llmops
 from tests.support.mini_use_case import ROWS, edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def llmops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
-
 
 # Characters that str.splitlines() treats as line ends and JSON allows raw inside a string.
 LINE_END_LOOKALIKES = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
@@ -70,13 +59,13 @@ def test_a_run_reads_the_line_separator_inside_a_string(tmp_path: Path) -> None:
     rows = [{**row, "answer": row["answer"], "note": "pasted\u2028text"} for row in ROWS]
     (folder / "data/pr.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                           encoding="utf-8")
-    assert llmops(tmp_path, "validate").returncode == 0
+    assert llmops(tmp_path, "validate").code == 0
     registered = llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr")
-    assert registered.returncode == 0, registered.stderr
-    assert f"{len(ROWS)} rows" in registered.stdout or f"{len(ROWS)} lines" in registered.stdout, registered.stdout
+    assert registered.code == 0, registered.err
+    assert f"{len(ROWS)} rows" in registered.out or f"{len(ROWS)} lines" in registered.out, registered.out
     done = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
-    assert done.returncode == 0, done.stderr
-    assert "unexpected" not in done.stderr
+    assert done.code == 0, done.err
+    assert "unexpected" not in done.err
 
 
 def test_invalid_utf8_is_named_by_every_command(tmp_path: Path) -> None:
@@ -86,9 +75,9 @@ def test_invalid_utf8_is_named_by_every_command(tmp_path: Path) -> None:
     expected = "use_cases/mini/data/pr.jsonl: line 2: not valid UTF-8 (byte 0xff at column 30)"
     for command in (["validate"], ["register-data", "-u", "mini", "-e", "pr"]):
         done = llmops(tmp_path, *command)
-        assert done.returncode == 1, (command, done.stdout, done.stderr)
-        assert expected in done.stdout + done.stderr, (command, done.stdout, done.stderr)
-        assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+        assert done.code == 1, (command, done.out, done.err)
+        assert expected in done.out + done.err, (command, done.out, done.err)
+        assert "unexpected" not in done.err and "Traceback" not in done.err
 
 
 def test_validate_warns_of_paths_outside_the_repository(tmp_path: Path) -> None:
@@ -103,15 +92,15 @@ def test_validate_warns_of_paths_outside_the_repository(tmp_path: Path) -> None:
 
     edit_json(folder / "configs/data_config.json", point_outside)
     done = llmops(repo, "validate")
-    assert done.returncode == 0, done.stdout  # a warning, not an error: the file exists on this machine
-    warnings = [line for line in done.stdout.splitlines() if line.startswith("warning:")]
+    assert done.code == 0, done.out  # a warning, not an error: the file exists on this machine
+    warnings = [line for line in done.out.splitlines() if line.startswith("warning:")]
     assert warnings == [
         f"warning: use_cases/mini/configs/data_config.json: datasets[{i}].DATA_PATH: '{written}' leads outside the "
         f"repository (to {outside}); a clean checkout such as CI's will not have it: move it under "
         "use_cases/mini/ and give the path from there"
         for i, written in ((0, "../../../elsewhere.jsonl"), (1, str(outside)))
     ]
-    as_json = json.loads(llmops(repo, "validate", "--json").stdout)
+    as_json = json.loads(llmops(repo, "validate", "--json").out)
     assert len(as_json["mini"]["warnings"]) == 2 and as_json["mini"]["problems"] == []
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_use_case import REPO, llmops
+from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
+from tests.support.repo_copy import REPO
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -85,6 +86,7 @@ def test_a_full_disk_ends_the_run_with_one_message(tmp_path: Path, wrap: Callabl
     write_many_lines(root)
     state = tmp_path / "state"
     env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_STATE_DIR": str(state)}
+    # A process of its own: the disk fills in its mount namespace or under its file size limit.
     command = [sys.executable, "-m", "llmops", "--root", str(root), "run", "-u", "mini", "-e", "pr"]
     done = subprocess.run(wrap(state, command), env=env, capture_output=True, text=True, timeout=240,
                           preexec_fn=in_child)
@@ -101,6 +103,7 @@ def test_after_a_full_disk_the_finished_lines_are_kept(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "llmops", "--root", str(tmp_path), "experiment", "-u", "mini", "-e", "pr",
                "--variants", "defaults"]
     assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr").code == 0
+    # The disk fills in a process of its own: the file size limit is the process's.
     full = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
                           timeout=240, preexec_fn=file_size_limit(EXPERIMENT_FILE_SIZE_LIMIT))
     assert full.returncode == 1, full.stderr[-3000:]

@@ -3,15 +3,13 @@ error naming the file, the line, the key and the fix (exit 1); usable lines and 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
-from tests.support.repo_copy import REPO, copy_use_case
+from tests.support.repo_copy import copy_use_case
 
 SAMPLE = ('aoai={"api_key": "<key>", "api_base": "https://<resource>.openai.azure.com/", "api_type": "azure", '
           '"api_version": "2024-02-01"}')
@@ -70,39 +68,36 @@ BROKEN = [
 ]
 
 
+# No embedded model download; the developer's own `aoai` variable would be a connection too.
+ENV = {"LLMOPS_OFFLINE": "1", "aoai": None}
+
+
 def env_file(tmp_path: Path, connection_line: str) -> None:
     (tmp_path / "use_cases").mkdir(exist_ok=True)
     (tmp_path / ".env").write_text(f"# connections\nAZURE_SUBSCRIPTION_ID=0000-1111\n{connection_line}\nFOO=bar\n")
 
 
-def llmops(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
-    env.pop("aoai", None)
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(tmp_path), *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize(("line", "message"), BROKEN)
 def test_unusable_connection_line_is_an_error_naming_the_line(tmp_path: Path, line: str, message: str) -> None:
     env_file(tmp_path, line)
-    done = llmops(tmp_path, "connections")
-    assert (done.returncode, done.stderr, done.stdout) == (1, f"error: {message}\n", "")
+    done = llmops(tmp_path, "connections", env=ENV)
+    assert (done.code, done.err, done.out) == (1, f"error: {message}\n", "")
 
 
 def test_run_stops_on_an_unusable_connection_line(tmp_path: Path) -> None:
     write_use_case(tmp_path)
     env_file(tmp_path, BROKEN[1][0])
     # replay: were the line ignored, the run would need no model and pass, as it did before.
-    done = llmops(tmp_path, "run", "-u", "mini", "-e", "pr", "--provider", "replay")
-    assert (done.returncode, done.stderr.splitlines()[-1]) == (1, f"error: {BROKEN[1][1]}")
+    done = llmops(tmp_path, "run", "-u", "mini", "-e", "pr", "--provider", "replay", env=ENV)
+    assert (done.code, done.err.splitlines()[-1]) == (1, f"error: {BROKEN[1][1]}")
 
 
 def test_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (tmp_path / "use_cases").mkdir()
     (tmp_path / ".env").write_bytes(b"FOO=bar\naoai={\"api_key\": \"\xff\"}\n")
-    done = llmops(tmp_path, "connections")
+    done = llmops(tmp_path, "connections", env=ENV)
     expected = "error: .env line 2: not UTF-8 text (byte 0xff); save the file as UTF-8\n"
-    assert (done.returncode, done.stderr) == (1, expected)
+    assert (done.code, done.err) == (1, expected)
 
 
 USABLE = [
@@ -130,23 +125,24 @@ USABLE = [
 @pytest.mark.parametrize(("line", "listed"), USABLE)
 def test_usable_lines_and_ordinary_variables(tmp_path: Path, line: str, listed: str | None) -> None:
     env_file(tmp_path, line)
-    done = llmops(tmp_path, "connections", "--no-sync")
-    assert (done.returncode, done.stderr) == (0, "")
+    done = llmops(tmp_path, "connections", "--no-sync", env=ENV)
+    assert (done.code, done.err) == (0, "")
     expected = listed or f"no connections defined in {tmp_path / '.env'} (see .env.sample); flows fall back to the " \
                          "embedded model"
-    assert done.stdout.splitlines() == [expected]
+    assert done.out.splitlines() == [expected]
 
 
 def test_unreadable_ordinary_line_is_ignored_with_a_warning(tmp_path: Path) -> None:
     env_file(tmp_path, "GREETING=\"unterminated")
-    done = llmops(tmp_path, "connections", "--no-sync")
-    assert (done.returncode, done.stderr) == (0, ".env line 3: python-dotenv cannot read this line; it is ignored\n")
+    done = llmops(tmp_path, "connections", "--no-sync", env=ENV)
+    assert (done.code, done.err) == (0, ".env line 3: python-dotenv cannot read this line; it is ignored\n")
 
 
 def test_a_provider_that_cannot_use_a_connection_names_its_line(tmp_path: Path) -> None:
     copy_use_case(tmp_path)
     env_file(tmp_path, f"aoai={AZURE}")
-    done = llmops(tmp_path, "connections", "-u", "web_classification", "--provider", "openai_compatible", "--no-sync")
+    done = llmops(tmp_path, "connections", "-u", "web_classification", "--provider", "openai_compatible", "--no-sync",
+                  env=ENV)
     expected = ("error: .env line 3: aoai.base_url: the openai_compatible provider needs the server's base_url, "
                 'e.g. "base_url": "http://127.0.0.1:8000/v1"\n')
-    assert (done.returncode, done.stderr) == (1, expected)
+    assert (done.code, done.err) == (1, expected)

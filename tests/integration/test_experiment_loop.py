@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -23,19 +24,6 @@ pytestmark = pytest.mark.timeout(300)
 def repo(tmp_path: Path) -> Path:
     write_use_case(tmp_path)
     return tmp_path
-
-
-class Done:
-    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
-        self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
-
-
-def llmops(repo: Path, *args: str) -> Done:
-    # A subprocess per command, as a user runs it: prompt flow wraps sys.stdout for its logs, and
-    # pytest's per-test capture objects would stack those wrappers in one long-lived process.
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return Done(subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                               capture_output=True, text=True, timeout=240))
 
 
 def test_run_writes_every_report_file(repo: Path) -> None:
@@ -108,6 +96,7 @@ def test_interrupted_experiment_resumes(repo: Path) -> None:
     slow = '    import time\n    time.sleep(0.2)\n    word = "App"'
     classify.write_text(classify.read_text().replace('    word = "App"', slow))
     edit_json(repo / "use_cases/mini/llmops_config.json", lambda d: d["envs"][0].__setitem__("CONCURRENCY", 1))
+    # Subprocesses: the test is about Ctrl-C, a SIGINT to the process running the experiment.
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     cmd = [sys.executable, "-m", "llmops", "--root", str(repo)]
     subprocess.run([*cmd, "register-data", "-u", "mini", "-e", "pr"], check=True, env=env, capture_output=True)

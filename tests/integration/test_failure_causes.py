@@ -4,22 +4,20 @@ group the failed lines by cause with the fix, and the gate says it has no value 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from markupsafe import escape
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
+from tests.support.cli import Done, llmops
 from tests.support.llm_use_case import LLM_DAG, PROMPT
+from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.mini_use_case import edit_json, write_use_case
-from tests.support.repo_copy import REPO
 
 pytestmark = pytest.mark.timeout(300)
 
+OFFLINE = {"LLMOPS_OFFLINE": "1"}  # no embedded model download
 GATE_LINE = "gate accuracy >= 0.8 on eval: no value (every line failed) -> FAIL"
 MD_GATE = "- ❌ `accuracy` >= 0.8 on eval: no value (every line failed)"
 SKIPPED = "not evaluated: the experiment line failed"
@@ -77,20 +75,14 @@ def write_mini(root: Path, scenario: Scenario) -> None:
     edit_json(folder / "llmops_config.json", lambda c: c["envs"][0].update(GATES={"accuracy": ">= 0.8"}))
 
 
-def llmops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LLMOPS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
-
-
-def run_mini(root: Path, scenario: Scenario) -> subprocess.CompletedProcess[str]:
+def run_mini(root: Path, scenario: Scenario) -> Done:
     command = ("run", "-u", "mini", "-e", "pr", "--variants", "defaults")
     if scenario.upstream is None:
-        return llmops(root, *command, "--provider", "auto" if scenario.module_flow else "replay")
+        return llmops(root, *command, "--provider", "auto" if scenario.module_flow else "replay", env=OFFLINE)
     with LoopbackUpstream(script=[scenario.upstream] * 100) as upstream:
         connection = {"api_key": "test-key", "api_base": upstream.url, "api_type": "azure", "api_version": "2024-02-01"}
         (root / ".env").write_text(f"aoai={json.dumps(connection)}\n")
-        return llmops(root, *command, "--provider", "azure_openai")
+        return llmops(root, *command, "--provider", "azure_openai", env=OFFLINE)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -98,9 +90,9 @@ def test_every_failed_line_says_why_in_the_output_the_pr_comment_and_the_report(
     scenario = SCENARIOS[name]
     write_mini(tmp_path, scenario)
     done = run_mini(tmp_path, scenario)
-    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.code == 1, done.err[-3000:]
 
-    out = done.stdout.splitlines()
+    out = done.out.splitlines()
     start = out.index("failed lines by cause (the next run retries them):")
     group, example, fix, skipped, skipped_example, follows, gate = out[start + 1:start + 8]
     assert group.startswith(f"  4 lines: {scenario.cause_start}")
@@ -133,17 +125,17 @@ def test_every_failed_line_says_why_in_the_output_the_pr_comment_and_the_report(
 def test_experiment_and_evaluate_group_their_own_failed_lines(tmp_path: Path) -> None:
     scenario = SCENARIOS["missing module"]
     write_mini(tmp_path, scenario)
-    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr").returncode == 0
-    experiment = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
-    evaluate = llmops(tmp_path, "evaluate", "-u", "mini", "-e", "pr")
-    assert (experiment.returncode, evaluate.returncode) == (1, 0), experiment.stderr[-3000:] + evaluate.stderr[-3000:]
-    assert experiment.stdout.splitlines()[-4:] == [
+    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr", env=OFFLINE).code == 0
+    experiment = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults", env=OFFLINE)
+    evaluate = llmops(tmp_path, "evaluate", "-u", "mini", "-e", "pr", env=OFFLINE)
+    assert (experiment.code, evaluate.code) == (1, 0), experiment.err[-3000:] + evaluate.err[-3000:]
+    assert experiment.out.splitlines()[-4:] == [
         "failed lines by cause (the next run retries them):",
         f"  4 lines: {scenario.cause_start}",
         "    e.g. line 0 of defaults (mini_pr)",
         f"    fix: {scenario.fix}",
     ]
-    assert evaluate.stdout.splitlines()[-4:] == [
+    assert evaluate.out.splitlines()[-4:] == [
         "failed lines by cause (the next run retries them):",
         f"  4 lines: {SKIPPED}",
         "    e.g. line 0 of defaults.eval (mini_pr)",
@@ -155,10 +147,10 @@ def test_a_flow_that_cannot_load_says_which_package_to_install(tmp_path: Path) -
     # Loaded at run time, so only prompt flow finds it missing: the last resort names the package all the same.
     classify = write_use_case(tmp_path) / "flows/standard/classify.py"
     classify.write_text("import importlib\nimportlib.import_module('llmops_missing_pkg')\n" + classify.read_text())
-    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr").returncode == 0
-    done = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
-    assert done.returncode == 1
-    error, fix, verbose = done.stderr.splitlines()[-3:]
+    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "pr", env=OFFLINE).code == 0
+    done = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults", env=OFFLINE)
+    assert done.code == 1
+    error, fix, verbose = done.err.splitlines()[-3:]
     assert error.startswith("error: unexpected ResolveToolError: Tool load failed in 'classify': ")
     assert error.endswith("No module named 'llmops_missing_pkg'")
     assert (fix, verbose) == ("fix: install the package: pip install llmops_missing_pkg",

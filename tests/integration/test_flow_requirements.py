@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_use_case import llmops
+from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
 
 FLOWS = "use_cases/mini/flows"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.llm_use_case import Done, llmops
+from tests.support.cli import Done, llmops
 from tests.support.mini_use_case import write_use_case
 from tests.support.original_shapes import write_original_shapes
 

@@ -6,27 +6,22 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from llmops.llm.gateway import Gateway, Tag, Upstream
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.gateway_http import AZURE_CHAT_PATH
+from tests.support.loopback_upstream import LoopbackUpstream
 
-AZURE_PATH = "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-02-01"
+pytest_plugins = ["tests.support.gateway_fixtures"]  # the upstream fixture
+
 OPENAI_PATH = "/v1/chat/completions"
 BODY = json.dumps({"model": "gpt-35-turbo", "messages": [{"role": "user", "content": "Hi?"}], "temperature": 0})
 REFUSED = (
     "missing or wrong gateway key: this LLM gateway serves only the flows of the llmops session that started "
     "it, which get its key as their connection's api_key"
 )
-
-
-@pytest.fixture
-def upstream() -> Iterator[LoopbackUpstream]:
-    with LoopbackUpstream() as server:
-        yield server
 
 
 def gateway_for(upstream: LoopbackUpstream, **options: object) -> Gateway:
@@ -46,13 +41,13 @@ def post(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, 
 
 REFUSED_REQUESTS = [
     # path, headers sent ("TOKEN" stands for the gateway's token)
-    (AZURE_PATH, {}),
+    (AZURE_CHAT_PATH, {}),
     (OPENAI_PATH, {}),
-    (AZURE_PATH, {"api-key": "llmops-gateway"}),  # the fixed placeholder flows used to get
+    (AZURE_CHAT_PATH, {"api-key": "llmops-gateway"}),  # the fixed placeholder flows used to get
     (OPENAI_PATH, {"Authorization": "Bearer gateway"}),
     (OPENAI_PATH, {"Authorization": "TOKEN"}),  # the token without the Bearer scheme
     (OPENAI_PATH, {"Authorization": "Bearer TOKENx"}),
-    (AZURE_PATH, {"api-key": "TOKEN"[:3]}),
+    (AZURE_CHAT_PATH, {"api-key": "TOKEN"[:3]}),
     ("/v2/unknown", {}),  # no token: not even told whether the path exists
 ]
 
@@ -68,7 +63,7 @@ def test_request_without_the_token_gets_401_and_reaches_no_upstream(
     assert upstream.requests == []
 
 
-@pytest.mark.parametrize(("path", "header"), [(AZURE_PATH, "api-key"), (OPENAI_PATH, "authorization")])
+@pytest.mark.parametrize(("path", "header"), [(AZURE_CHAT_PATH, "api-key"), (OPENAI_PATH, "authorization")])
 def test_request_with_the_token_is_served_and_the_token_goes_no_further(
     upstream: LoopbackUpstream, path: str, header: str
 ) -> None:
@@ -89,7 +84,7 @@ def test_each_gateway_has_its_own_token_and_the_cache_ignores_it(upstream: Loopb
             tokens.append(gateway.token)
             connection = gateway.promptflow_connection("aoai", "azure", Tag(run="r"))
             assert connection["value"]["api_key"] == gateway.token
-            status, _ = post(gateway.port, AZURE_PATH, {"api-key": gateway.token})
+            status, _ = post(gateway.port, AZURE_CHAT_PATH, {"api-key": gateway.token})
             assert status == 200
     with sqlite3.connect(accounting) as db:
         outcomes = [cache for (cache,) in db.execute("SELECT cache FROM llm_calls ORDER BY id")]

@@ -128,9 +128,9 @@ def test_provider_refusal_names_the_connection_and_its_line(
     from promptflow.tools.exception import WrappedOpenAIError
 
     from llmops.llm.connections import read_connections
-    from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
     from llmops.llm.providers import Use
     from llmops.llm.session import LlmSession, LlmSettings
+    from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 
     key = "sk-refused-0123456789abcdef"
     with LoopbackUpstream(script=[ScriptedAnswer(status, f"Access denied for key {key}")]) as upstream:

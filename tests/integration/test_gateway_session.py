@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 
 from llmops.llm.connections import Connection
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from llmops.llm.providers import Use
 from llmops.llm.session import LlmSession, LlmSettings
+from tests.support.gateway_http import QUESTION
+from tests.support.loopback_upstream import LoopbackUpstream
 
-QUESTION: Any = [{"role": "user", "content": "What is a URL?"}]
-
-
-@pytest.fixture
-def upstream() -> Iterator[LoopbackUpstream]:
-    with LoopbackUpstream() as server:
-        yield server
+pytest_plugins = ["tests.support.gateway_fixtures"]  # the upstream fixture
 
 
 def session_for(tmp_path: Path, provider: str, *connections: Connection) -> LlmSession:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import REPO, copy_use_case
 
 pytestmark = pytest.mark.timeout(300)

@@ -21,7 +21,8 @@ NOISY_CLASSIFY_PY = CLASSIFY_PY.replace(
     "    print('node stdout says hi')\n    print('node stderr says hi', file=sys.stderr)\n    word = ")
 
 
-def llmops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def llmops_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A process of its own: the test is about what reaches the real terminal, which nodes write to directly.
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=env,
                           capture_output=True, text=True, timeout=240)
@@ -31,9 +32,9 @@ def llmops(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_node_output_reaches_the_terminal_only_with_verbose(tmp_path: Path, verbose: bool) -> None:
     folder = write_use_case(tmp_path)
     (folder / "flows/standard/classify.py").write_text(NOISY_CLASSIFY_PY, encoding="utf-8")
-    assert llmops(tmp_path, "register-data", "-u", "mini", "-e", "dev").returncode == 0
+    assert llmops_process(tmp_path, "register-data", "-u", "mini", "-e", "dev").returncode == 0
     # Two variants over 12 lines: two executors running lines at once, as in a real experiment.
-    done = llmops(tmp_path, *(["-v"] if verbose else []), "experiment", "-u", "mini", "-e", "dev")
+    done = llmops_process(tmp_path, *(["-v"] if verbose else []), "experiment", "-u", "mini", "-e", "dev")
     assert done.returncode == 0, done.stderr
     printed = done.stdout + done.stderr
     if verbose:

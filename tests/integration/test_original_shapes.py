@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_use_case import Done, llmops
+from tests.support.cli import Done, llmops
 from tests.support.mini_use_case import edit_json
 from tests.support.original_shapes import ShapesUpstream, write_azure_connection, write_original_shapes
 

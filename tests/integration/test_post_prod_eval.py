@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from llmops.report.deployment_comparison import welch_difference
 from llmops.report.stats import student_t_quantile
 from llmops.serving import process
 from llmops.serving.client import score
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -105,13 +103,6 @@ def test_welch_difference_without_an_interval(current: list[float], prior: list[
 
 # -- the production log feeds post-prod-eval end to end -------------------------------------------------
 
-def llmops(repo: Path, *args: str, state: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    if state is not None:
-        env["LLMOPS_STATE_DIR"] = str(state)
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
-
 
 def add_post_prod_flow(repo: Path) -> None:
     folder = repo / "use_cases/mini"
@@ -145,17 +136,17 @@ def repo(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
-    assert llmops(repo, "validate", "-u", "mini").returncode == 0
+    assert llmops(repo, "validate", "-u", "mini").code == 0
     configure(repo, "blue", "100", "", "")
-    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").returncode == 0
-    assert llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay").returncode == 0
-    assert llmops(repo, "deploy", "-u", "mini", "-e", "dev").returncode == 0
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
+    assert llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay").code == 0
+    assert llmops(repo, "deploy", "-u", "mini", "-e", "dev").code == 0
     classify = repo / "use_cases/mini/flows/standard/classify.py"
     classify.write_text(classify.read_text().replace('word = "App" if', 'word = "Application" if'))
-    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").returncode == 0
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
     configure(repo, "green", "10", "blue", "90")
     deployed = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
-    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.code == 0, deployed.err
     info = process.running(repo / ".llmops", "mini")
     assert info is not None
     # v1 answers App/None (both consistent); v2 answers Application for app URLs (judged inconsistent).
@@ -164,8 +155,8 @@ def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
             url = f"https://apps.example.com/{i}" if i % 2 else f"https://example.com/{i}"
             assert score(info.scoring_url, {"url": url}, deployment=deployment).status == 200
     done = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
     # 20 forced requests + the two smoke tests (blue and green, both on an app URL)
     assert lines[0] == "source: production log of endpoint mini (22 answered requests)"
     assert lines[1].startswith("mini_dev_post_prod_mini_production_log_") and "22 lines, 0 failed" in lines[1]
@@ -185,20 +176,20 @@ def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
     assert not (repo / "reports/mini/dev").exists()
     # Unchanged log: the run is reused, not executed again.
     again = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")
-    assert "(reused)" in again.stdout.splitlines()[1]
+    assert "(reused)" in again.out.splitlines()[1]
 
 
 def test_dataset_source_and_errors(repo: Path) -> None:
     done = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")  # no log yet: the production_log dataset
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "source: dataset mini_production_log version 1"
-    assert "consistent on blue: 1.000" in done.stdout and "consistent on green: 0.000" in done.stdout
+    assert done.code == 0, done.err
+    assert done.out.splitlines()[0] == "source: dataset mini_production_log version 1"
+    assert "consistent on blue: 1.000" in done.out and "consistent on green: 0.000" in done.out
     no_log = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev", "--log")
-    assert no_log.returncode == 1 and no_log.stderr == (
+    assert no_log.code == 1 and no_log.err == (
         "error: the production log of endpoint 'mini' has no answered request yet; send requests first "
         "(llmops test-endpoint)\n")
     no_flow = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "pr")
-    assert no_flow.returncode == 1 and no_flow.stderr == (
+    assert no_flow.code == 1 and no_flow.err == (
         "error: env 'pr' of use case 'mini' has no POST_PROD_EVALUATION_FLOW_PATH in llmops_config.json; add the "
         "post-production evaluation flow there\n")
 
@@ -207,8 +198,8 @@ def test_web_classification_post_prod_flow_replays(tmp_path: Path) -> None:
     shutil.copytree(REPO / "use_cases/web_classification", tmp_path / "use_cases/web_classification")
     done = llmops(tmp_path, "post-prod-eval", "-u", "web_classification", "-e", "dev", "--dataset",
                   "web_classification_production_log", "--provider", "replay", "--json")
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    assert done.code == 0, done.err
+    result = json.loads(done.out)
     assert result["metrics"] == {"consistency": 0.95}
     comparison = result["comparison"]["comparisons"][0]
     assert (comparison["current"]["deployment"], comparison["current"]["n"], comparison["current"]["mean"]) == (

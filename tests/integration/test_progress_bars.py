@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    # A process on a pseudo-terminal: the bars are drawn only when stderr is a terminal.
     pid, fd = pty.fork()
     if pid == 0:  # the child: llmops with a pseudo-terminal as stdin, stdout and stderr
         os.execve(sys.executable, [sys.executable, "-m", "llmops", *args], env)

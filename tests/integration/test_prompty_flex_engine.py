@@ -19,9 +19,9 @@ from llmops.backends.types import LineOutcome
 from llmops.config.flow import Flow, load_flow
 from llmops.config.problems import Problem
 from llmops.llm.connections import Connection
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from llmops.llm.providers import Use
 from llmops.llm.session import LlmSession, LlmSettings
+from tests.support.loopback_upstream import LoopbackUpstream
 
 REAL_KEY = "sk-real-key-of-this-process-0123"
 

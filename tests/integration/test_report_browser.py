@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmops.report import LineResult, write_report
-from llmops.report.sample import sample_experiment
+from tests.support.sample_report import sample_experiment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

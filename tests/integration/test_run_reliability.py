@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_use_case import REPO, ClassifyingUpstream, category, llmops, write_llm_use_case
+from tests.support.cli import Done, llmops
+from tests.support.llm_use_case import ClassifyingUpstream, category, write_llm_use_case
 from tests.support.mini_use_case import ROWS, edit_json, write_use_case
+from tests.support.repo_copy import REPO
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -49,7 +51,8 @@ def test_failed_lines_run_again_once_the_provider_recovers(tmp_path: Path, healt
                                                            failed_first: int) -> None:
     with ClassifyingUpstream(healthy_calls) as upstream:
         write_llm_use_case(tmp_path, upstream)
-        first = llmops(tmp_path, *RUN)
+        # In its own process: the test also checks what reaches the terminal, where prompt flow's own loggers write.
+        first = Done(*Command(tmp_path, *RUN).wait())
         assert first.code == 1, first.err
         assert f"4 lines, {failed_first} failed (ran 4 lines)" in first.out
         # Prompt flow's node tracebacks stay off the terminal without --verbose; each line keeps its cause.
@@ -108,7 +111,9 @@ class Command:
 
 
 def test_the_same_run_started_twice_at_once_runs_once(tmp_path: Path) -> None:
-    """Two commands at once on a fresh state directory: both succeed, the second waits and reuses the first's lines."""
+    """Two commands at once on a fresh state directory: both succeed, the second waits and reuses the first's lines.
+
+    Two processes, as two CI jobs or two terminals would run them: the lock they share is between processes."""
     rows = [{"url": f"https://apps.example.com/{i}", "answer": "App"} for i in range(8)]
     with ClassifyingUpstream(down=False) as upstream:
         write_llm_use_case(tmp_path, upstream, rows)

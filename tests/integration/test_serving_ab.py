@@ -5,9 +5,6 @@ while traffic shifts and rolls back."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -23,19 +20,13 @@ from llmops.backends.traffic import Split
 from llmops.serving import process
 from llmops.serving.client import ScoreReply, get_json, score
 from llmops.serving.production_log import read_entries
+from tests.support.cli import Done, llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(600)
-REPO = Path(__file__).resolve().parents[2]
 # v1 answers "App"/"None"; v2 answers "Application"/"Nothing", so every answer shows which version made it.
 V1 = {"https://apps.example.com/x": "App"}
 V2_EDIT = ('word = "App" if "app" in url else "None"', 'word = "Application" if "app" in url else "Nothing"')
-
-
-def llmops(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
 
 
 def configure(repo: Path, current: str, current_share: str, prior: str, prior_share: str) -> None:
@@ -49,10 +40,10 @@ def configure(repo: Path, current: str, current_share: str, prior: str, prior_sh
 class Scenario:
     repo: Path
     info: process.ServerInfo
-    first_deploy: subprocess.CompletedProcess[str]
-    unswapped_deploy: subprocess.CompletedProcess[str]  # v2 while the config still names blue as current
+    first_deploy: Done
+    unswapped_deploy: Done  # v2 while the config still names blue as current
     traffic_after_unswapped: dict[str, int]
-    second_deploy: subprocess.CompletedProcess[str]
+    second_deploy: Done
 
     @property
     def state(self) -> Path:
@@ -62,7 +53,7 @@ class Scenario:
         endpoint_registry.set_split(self.state, "mini", Split(live, mirror or {}), "test")
 
     def traffic(self) -> tuple[dict[str, int], dict[str, int]]:
-        status = json.loads(llmops(self.repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").stdout)
+        status = json.loads(llmops(self.repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").out)
         return status["traffic"], status["mirror"]
 
 
@@ -71,20 +62,20 @@ def ab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     repo = tmp_path_factory.mktemp("ab")
     write_use_case(repo)
     configure(repo, "blue", "100", "", "")
-    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").returncode == 0
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
     started = llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay", "--seed", "7")
-    assert started.returncode == 0, started.stderr
+    assert started.code == 0, started.err
     try:
         first = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
-        assert first.returncode == 0, first.stderr
+        assert first.code == 0, first.err
         classify = repo / "use_cases/mini/flows/standard/classify.py"
         classify.write_text(classify.read_text().replace(*V2_EDIT))
-        assert "registered version 2" in llmops(repo, "register-model", "-u", "mini", "-e", "dev").stdout
+        assert "registered version 2" in llmops(repo, "register-model", "-u", "mini", "-e", "dev").out
         unswapped = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
-        status = llmops(repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").stdout
+        status = llmops(repo, "endpoint", "status", "-u", "mini", "-e", "dev", "--json").out
         configure(repo, "green", "10", "blue", "90")
         second = llmops(repo, "deploy", "-u", "mini", "-e", "dev")
-        assert second.returncode == 0, second.stderr
+        assert second.code == 0, second.err
         info = process.running(repo / ".llmops", "mini")
         assert info is not None
         yield Scenario(repo, info, first, unswapped, json.loads(status)["traffic"], second)
@@ -100,18 +91,18 @@ def send(url: str, bodies: list[dict], headers: list[dict[str, str]] | None = No
 
 
 def test_deploy_v1_takes_all_then_v2_takes_its_share(ab: Scenario) -> None:
-    assert "traffic: blue=100\n" in ab.first_deploy.stdout
-    assert ab.second_deploy.stdout.splitlines() == [
+    assert "traffic: blue=100\n" in ab.first_deploy.out
+    assert ab.second_deploy.out.splitlines() == [
         "deployment green on endpoint mini: model mini_dev version 2, variant defaults (defaults: no report yet)",
-        ab.second_deploy.stdout.splitlines()[1],
+        ab.second_deploy.out.splitlines()[1],
         "traffic: blue=90,green=10",
     ]
-    assert ab.second_deploy.stdout.splitlines()[1].startswith("smoke test sample-request.json: status 200 on green")
+    assert ab.second_deploy.out.splitlines()[1].startswith("smoke test sample-request.json: status 200 on green")
 
 
 def test_a_new_release_never_replaces_the_deployment_that_serves_users(ab: Scenario) -> None:
-    assert ab.unswapped_deploy.returncode == 1
-    assert ab.unswapped_deploy.stderr.strip() == (
+    assert ab.unswapped_deploy.code == 1
+    assert ab.unswapped_deploy.err.strip() == (
         "error: use_cases/mini/configs/deployment_config.json: local_endpoint for env 'dev': deployment 'blue' "
         "serves model mini_dev version 1 to users (blue=100), and a new release must start at 0% beside it. "
         "Alternate the names for this release: set CURRENT_DEPLOYMENT_NAME to 'green' and PRIOR_DEPLOYMENT_NAME "
@@ -158,14 +149,14 @@ def test_failing_smoke_test_leaves_traffic_unchanged(ab: Scenario) -> None:
     working = classify.read_text()
     classify.write_text(working.replace("    word =", '    raise ValueError("v3 is broken")\n    word ='))
     try:
-        assert "registered version 3" in llmops(ab.repo, "register-model", "-u", "mini", "-e", "dev").stdout
+        assert "registered version 3" in llmops(ab.repo, "register-model", "-u", "mini", "-e", "dev").out
         configure(ab.repo, "red", "10", "blue", "90")
         done = llmops(ab.repo, "deploy", "-u", "mini", "-e", "dev")
     finally:
         classify.write_text(working)
         configure(ab.repo, "green", "10", "blue", "90")
-    assert done.returncode == 1
-    error = done.stderr.splitlines()[-1]
+    assert done.code == 1
+    error = done.err.splitlines()[-1]
     assert error.startswith("error: smoke test of deployment 'red' (model mini_dev version 3) failed: "
                                   "sample-request.json: status 500 on red in ")
     assert "v3 is broken" in error
@@ -178,14 +169,14 @@ def test_failing_smoke_test_leaves_traffic_unchanged(ab: Scenario) -> None:
 def test_rollback_restores_the_previous_map(ab: Scenario) -> None:
     ab.split({"blue": 90, "green": 10})
     shifted = llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", "blue=50,green=50")
-    assert shifted.stdout == "traffic: blue=50,green=50\n"
+    assert shifted.out == "traffic: blue=50,green=50\n"
     assert get_json(ab.info.health_url)[1]["deployments"]["green"]["traffic"] == 50  # live without restart
     rolled = llmops(ab.repo, "endpoint", "rollback", "-u", "mini", "-e", "dev")
-    assert rolled.returncode == 0 and rolled.stdout == "rolled back: blue=50,green=50 -> blue=90,green=10\n"
+    assert rolled.code == 0 and rolled.out == "rolled back: blue=50,green=50 -> blue=90,green=10\n"
     assert ab.traffic() == ({"blue": 90, "green": 10}, {})
     assert get_json(ab.info.health_url)[1]["deployments"]["green"]["traffic"] == 10
     invalid = llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", "blue=90,green=20")
-    assert invalid.returncode == 1 and invalid.stderr == (
+    assert invalid.code == 1 and invalid.err == (
         "error: traffic map 'blue=90,green=20' for endpoint 'mini' is not valid: live shares must sum to 100, got 110 "
         "(blue=90,green=20); nothing was changed\n")
 
@@ -193,7 +184,7 @@ def test_rollback_restores_the_previous_map(ab: Scenario) -> None:
 def test_mirrored_outputs_are_logged_and_never_returned(ab: Scenario) -> None:
     done = llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", "blue=100,green=0",
                   "--mirror", "green=50")
-    assert done.stdout == "traffic: blue=100,green=0; mirror green=50\n"
+    assert done.out == "traffic: blue=100,green=0; mirror green=50\n"
     marker = f"https://apps.example.com/mirror-{time.time_ns()}"
     replies = send(ab.info.scoring_url, [{"url": f"{marker}/{i}"} for i in range(100)])
     assert {(r.status, r.deployment, r.body["category"]) for r in replies} == {(200, "blue", "App")}
@@ -211,8 +202,8 @@ def test_mirrored_outputs_are_logged_and_never_returned(ab: Scenario) -> None:
     assert {e["deployment"] for e in ours if not e["mirror"]} == {"blue"}
     ab.split({"blue": 90, "green": 10})
     mirror_to_live = llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--mirror", "green=10")
-    assert mirror_to_live.returncode == 1 and "mirror only to a deployment that takes no live traffic" in (
-        mirror_to_live.stderr)
+    assert mirror_to_live.code == 1 and "mirror only to a deployment that takes no live traffic" in (
+        mirror_to_live.err)
 
 
 def test_zero_failed_requests_while_traffic_shifts_and_rolls_back(ab: Scenario) -> None:
@@ -239,9 +230,9 @@ def test_zero_failed_requests_while_traffic_shifts_and_rolls_back(ab: Scenario) 
     shifts = ["blue=50,green=50", "blue=0,green=100", "blue=100,green=0", "blue=20,green=80"]
     try:
         for live in shifts:
-            assert llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", live).returncode == 0
-            assert llmops(ab.repo, "endpoint", "rollback", "-u", "mini", "-e", "dev").returncode == 0
-            assert llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", live).returncode == 0
+            assert llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", live).code == 0
+            assert llmops(ab.repo, "endpoint", "rollback", "-u", "mini", "-e", "dev").code == 0
+            assert llmops(ab.repo, "endpoint", "traffic", "-u", "mini", "-e", "dev", "--set", live).code == 0
     finally:
         stop.set()
         for worker in workers:

@@ -4,10 +4,7 @@ that sends its request a byte at a time (slowloris) is dropped. Figures are prin
 from __future__ import annotations
 
 import http.client
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +13,10 @@ import pytest
 
 from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.serving import process
+from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
 
 pytestmark = pytest.mark.timeout(300)
-REPO = Path(__file__).resolve().parents[2]
 
 
 def stopped_afterwards(repo: Path) -> Iterator[process.ServerInfo]:
@@ -35,10 +32,8 @@ def stopped_afterwards(repo: Path) -> Iterator[process.ServerInfo]:
 def up(tmp_path: Path) -> Iterator[process.ServerInfo]:
     """The endpoint as `llmops endpoint up` starts it, with its default limits."""
     write_use_case(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "llmops", "--root", str(tmp_path), "endpoint", "up", "-u", "mini",
-                           "-e", "dev", "--provider", "replay"], env={**os.environ, "PYTHONPATH": str(REPO)},
-                          capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr
+    done = llmops(tmp_path, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay")
+    assert done.code == 0, done.err
     yield from stopped_afterwards(tmp_path)
 
 

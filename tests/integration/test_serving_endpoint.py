@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +11,11 @@ import pytest
 from llmops.serving import process
 from llmops.serving.client import get_json, score
 from llmops.serving.production_log import ProductionLog, log_files, make_entry, read_entries
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
-REPO = Path(__file__).resolve().parents[2]
 ENDPOINT = "mini"
-
-
-class Done:
-    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
-        self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
-
-
-def llmops(repo: Path, *args: str) -> Done:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return Done(subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                               capture_output=True, text=True, timeout=240))
 
 
 def single_deployment(data: dict) -> None:

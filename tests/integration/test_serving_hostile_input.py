@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +13,10 @@ import pytest
 
 from llmops.serving import process
 from llmops.serving.production_log import read_entries
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
-REPO = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 
 # The standard flow takes one input of each type prompt flow declares; only `url` is required.
@@ -33,12 +30,6 @@ inputs:
   meta: {type: object, default: {}}
 """
 BOOM = '    if "boom" in url:\n        raise RuntimeError(f"boom at {__file__}")\n    word = "App"'
-
-
-def llmops(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, pro
     try:
         for step in (["register-model"], ["endpoint", "up", "--provider", "replay"], ["deploy"]):
             done = llmops(repo, *step, "-u", "mini", "-e", "dev")
-            assert done.returncode == 0, done.stderr
+            assert done.code == 0, done.err
         info = process.running(repo / ".llmops", "mini")
         assert info is not None
         yield repo, info

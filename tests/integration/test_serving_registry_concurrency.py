@@ -29,6 +29,7 @@ def test_concurrent_traffic_commands_keep_a_consistent_history(tmp_path: Path) -
     for blue in (100, 90, 80):
         endpoint_registry.set_split(state, "mini", Split({"blue": blue, "green": 100 - blue}), "setup")
     version_before = endpoint_registry.get_endpoint(state, "mini").version
+    # Processes: the registry's locking is between the processes of commands run at once.
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     base = [sys.executable, "-m", "llmops", "--root", str(tmp_path), "endpoint"]
     commands = [[*base, "traffic", "-u", "mini", "-e", "dev", "--set", f"blue={b},green={100 - b}"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from llmops.serving import process
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -25,16 +26,15 @@ KEY = "k3y-for-tests-0123456789abcdef"
 UP = ("endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay")
 
 
+NO_KEY = {"MINI_ENDPOINT_KEY": None}  # the key comes from the test's .env, not the developer's shell
+
+
 def command(repo: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "llmops", "--root", str(repo), *args]
 
 
 def environment() -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k != "MINI_ENDPOINT_KEY"}, "PYTHONPATH": str(REPO)}
-
-
-def llmops(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command(repo, *args), env=environment(), capture_output=True, text=True, timeout=240)
 
 
 @pytest.fixture()
@@ -52,13 +52,14 @@ def test_a_busy_port_is_named_with_the_process_that_holds_it(repo: Path) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = llmops(repo, *UP, "--port", str(port))
-    assert (done.returncode, done.stdout, done.stderr) == (1, "", (
+        done = llmops(repo, *UP, "--port", str(port), env=NO_KEY)
+    assert (done.code, done.out, done.err) == (1, "", (
         f"error: port {port} on 127.0.0.1 is in use (by pid {os.getpid()}); choose another with --port or stop it\n"))
     assert process.running(repo / ".llmops", "mini") is None
 
 
 def test_two_at_once_start_one_server_and_both_name_it(repo: Path) -> None:
+    # Two processes: the test is about two commands racing for one endpoint.
     started = time.monotonic()
     both = [subprocess.Popen(command(repo, *UP), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
@@ -97,8 +98,8 @@ def test_the_key_from_env_file_guards_score_and_is_sent_by_deploy_and_test_endpo
     with_key(repo)
     (repo / ".env").write_text(f"MINI_ENDPOINT_KEY={KEY}\n")
     for step in (["register-model"], ["endpoint", "up", "--provider", "replay"], ["deploy"], ["test-endpoint"]):
-        done = llmops(repo, *step, "-u", "mini", "-e", "dev")
-        assert done.returncode == 0, done.stderr  # deploy's smoke test and test-endpoint sent the key
+        done = llmops(repo, *step, "-u", "mini", "-e", "dev", env=NO_KEY)
+        assert done.code == 0, done.err  # deploy's smoke test and test-endpoint sent the key
     info = process.running(repo / ".llmops", "mini")
     assert info is not None
     for headers, status in [({}, 401), ({"Authorization": "Bearer wrong-key-0123456789abcdef"}, 401),
@@ -132,14 +133,14 @@ def test_a_key_that_is_missing_or_weak_is_refused_before_a_server_starts(repo: P
                                                                         message: str) -> None:
     with_key(repo)
     (repo / ".env").write_text(env_line)
-    done = llmops(repo, *UP)
-    assert (done.returncode, done.stderr) == (1, message.format(env=repo / ".env"))
+    done = llmops(repo, *UP, env=NO_KEY)
+    assert (done.code, done.err) == (1, message.format(env=repo / ".env"))
     assert process.running(repo / ".llmops", "mini") is None
 
 
 def test_the_key_variable_must_be_a_name_not_a_key(repo: Path) -> None:
     with_key(repo, "sk-live/abc=")
-    done = llmops(repo, *UP)
-    assert done.returncode == 1
+    done = llmops(repo, *UP, env=NO_KEY)
+    assert done.code == 1
     assert "local_endpoint[0].AUTH_KEY_VARIABLE: must be the name of a variable, such as ENDPOINT_KEY (letters, " \
-           "digits and _), got 12 characters that are not one; the key itself goes in .env" in done.stderr
+           "digits and _), got 12 characters that are not one; the key itself goes in .env" in done.err

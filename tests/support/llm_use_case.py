@@ -1,23 +1,18 @@
 """The mini use case with one LLM call per line, wired to a loopback OpenAI-compatible server through `.env`.
 
-Runs go through the real CLI in a subprocess, the real gateway and prompt flow's real LLM tool; the
+Runs go through the real CLI (tests/support/cli.py), the real gateway and prompt flow's real LLM tool; the
 upstream is a LoopbackUpstream in the test process, so a test controls its answers and counts its calls.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream, ScriptedAnswer
+from tests.support.loopback_upstream import LoopbackUpstream, ScriptedAnswer
 from tests.support.mini_use_case import ROWS, write_use_case
-from tests.support.repo_copy import REPO
 
 LLM_DAG = """\
 inputs:
@@ -56,21 +51,6 @@ def write_connection(root: Path, upstream: LoopbackUpstream) -> None:
     """A `.env` whose connection `aoai` is `upstream` (use it with --provider openai_compatible)."""
     connection = {"api_key": "stub-key-0123456789", "api_type": "openai", "base_url": upstream.openai_base}
     (root / ".env").write_text(f"aoai={json.dumps(connection)}\n", encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class Done:
-    code: int
-    out: str
-    err: str
-
-
-def llmops(root: Path, *args: str, extra_env: dict[str, str] | None = None) -> Done:
-    """One CLI command in its own process, as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(extra_env or {})}
-    proc = subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=240)
-    return Done(proc.returncode, proc.stdout, proc.stderr)
 
 
 # A rate limit that asks for a 1 ms wait: the gateway retries at once, so an outage costs no test time.

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 
 NAMES = ("web_classification", "named_entity_recognition", "math_coding")
 _EMPTY_AZURE = {"RUNTIME_NAME": "", "KEYVAULT_NAME": "", "RESOURCE_GROUP_NAME": "", "WORKSPACE_NAME": ""}

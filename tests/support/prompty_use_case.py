@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.mini_use_case import ROWS
 
 NAME = "prompty_uc"

@@ -1,28 +1,25 @@
-"""CLI: exit codes and output, in a subprocess as a user runs it, and in process for speed."""
+"""CLI: exit codes and output, in process through the one CLI helper; what help imports, in a fresh process."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from llmops.cli.main import main
+from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
 
-def test_help_is_fast_and_lists_commands() -> None:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "llmops", "--help"], capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    assert done.returncode == 0
-    assert "validate" in done.stdout and "exit codes: 0 ok, 1 user or config error" in done.stdout
-    assert elapsed < 1.5  # the target is 0.5 s; the margin absorbs interpreter start on a loaded CI machine
+def test_help_lists_commands() -> None:
+    done = llmops(None, "--help")  # its speed: benchmarks/cli_startup.py
+    assert done.code == 0
+    assert "validate" in done.out and "exit codes: 0 ok, 1 user or config error" in done.out
 
 
 def test_help_does_not_import_heavy_packages() -> None:
+    # A fresh interpreter: this one has imported them all by now.
     code = ("import sys; from llmops.cli.main import build_parser; build_parser(); "
             "print(sorted(m for m in ('promptflow','azure','pandas','pydantic') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -34,43 +31,45 @@ def test_every_command_has_help_with_example() -> None:
 
     _, commands = build_parser()
     for name in commands:
-        done = subprocess.run([sys.executable, "-m", "llmops", name, "--help"], capture_output=True, text=True)
-        assert done.returncode == 0, name
-        assert "example:" in done.stdout and "llmops " in done.stdout.split("example:")[1], name
+        done = llmops(None, name, "--help")
+        assert done.code == 0, name
+        assert "example:" in done.out and "llmops " in done.out.split("example:")[1], name
 
 
-def test_validate_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_ok(tmp_path: Path) -> None:
     write_use_case(tmp_path)
-    assert main(["--root", str(tmp_path), "validate"]) == 0
-    assert capsys.readouterr().out == "mini: ok (2 envs: pr, dev; 3 datasets)\n"
+    done = llmops(tmp_path, "validate")
+    assert (done.code, done.out) == (0, "mini: ok (2 envs: pr, dev; 3 datasets)\n")
 
 
-def test_validate_broken_exits_1_with_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_broken_exits_1_with_lines(tmp_path: Path) -> None:
     folder = write_use_case(tmp_path)
     edit_json(folder / "configs/data_config.json", lambda d: d["datasets"][0].__setitem__("DATA_PATH", "x.jsonl"))
-    assert main(["--root", str(tmp_path), "validate", "--use-case", "mini"]) == 1
-    assert capsys.readouterr().out.splitlines() == [
+    done = llmops(tmp_path, "validate", "--use-case", "mini")
+    assert done.code == 1
+    assert done.out.splitlines() == [
         "use_cases/mini/configs/data_config.json: datasets[0].DATA_PATH: file not found: 'x.jsonl'",
         "1 problem(s) in 1 use case(s)",
     ]
 
 
-def test_unknown_use_case_exit_1_lists_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_use_case_exit_1_lists_valid(tmp_path: Path) -> None:
     write_use_case(tmp_path)
-    assert main(["--root", str(tmp_path), "validate", "--use-case", "nope"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: unknown use case 'nope'; valid: mini.")
-    assert "Traceback" not in err
+    done = llmops(tmp_path, "validate", "--use-case", "nope")
+    assert done.code == 1
+    assert done.err.startswith("error: unknown use case 'nope'; valid: mini.")
+    assert "Traceback" not in done.err
 
 
-def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "--no-such-flag"]) == 2
-    assert main([]) == 2
+def test_usage_error_exit_2() -> None:
+    assert llmops(None, "validate", "--no-such-flag").code == 2
+    assert llmops(None).code == 2
 
 
-def test_no_use_cases_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--root", str(tmp_path), "validate"]) == 1
-    assert "no 'use_cases/' folder found" in capsys.readouterr().err
+def test_no_use_cases_folder(tmp_path: Path) -> None:
+    done = llmops(tmp_path, "validate")
+    assert done.code == 1
+    assert "no 'use_cases/' folder found" in done.err
 
 
 @pytest.mark.parametrize(("metrics", "text"), [

@@ -134,7 +134,7 @@ def test_speed_uses_usage_counts_wall_time_and_server_timings(canned_server):
         "ignore_eos": True, "cache_prompt": False}}]
     assert (measured.prompt_tokens, measured.completion_tokens) == (160, 64)
     assert (measured.prompt_tokens_per_second, measured.server_decode_tokens_per_second) == (1600.0, 320.0)
-    assert 0.3 <= measured.wall_seconds < 1.0
+    assert measured.wall_seconds >= 0.3  # the server's 0.3 s answer is in the wall time
     # 64 tokens over (wall - 0.1 s of reported prompt time)
     assert measured.decode_tokens_per_second == pytest.approx(64 / (measured.wall_seconds - 0.1), rel=0.02)
 

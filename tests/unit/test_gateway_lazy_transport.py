@@ -9,10 +9,10 @@ import pytest
 
 from llmops.errors import LlmopsError
 from llmops.llm.gateway.lazy_transport import LazyTransport
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 from llmops.llm.gateway.routes import Endpoint
 from llmops.llm.gateway.translate import UpstreamRequest, build_upstream_request
 from llmops.llm.gateway.upstream import Upstream
+from tests.support.loopback_upstream import LoopbackUpstream
 
 
 def _chat_request() -> UpstreamRequest:

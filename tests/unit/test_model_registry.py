@@ -13,6 +13,7 @@ import pytest
 
 from llmops.backends.local.registry import models as model_registry
 from llmops.errors import NotFoundError
+from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,21 +97,15 @@ def test_list_by_use_case(tmp_path: Path, flow: Path) -> None:
     assert [v.name for v in model_registry.list_versions(tmp_path / "state", "uc")] == ["uc_dev"]
 
 
-def _llmops(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.timeout(300)
 def test_register_model_links_lineage_and_concurrent_commands_agree(tmp_path: Path) -> None:
     write_use_case(tmp_path)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q",
                     "--allow-empty", "-m", "start"], check=True)
-    assert _llmops(tmp_path, "run", "-u", "mini", "-e", "dev").returncode == 0
+    assert llmops(tmp_path, "run", "-u", "mini", "-e", "dev").code == 0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # Four register-model commands at once on the same state: one version, the others find it.
+    # Four register-model commands at once on the same state, in four processes: one version, the others find it.
     procs = [subprocess.Popen([sys.executable, "-m", "llmops", "--root", str(tmp_path), "register-model", "-u",
                                "mini", "-e", "dev", "--json"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
@@ -127,6 +122,6 @@ def test_register_model_links_lineage_and_concurrent_commands_agree(tmp_path: Pa
     with sqlite3.connect(tmp_path / ".llmops/registry.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 1
-    listed = _llmops(tmp_path, "models", "list", "--use-case", "mini")
-    assert listed.returncode == 0 and listed.stdout.startswith("mini_dev v1  sha256 ")
-    assert f"git {lineage['git']['commit'][:8]}+uncommitted  variant defaults" in listed.stdout
+    listed = llmops(tmp_path, "models", "list", "--use-case", "mini")
+    assert listed.code == 0 and listed.out.startswith("mini_dev v1  sha256 ")
+    assert f"git {lineage['git']['commit'][:8]}+uncommitted  variant defaults" in listed.out

@@ -13,7 +13,7 @@ import pytest
 
 from llmops.errors import ConfigError, StepFailed, UsageError
 from llmops.report import LineResult, write_report
-from llmops.report.sample import sample_experiment
+from tests.support.sample_report import sample_experiment
 
 NOW = datetime(2026, 11, 22, 5, 4, 8, tzinfo=UTC)
 GATES = {"accuracy": ">= 0.5", "groundedness": "> 3"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from llmops.report import EvaluationRun, ExperimentRun, LineResult, UsageTotals, write_report
 from llmops.report.markdown import MAX_LINES
-from llmops.report.sample import sample_experiment
+from tests.support.sample_report import sample_experiment
 
 NOW = datetime(2026, 11, 22, 5, 4, 8, tzinfo=UTC)
 
