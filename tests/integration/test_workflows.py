@@ -2,6 +2,7 @@
 the local runner executes the web_classification PR, CI/CD, post-production and build-validation jobs
 step by step (real `make` and `llmops`, recorded LLM responses): exit codes, artifacts, job summaries and
 the sticky PR comment. Each workflow runs in its own copy of the checkout, as on a fresh GitHub runner.
+Every use case has the same thin callers of the reusable workflows; those are checked on the parsed files.
 
 An env with BACKEND azureml takes the Azure path: the routing job's choice and the Azure job's way to its
 login run here (azure/login itself needs GitHub's token service and Azure, so the runner skips it; the job's
@@ -30,7 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
 WORKFLOWS = sorted((REPO / ".github/workflows").glob("*.yml"))
 ACTIONS = sorted((REPO / ".github/actions").glob("*/action.yml"))
-USE_CASE = "web_classification"
+USE_CASE = "web_classification"  # the one whose workflows run below; every use case has the same callers
+USE_CASES = sorted(p.name for p in (REPO / "use_cases").iterdir() if (p / "llmops_config.json").is_file())
 REPORT_FILES = ["metrics.csv", "report.html", "results.csv", "summary.json", "summary.md"]
 PINNED = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})"
                     r" # (?P<version>v\d+\.\d+\.\d+)$")
@@ -132,8 +134,8 @@ def test_write_permissions_only_where_needed() -> None:
         granted = job.get("permissions") or {}
         calls = job.get("uses", "")
         if granted.get("pull-requests") == "write":
-            assert (name, job_id) in {("platform_pr_dev_workflow.yml", "comment"),
-                                      ("web_classification_pr_dev_workflow.yml", "pr")}, (name, job_id)
+            assert (name, job_id) == ("platform_pr_dev_workflow.yml", "comment") or (
+                name in {f"{u}_pr_dev_workflow.yml" for u in USE_CASES} and job_id == "pr"), (name, job_id)
         # id-token: write on exactly the jobs that log in to Azure, and as the ceiling of the callers of theirs.
         assert (granted.get("id-token") == "write") == (_logs_in(job) or calls in {
             "./.github/workflows/platform_pr_dev_workflow.yml", "./.github/workflows/platform_ci_dev_workflow.yml",
@@ -266,12 +268,37 @@ def test_the_pr_comment_takes_the_report_of_either_path_and_cd_only_a_local_one(
     assert comment["needs"] == ["pipeline", "azureml"]
     assert "needs.pipeline.outputs.report-uploaded == 'true' || needs.azureml.outputs.report-uploaded == 'true'" in (
         comment["if"])
-    caller = _workflow_jobs(f"{USE_CASE}_ci_dev_workflow.yml")
-    assert caller["cd"]["if"] == "needs.ci.outputs.backend == 'local'"  # an Azure ML model is not deployed here
-    for job in (*caller.values(), *_workflow_jobs(f"{USE_CASE}_pr_dev_workflow.yml").values(),
-                *_workflow_jobs(f"{USE_CASE}_post_prod_eval.yml").values()):
-        assert job["secrets"]["AZURE_CREDENTIALS"] == "${{ secrets.AZURE_CREDENTIALS }}"
-        assert not [k for k in job["secrets"] if k.startswith("AZURE_") and k != "AZURE_CREDENTIALS"]
+    for use_case in USE_CASES:
+        caller = _workflow_jobs(f"{use_case}_ci_dev_workflow.yml")
+        assert caller["cd"]["if"] == "needs.ci.outputs.backend == 'local'"  # an Azure ML model is not deployed here
+        for job in (*caller.values(), *_workflow_jobs(f"{use_case}_pr_dev_workflow.yml").values(),
+                    *_workflow_jobs(f"{use_case}_post_prod_eval.yml").values()):
+            assert job["secrets"]["AZURE_CREDENTIALS"] == "${{ secrets.AZURE_CREDENTIALS }}"
+            assert not [k for k in job["secrets"] if k.startswith("AZURE_") and k != "AZURE_CREDENTIALS"]
+
+
+CALLERS = {  # caller file suffix -> (reusable workflow it calls, env it passes, whether it filters on paths)
+    "_pr_dev_workflow.yml": ("platform_pr_dev_workflow.yml", "pr", True),
+    "_ci_dev_workflow.yml": ("platform_ci_dev_workflow.yml", "dev", True),
+    "_post_prod_eval.yml": ("platform_post_prod_eval_workflow.yml", "${{ inputs.env }}", False),
+}
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_every_use_case_has_its_three_callers_naming_it_and_filtering_on_its_folder(use_case: str) -> None:
+    for suffix, (platform, env, filtered) in CALLERS.items():
+        name = f"{use_case}{suffix}"
+        assert (REPO / ".github/workflows" / name).is_file(), f"{name} is missing: copy web_classification{suffix}"
+        workflow = _load(REPO / ".github/workflows" / name)
+        first_job = next(iter(workflow["jobs"].values()))
+        assert first_job["uses"] == f"./.github/workflows/{platform}", name
+        assert (first_job["with"]["use_case"], first_job["with"]["env"]) == (use_case, env), name
+        triggers = workflow["on"]
+        if filtered:
+            paths = next(t["paths"] for event, t in triggers.items() if event in ("pull_request", "push"))
+            assert f"use_cases/{use_case}/**" in paths and f".github/workflows/{name}" in paths, name
+            assert not [p for p in paths if p.startswith("use_cases/") and p != f"use_cases/{use_case}/**"], name
+        assert "workflow_dispatch" in triggers, name
 
 
 # ---- the jobs, run ----------------------------------------------------------------------------------------

@@ -163,6 +163,15 @@ def test_filter_patterns(pattern: str, path: str, matches: bool) -> None:
     ("web_classification_ci_dev_workflow.yml", "push", "development", ["README.md"], False),
     ("build_validation_workflow.yml", "pull_request", "development", ["README.md"], True),
     ("web_classification_post_prod_eval.yml", "workflow_dispatch", "development", None, True),
+    # Each use case's callers filter on its own folder: a change to one use case runs only its pipelines.
+    ("named_entity_recognition_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/named_entity_recognition/data/pr_data.jsonl"], True),
+    ("named_entity_recognition_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/web_classification/flows/experiment/classify_with_llm.jinja2"], False),
+    ("web_classification_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/named_entity_recognition/flows/experiment/extract_entities.jinja2"], False),
+    ("named_entity_recognition_ci_dev_workflow.yml", "push", "development", ["llmops/cli/main.py"], True),
+    ("named_entity_recognition_post_prod_eval.yml", "workflow_dispatch", "development", None, True),
     ("platform_pr_dev_workflow.yml", "pull_request", "development", ["llmops/x.py"], False),  # only called
 ])
 def test_which_workflows_a_change_triggers(workflow: str, event: str, branch: str, changed: list[str] | None,
