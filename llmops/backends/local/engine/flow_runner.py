@@ -52,9 +52,10 @@ def _first_interrupt_sets(stop: threading.Event) -> Iterator[None]:
         return
 
     def on_interrupt(signum: int, frame: object) -> None:
-        logger.warning("interrupt: finishing the lines in flight, starting no new ones (Ctrl-C again to stop now)")
-        stop.set()
+        # The next Ctrl-C interrupts: restored first, so one that comes while this handler runs is not lost.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.set()
+        logger.warning("interrupt: finishing the lines in flight, starting no new ones (Ctrl-C again to stop now)")
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
