@@ -2,7 +2,7 @@
 object its class made). A LineRunner (line_runner.py), as prompt flow's script executor would run it, in process.
 
 A line calls the callable with its inputs: a synchronous one on the node pool shared by every line (as DAG nodes
-run, see pooled_nodes.py), an async one on the event loop. What it returns becomes the line's outputs as prompt
+run, see promptflow_private.py), an async one on the event loop. What it returns becomes the line's outputs as prompt
 flow makes them: a dict (or a dataclass) is the outputs, any other value is the output named `output`, and a
 generator (a streamed answer) is joined into one string. Each line runs inside its run's standard variables
 (line_environment.py), so a client the code builds from them reaches the gateway at the run's route.
@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +110,7 @@ class CallableRunner:
         self._environment = dict(environment)
         self._what = what  # the flow, for logs
         self._entry: Entry | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Executor | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -129,7 +129,7 @@ class CallableRunner:
                     raise LlmopsError(f"{self._what} could not be loaded: ({type(exc).__name__}) {exc}") from exc
             return self._entry
 
-    def use_node_pool(self, pool: ThreadPoolExecutor) -> None:
+    def use_node_pool(self, pool: Executor) -> None:
         self._pool = pool
 
     def threads_for(self, lines: int) -> int:

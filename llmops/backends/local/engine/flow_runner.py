@@ -13,14 +13,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.engine.line_runner import LineRunner
-from llmops.backends.local.engine.node_output import NODE_THREAD_PREFIX, node_output_logged
+from llmops.backends.local.engine.node_output import node_output_logged
+from llmops.backends.local.engine.node_pool import NodePool
 from llmops.backends.types import LineOutcome
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ def _first_interrupt_sets(stop: threading.Event) -> Iterator[None]:
         return
 
     def on_interrupt(signum: int, frame: object) -> None:
-        logger.warning("interrupt: finishing the lines in flight, starting no new ones (Ctrl-C again to stop now)")
-        stop.set()
+        # The next Ctrl-C interrupts: restored first, so one that comes while this handler runs is not lost.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.set()
+        logger.warning("interrupt: finishing the lines in flight, starting no new ones (Ctrl-C again to stop now)")
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
@@ -99,13 +101,13 @@ class FlowRunner:
     def load(self) -> None:
         self._get_executor()
 
-    def use_node_pool(self, pool: ThreadPoolExecutor) -> None:
-        from llmops.backends.local.engine.pooled_nodes import share_node_pool
+    def use_node_pool(self, pool: Executor) -> None:
+        from llmops.backends.local.engine.promptflow_private import share_node_pool
 
-        share_node_pool(self._get_executor(), pool)
+        share_node_pool(self._get_executor(), pool)  # False: each line brings its own pool (said once in the log)
 
     def threads_for(self, lines: int) -> int:
-        from llmops.backends.local.engine.pooled_nodes import pool_size
+        from llmops.backends.local.engine.promptflow_private import pool_size
 
         return pool_size(self._get_executor(), lines)
 
@@ -118,7 +120,7 @@ class FlowRunner:
         return _outcome(index, inputs, result, started)
 
     async def run_line_async(self, index: int, inputs: dict[str, Any]) -> LineOutcome:
-        """One line on the running event loop (its sync nodes on the executor's node pool, see pooled_nodes)."""
+        """One line on the running event loop (its sync nodes on the shared node pool, see promptflow_private)."""
         started = time.perf_counter()
         try:
             result = await self._get_executor().exec_line_async(inputs, index=index)
@@ -129,7 +131,7 @@ class FlowRunner:
     def aggregate(self, outcomes: list[LineOutcome]) -> dict[str, Any]:
         """Run the aggregation nodes over the succeeded lines; returns the metrics they logged."""
         executor = self._get_executor()
-        if not getattr(executor._flow, "has_aggregation_node", False):
+        if not executor.has_aggregation_node:
             return {}
         done = [o for o in outcomes if o.error is None]
         if not done:
@@ -173,8 +175,7 @@ def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
     runners = list({id(b.runner): b.runner for b in batches}.values())
     for runner in runners:
         runner.load()  # a flow that cannot load fails before any line
-    node_pool = ThreadPoolExecutor(max_workers=max(r.threads_for(concurrency) for r in runners),
-                                   thread_name_prefix=NODE_THREAD_PREFIX)
+    node_pool = NodePool(max(r.threads_for(concurrency) for r in runners))
     for runner in runners:
         runner.use_node_pool(node_pool)
     pending = iter([(b, i, inputs) for b in batches for i, inputs in b.lines])
@@ -196,16 +197,17 @@ def _run_lines(batches: list[LineBatch], concurrency: int) -> None:
     async def drive() -> None:
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
-    # Ctrl-C must not cancel prompt flow's line tasks: its async scheduler answers a cancellation
-    # by ending the whole process with os._exit(0). So the first Ctrl-C only stops new lines from
-    # starting, the lines in flight finish and are handed to on_done, and then KeyboardInterrupt
-    # is raised; a second Ctrl-C interrupts at once. An on_done that fails stops the lines the same
-    # way, so its error is raised once, not once per line still running.
+    # The first Ctrl-C does not cancel the lines in flight: they finish and are handed to on_done (a
+    # resume reuses them), no new line starts, and then KeyboardInterrupt is raised. A second Ctrl-C
+    # interrupts at once: asyncio.run cancels every line, each cancels its node tasks (see
+    # promptflow_private), and a node thread still running does not hold the process (node_pool.py).
+    # An on_done that fails stops the lines as the first Ctrl-C does, so its error is raised once,
+    # not once per line still running.
     try:
         with _first_interrupt_sets(stop):
             asyncio.run(drive())
     finally:
-        node_pool.shutdown(wait=False)
+        node_pool.shutdown(wait=False, cancel_futures=True)
     if failures:
         raise failures[0]
     if stop.is_set():

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llmops.backends.local.engine.line_runner import LineRunner
+from llmops.backends.local.engine.node_pool import NodePool
 from llmops.backends.types import LineOutcome
 
 # Node threads per calling thread: enough for flows whose nodes run a few at a time; more queue, never deadlock.
@@ -23,8 +23,7 @@ NODE_THREADS_PER_CALLER = 4
 class LineLoop:
     def __init__(self, callers: int) -> None:
         self._loop = asyncio.new_event_loop()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, callers) * NODE_THREADS_PER_CALLER,
-                                        thread_name_prefix="llmops-node")
+        self._pool = NodePool(max(1, callers) * NODE_THREADS_PER_CALLER)
         self._thread = threading.Thread(target=self._loop.run_forever, name="llmops-lines", daemon=True)
         self._thread.start()
 

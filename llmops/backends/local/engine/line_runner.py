@@ -4,7 +4,7 @@ flow's entry (callable_runner.CallableRunner)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from llmops.backends.types import LineOutcome
@@ -15,7 +15,7 @@ class LineRunner(Protocol):
         """Load the flow now (idempotent), so one that cannot load fails before any line runs."""
         ...
 
-    def use_node_pool(self, pool: ThreadPoolExecutor) -> None:
+    def use_node_pool(self, pool: Executor) -> None:
         """Run the flow's synchronous work on `pool` (threads named for node output routing, see node_output)."""
         ...
 
