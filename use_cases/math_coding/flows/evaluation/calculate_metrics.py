@@ -12,8 +12,8 @@ def share(values: list[float]) -> float:
 
 
 @tool
-def calculate_metrics(correct: list[float], executed: list[float]) -> dict[str, float]:
-    metrics = {"accuracy": share(correct), "executed_ok": share(executed)}
+def calculate_metrics(accuracy: list[float], executed_ok: list[float]) -> dict[str, float]:
+    metrics = {"accuracy": share(accuracy), "executed_ok": share(executed_ok)}
     for name, value in metrics.items():
         log_metric(name, value)
     return metrics

@@ -31,8 +31,8 @@ def is_correct(groundtruth: object, prediction: object) -> bool:
 
 @tool
 def grade(groundtruth: float, prediction: str, status: str = "ok") -> dict[str, object]:
-    executed = 1.0 if status == "ok" else 0.0
+    executed_ok = 1.0 if status == "ok" else 0.0
     if as_number(prediction) is None:
-        return {"grade": "no answer", "correct": 0.0, "executed": executed}
+        return {"grade": "no answer", "accuracy": 0.0, "executed_ok": executed_ok}
     correct = is_correct(groundtruth, prediction)
-    return {"grade": "correct" if correct else "wrong", "correct": 1.0 if correct else 0.0, "executed": executed}
+    return {"grade": "correct" if correct else "wrong", "accuracy": 1.0 if correct else 0.0, "executed_ok": executed_ok}
