@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from calculate_metrics import calculate_metrics
 from extract_code import code_in
 from grade import grade

@@ -10,7 +10,6 @@ a failed line (which llmops would run again on the next run, as it does after a 
 from __future__ import annotations
 
 from promptflow.core import tool
-
 from sandbox import SandboxLimits, run_snippet
 
 NO_CODE = "no_code"

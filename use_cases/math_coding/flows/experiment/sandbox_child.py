@@ -27,6 +27,7 @@ import os
 import resource
 import sys
 import traceback
+import types
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -138,7 +139,7 @@ def install_hook(folder: str) -> None:
     sys.addaudithook(hook)
 
 
-def run(code: object) -> None:
+def run(code: types.CodeType) -> None:
     """Run the snippet; on an exception, its traceback without this file's frame, then exit 1."""
     namespace: dict = {"__name__": "__main__", "__builtins__": __builtins__}
     try:
@@ -148,7 +149,8 @@ def run(code: object) -> None:
     except BaseException as error:  # noqa: BLE001 - every failure of the snippet is reported, never ours
         namespace.clear()  # frees what a snippet that ran out of memory still holds, so printing works
         try:
-            traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+            frames = error.__traceback__.tb_next if error.__traceback__ else None
+            traceback.print_exception(type(error), error, frames)
         except BaseException:  # noqa: BLE001 - the last line alone still says what happened
             os.write(2, f"{type(error).__name__}: {error}\n".encode(errors="replace"))
         sys.exit(1)
