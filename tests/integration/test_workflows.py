@@ -131,9 +131,9 @@ def test_write_permissions_only_where_needed() -> None:
     for name, job_id, job in _jobs():
         granted = job.get("permissions") or {}
         calls = job.get("uses", "")
-        if granted.get("pull-requests") == "write":
-            assert (name, job_id) in {("platform_pr_dev_workflow.yml", "comment"),
-                                      ("web_classification_pr_dev_workflow.yml", "pr")}, (name, job_id)
+        if granted.get("pull-requests") == "write":  # the comment job, and as the ceiling of its callers
+            assert (name, job_id) == ("platform_pr_dev_workflow.yml", "comment") or (
+                calls == "./.github/workflows/platform_pr_dev_workflow.yml"), (name, job_id)
         # id-token: write on exactly the jobs that log in to Azure, and as the ceiling of the callers of theirs.
         assert (granted.get("id-token") == "write") == (_logs_in(job) or calls in {
             "./.github/workflows/platform_pr_dev_workflow.yml", "./.github/workflows/platform_ci_dev_workflow.yml",
@@ -272,6 +272,21 @@ def test_the_pr_comment_takes_the_report_of_either_path_and_cd_only_a_local_one(
                 *_workflow_jobs(f"{USE_CASE}_post_prod_eval.yml").values()):
         assert job["secrets"]["AZURE_CREDENTIALS"] == "${{ secrets.AZURE_CREDENTIALS }}"
         assert not [k for k in job["secrets"] if k.startswith("AZURE_") and k != "AZURE_CREDENTIALS"]
+
+
+USE_CASES = sorted(p.parent.name for p in (REPO / "use_cases").glob("*/llmops_config.json"))
+CALLERS = [("pr_dev_workflow.yml", "platform_pr_dev_workflow.yml", "pull_request"),
+           ("ci_dev_workflow.yml", "platform_ci_dev_workflow.yml", "push")]
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_every_use_case_has_its_pr_and_ci_callers_filtered_to_its_folder(use_case: str) -> None:
+    for suffix, platform, event in CALLERS:
+        caller = _load(REPO / ".github/workflows" / f"{use_case}_{suffix}")
+        assert f"use_cases/{use_case}/**" in caller["on"][event]["paths"], (use_case, suffix)
+        assert f".github/workflows/{use_case}_{suffix}" in caller["on"][event]["paths"], (use_case, suffix)
+        calling = [job for job in caller["jobs"].values() if job.get("uses") == f"./.github/workflows/{platform}"]
+        assert calling and all(job["with"]["use_case"] == use_case for job in calling), (use_case, suffix)
 
 
 # ---- the jobs, run ----------------------------------------------------------------------------------------

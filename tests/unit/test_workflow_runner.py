@@ -163,6 +163,13 @@ def test_filter_patterns(pattern: str, path: str, matches: bool) -> None:
     ("web_classification_ci_dev_workflow.yml", "push", "development", ["README.md"], False),
     ("build_validation_workflow.yml", "pull_request", "development", ["README.md"], True),
     ("web_classification_post_prod_eval.yml", "workflow_dispatch", "development", None, True),
+    ("math_coding_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/math_coding/flows/experiment/sandbox.py"], True),
+    ("web_classification_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/math_coding/flows/experiment/sandbox.py"], False),
+    ("math_coding_ci_dev_workflow.yml", "push", "development", ["use_cases/math_coding/data/data.jsonl"], True),
+    ("math_coding_ci_dev_workflow.yml", "push", "development", ["use_cases/web_classification/data/data.jsonl"],
+     False),
     ("platform_pr_dev_workflow.yml", "pull_request", "development", ["llmops/x.py"], False),  # only called
 ])
 def test_which_workflows_a_change_triggers(workflow: str, event: str, branch: str, changed: list[str] | None,
