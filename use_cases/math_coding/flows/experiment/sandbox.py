@@ -14,7 +14,6 @@ Module-level (not a @tool) so that the flow's nodes, the use case's tests and an
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -65,13 +64,13 @@ def run_snippet(code: str, limits: SandboxLimits | None = None) -> SandboxResult
         folder = root / "work"
         folder.mkdir()
         (folder / SNIPPET).write_text(code, encoding="utf-8")
-        settings = {"folder": str(folder), "cpu_seconds": max(1, math.ceil(limits.time_seconds)),
-                    "memory_bytes": limits.memory_mb * 1024 * 1024, "file_bytes": limits.file_kb * 1024}
+        settings = [str(folder), str(max(1, math.ceil(limits.time_seconds))), str(limits.memory_mb * 1024 * 1024),
+                    str(limits.file_kb * 1024)]
         # Outputs go to files outside the snippet's folder: a pipe read with communicate() would hold all
         # that a printing loop writes in this process's memory; a file is capped by RLIMIT_FSIZE.
         with (root / "stdout").open("w+b") as stdout, (root / "stderr").open("w+b") as stderr:
             returncode, timed_out = _wait(
-                [sys.executable, "-I", "-S", str(CHILD), json.dumps(settings)], stdout, stderr, limits.time_seconds)
+                [sys.executable, "-I", "-S", str(CHILD), *settings], stdout, stderr, limits.time_seconds)
             out, err = _read(stdout, limits.output_chars, tail=False), _read(stderr, limits.output_chars, tail=True)
         status, reason = _verdict(returncode, timed_out, err, limits)
         return SandboxResult(status, reason, out, err, round(time.monotonic() - started, 3))

@@ -1,5 +1,5 @@
 """The sandbox's child process: limits itself, then runs one generated snippet. Started by sandbox.py as
-`python -I -S sandbox_child.py SETTINGS_JSON`, never imported by the flow.
+`python -I -S sandbox_child.py FOLDER CPU_SECONDS MEMORY_BYTES FILE_BYTES`, never imported by the flow.
 
 Order matters: everything the snippet must not undo happens before its first line runs.
 1. Read the snippet (before the file rules below apply).
@@ -22,11 +22,9 @@ kernel-enforced parts. For code from untrusted users, also run the whole flow in
 network (environment/Dockerfile; `docker run --network none`).
 """
 
-import json
 import os
 import resource
 import sys
-import traceback
 import types
 
 CLONE_NEWUSER = 0x10000000
@@ -149,6 +147,8 @@ def run(code: types.CodeType) -> None:
     except BaseException as error:  # noqa: BLE001 - every failure of the snippet is reported, never ours
         namespace.clear()  # frees what a snippet that ran out of memory still holds, so printing works
         try:
+            import traceback  # only now: with its imports it would double the start-up time of every program
+
             frames = error.__traceback__.tb_next if error.__traceback__ else None
             traceback.print_exception(type(error), error, frames)
         except BaseException:  # noqa: BLE001 - the last line alone still says what happened
@@ -157,21 +157,23 @@ def run(code: types.CodeType) -> None:
 
 
 def main() -> None:
-    settings = json.loads(sys.argv[1])
-    folder = settings["folder"]
+    # Plain arguments, not JSON: importing json (re, enum, collections) costs more than the rest of start-up.
+    folder, cpu_seconds, memory_bytes, file_bytes = sys.argv[1], *map(int, sys.argv[2:5])
     with open(os.path.join(folder, SNIPPET), encoding="utf-8") as snippet_file:
         source = snippet_file.read()
-    set_limits(settings["cpu_seconds"], settings["memory_bytes"], settings["file_bytes"])
+    set_limits(cpu_seconds, memory_bytes, file_bytes)
     leave_the_network()
     os.chdir(folder)
     sys.argv = [SNIPPET]
     try:
         code = compile(source, SNIPPET, "exec")
-    except SyntaxError:
-        traceback.print_exc(limit=0)
+    except SyntaxError as error:
+        import traceback
+
+        traceback.print_exception(type(error), error, None)
         sys.exit(1)
     install_hook(folder)
-    del settings, source
+    del source
     run(code)
 
 
