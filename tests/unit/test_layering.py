@@ -53,7 +53,7 @@ RULES = [
              "the executor, its jobs and its nodes run flows, with the local engine"),
     *(Rule(f"llmops.backends.{shared}", forbidden=IMPLEMENTATIONS,
            why="every backend imports the protocols and the records they speak, so they import no backend")
-      for shared in ("protocols", "types", "endpoints", "traffic", "content_hash")),
+      for shared in ("protocols", "types", "endpoints", "traffic", "content_hash", "promptflow_switches")),
 ]
 
 
