@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmops.backends.promptflow_switches import LOCAL_ONLY_ENVIRONMENT
 from llmops.config.flow_dag import DAG_FILES
 from llmops.config.flow_flex import FLEX_FILES
 from llmops.config.flow_prompty import PROMPTY_SUFFIX
@@ -112,7 +113,9 @@ def _test_files(folder: Path, recursive: bool) -> list[Path]:
 
 
 def _run(group: TestGroup, pytest_args: list[str]) -> GroupResult:
-    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ left in the use case folder
+    # Flow code imports prompt flow, which stays local here as in a run (the user's own settings win).
+    environment = {**LOCAL_ONLY_ENVIRONMENT, **os.environ,
+                   "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ left in the use case folder
                    "PYTHONPATH": os.pathsep.join([str(group.folder), *filter(None, [os.environ.get("PYTHONPATH")])])}
     # No cache folder in the use case either; the repository's pytest settings apply, if it has some. A file
     # that cannot be collected (an import missing here) does not keep the others from running: all at once.

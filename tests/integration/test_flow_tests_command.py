@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from llmops.backends.promptflow_switches import LOCAL_ONLY_ENVIRONMENT
 from tests.support.cli import Done, llmops
 from tests.support.mini_use_case import write_use_case
 from tests.support.original_shapes import write_original_shapes
@@ -71,3 +74,27 @@ def test_without_tests_it_says_so_and_passes(tmp_path: Path) -> None:
     done = llmops(tmp_path, "test-flows")
     assert (done.code, done.out) == (0, "no flow tests: no test_*.py or *_test.py in use_cases/*/tests or beside the "
                                         "flows in use_cases/*/flows; nothing to run\n")
+
+
+LOCAL_ONLY_TEST = """\
+import os
+
+
+def test_prompt_flow_stays_local():
+    names = ("APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED", "PF_DISABLE_TRACING", "PF_TRACING_SKIP_LOCAL_SETUP",
+             "PROMPTFLOW_DISABLE_TELEMETRY", "TELEMETRY_ENABLED")
+    assert [os.environ.get(name) for name in names] == ["true", "true", "true", "true", "false"]
+"""
+
+
+def test_flow_tests_import_prompt_flow_with_its_network_switches_off(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flow code imports prompt flow; left to its defaults, the import asks Azure Monitor for remote settings
+    # ("OneSettings CHANGE request failed ... Retrying" on a machine without network).
+    for name in LOCAL_ONLY_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    write_original_shapes(tmp_path, "math_coding")
+    (tmp_path / "use_cases/math_coding/tests/test_local_only.py").write_text(LOCAL_ONLY_TEST)
+    done = llmops(tmp_path, "test-flows", "--use-case", "math_coding")
+    assert done.code == 0, done.out + done.err
+    assert results(done) == ["use_cases/math_coding/tests: 2 passed", "flow tests: 1 groups, 0 failed"]

@@ -133,9 +133,9 @@ def test_write_permissions_only_where_needed() -> None:
     for name, job_id, job in _jobs():
         granted = job.get("permissions") or {}
         calls = job.get("uses", "")
-        if granted.get("pull-requests") == "write":
+        if granted.get("pull-requests") == "write":  # the comment job, and as the ceiling of its callers
             assert (name, job_id) == ("platform_pr_dev_workflow.yml", "comment") or (
-                name in {f"{u}_pr_dev_workflow.yml" for u in USE_CASES} and job_id == "pr"), (name, job_id)
+                calls == "./.github/workflows/platform_pr_dev_workflow.yml"), (name, job_id)
         # id-token: write on exactly the jobs that log in to Azure, and as the ceiling of the callers of theirs.
         assert (granted.get("id-token") == "write") == (_logs_in(job) or calls in {
             "./.github/workflows/platform_pr_dev_workflow.yml", "./.github/workflows/platform_ci_dev_workflow.yml",
@@ -299,6 +299,21 @@ def test_every_use_case_has_its_three_callers_naming_it_and_filtering_on_its_fol
             assert f"use_cases/{use_case}/**" in paths and f".github/workflows/{name}" in paths, name
             assert not [p for p in paths if p.startswith("use_cases/") and p != f"use_cases/{use_case}/**"], name
         assert "workflow_dispatch" in triggers, name
+
+
+USE_CASES = sorted(p.parent.name for p in (REPO / "use_cases").glob("*/llmops_config.json"))
+CALLERS = [("pr_dev_workflow.yml", "platform_pr_dev_workflow.yml", "pull_request"),
+           ("ci_dev_workflow.yml", "platform_ci_dev_workflow.yml", "push")]
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_every_use_case_has_its_pr_and_ci_callers_filtered_to_its_folder(use_case: str) -> None:
+    for suffix, platform, event in CALLERS:
+        caller = _load(REPO / ".github/workflows" / f"{use_case}_{suffix}")
+        assert f"use_cases/{use_case}/**" in caller["on"][event]["paths"], (use_case, suffix)
+        assert f".github/workflows/{use_case}_{suffix}" in caller["on"][event]["paths"], (use_case, suffix)
+        calling = [job for job in caller["jobs"].values() if job.get("uses") == f"./.github/workflows/{platform}"]
+        assert calling and all(job["with"]["use_case"] == use_case for job in calling), (use_case, suffix)
 
 
 # ---- the jobs, run ----------------------------------------------------------------------------------------

@@ -172,6 +172,13 @@ def test_filter_patterns(pattern: str, path: str, matches: bool) -> None:
      ["use_cases/named_entity_recognition/flows/experiment/extract_entities.jinja2"], False),
     ("named_entity_recognition_ci_dev_workflow.yml", "push", "development", ["llmops/cli/main.py"], True),
     ("named_entity_recognition_post_prod_eval.yml", "workflow_dispatch", "development", None, True),
+    ("math_coding_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/math_coding/flows/experiment/sandbox.py"], True),
+    ("web_classification_pr_dev_workflow.yml", "pull_request", "development",
+     ["use_cases/math_coding/flows/experiment/sandbox.py"], False),
+    ("math_coding_ci_dev_workflow.yml", "push", "development", ["use_cases/math_coding/data/data.jsonl"], True),
+    ("math_coding_ci_dev_workflow.yml", "push", "development", ["use_cases/web_classification/data/data.jsonl"],
+     False),
     ("platform_pr_dev_workflow.yml", "pull_request", "development", ["llmops/x.py"], False),  # only called
 ])
 def test_which_workflows_a_change_triggers(workflow: str, event: str, branch: str, changed: list[str] | None,

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from llmops.backends.local.engine.atomic_file import write_atomically
+from llmops.backends.promptflow_switches import LOCAL_ONLY_ENVIRONMENT
 
 logger = logging.getLogger(__name__)
 _QUIET_LOGGERS = ("execution", "execution.flow", "execution.bulk", "promptflow", "flowinvoker")
@@ -35,11 +36,8 @@ def configure_promptflow(state_dir: Path) -> Path:
         write_atomically(config, PF_CONFIG)
     # Set before prompt flow is imported: it reads them at import time.
     os.environ.setdefault("PF_HOME_DIRECTORY", str(home))
-    os.environ.setdefault("PF_TRACING_SKIP_LOCAL_SETUP", "true")  # no trace service on port 23333
-    os.environ.setdefault("PF_DISABLE_TRACING", "true")
-    os.environ.setdefault("PROMPTFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("TELEMETRY_ENABLED", "false")
-    os.environ.setdefault("APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED", "true")
+    for name, value in LOCAL_ONLY_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     level = promptflow_log_level()
     os.environ.setdefault("PF_LOGGING_LEVEL", level)
     for name in _QUIET_LOGGERS:
