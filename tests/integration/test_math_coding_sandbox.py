@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llmops.llm.gateway.loopback_upstream import LoopbackUpstream
 
 from tests.support.llm_use_case import llmops, write_connection
+from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
