@@ -14,7 +14,8 @@ import pytest
 from llmops.backends.local.registry import models as model_registry
 from llmops.serving import process
 from llmops.serving.client import score
-from tests.support.llm_use_case import Done, llmops
+from tests.support.cli import Done
+from tests.support.cli import llmops_process as llmops  # each command a process, as a user runs it
 from tests.support.prompty_use_case import (
     AOAI_KEY,
     DEFAULT_KEY,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.llm_use_case import llmops, write_connection
+from tests.support.cli import llmops_process as llmops  # the sandbox starts processes of its own
+from tests.support.llm_use_case import write_connection
 from tests.support.loopback_upstream import LoopbackUpstream
 from tests.support.repo_copy import copy_use_case
 

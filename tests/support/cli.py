@@ -16,6 +16,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -39,6 +41,15 @@ def llmops(root: Path | None, *args: str, env: Mapping[str, str | None] | None =
     with _environment(env or {}), _logging_restored(), redirect_stdout(out), redirect_stderr(err):
         code = main(argv)
     return Done(code, out.getvalue(), err.getvalue())
+
+
+def llmops_process(root: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 240) -> Done:
+    """The same command in a process of its own, for tests where the process is the point."""
+    repo = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, "PYTHONPATH": str(repo), **(env or {})}
+    done = subprocess.run([sys.executable, "-m", "llmops", "--root", str(root), *args], env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+    return Done(done.returncode, done.stdout, done.stderr)
 
 
 @contextmanager
