@@ -186,6 +186,28 @@ def test_cache_misses_then_hits_and_survives_a_restart(upstream: LoopbackUpstrea
     ]
 
 
+def test_a_request_sent_again_while_the_first_waits_is_answered_from_the_cache(tmp_path: Path) -> None:
+    # A client that gives up on a call queued at a one-slot upstream sends it again; when the first copy is
+    # answered, the second finds that answer once its slot comes, instead of asking the upstream twice.
+    accounting = tmp_path / "calls.sqlite"
+    with (
+        LoopbackUpstream(latency_s=0.3) as slow,
+        keyed_gateway({"aoai": azure_upstream(slow, max_concurrency=1)}, cache_path=tmp_path / "cache.sqlite",
+                      accounting_path=accounting) as gateway,
+    ):
+        url = gateway.route("aoai", "azure", Tag(run="r"))
+        answers: list[tuple[int, dict[str, Any]]] = []
+        first = threading.Thread(target=lambda: answers.append(chat(url)))
+        first.start()
+        while not slow.requests:  # the first copy holds the slot
+            time.sleep(0.01)
+        answers.append(chat(url))
+        first.join()
+    assert len(slow.requests) == 1
+    assert answers[0] == answers[1] and answers[0][0] == 200
+    assert rows(accounting, "cache, attempts") == [("miss", 1), ("hit", 0)]
+
+
 def test_disabled_cache_calls_the_upstream_every_time(upstream: LoopbackUpstream) -> None:
     with keyed_gateway({"aoai": azure_upstream(upstream)}, cache_path=None) as gateway:
         url = gateway.route("aoai", "azure", Tag())
