@@ -1,9 +1,12 @@
-"""The gateway's response cache over real loopback HTTP: misses, hits, a restart, a disabled cache, and the
-repeat index that keeps sampled requests apart."""
+"""The gateway's response cache over real loopback HTTP: misses, hits, a restart, a request sent again while the
+first waits, a disabled cache, and the repeat index that keeps sampled requests apart."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from llmops.llm.gateway import Tag
 from tests.support.gateway_http import azure_upstream, chat, keyed_gateway, rows
@@ -64,3 +67,25 @@ def test_sampled_requests_get_a_repeat_index_per_run(upstream: LoopbackUpstream,
     ]
     hashes = [h for (h,) in rows(accounting, "request_hash")]
     assert len(set(hashes[:3])) == 3 and hashes[5:8] == hashes[:3]
+
+
+def test_a_request_sent_again_while_the_first_waits_is_answered_from_the_cache(tmp_path: Path) -> None:
+    # A client that gives up on a call queued at a one-slot upstream sends it again; when the first copy is
+    # answered, the second finds that answer once its slot comes, instead of asking the upstream twice.
+    accounting = tmp_path / "calls.sqlite"
+    with (
+        LoopbackUpstream(latency_s=0.3) as slow,
+        keyed_gateway({"aoai": azure_upstream(slow, max_concurrency=1)}, cache_path=tmp_path / "cache.sqlite",
+                      accounting_path=accounting) as gateway,
+    ):
+        url = gateway.route("aoai", "azure", Tag(run="r"))
+        answers: list[tuple[int, dict[str, Any]]] = []
+        first = threading.Thread(target=lambda: answers.append(chat(url)))
+        first.start()
+        while not slow.requests:  # the first copy holds the slot
+            time.sleep(0.01)
+        answers.append(chat(url))
+        first.join()
+    assert len(slow.requests) == 1
+    assert answers[0] == answers[1] and answers[0][0] == 200
+    assert rows(accounting, "cache, attempts") == [("miss", 1), ("hit", 0)]

@@ -203,16 +203,19 @@ class CallPipeline:
         """The upstream's answer (through the cache) and its parsed body; None for an error answer."""
         upstream = binding.upstream
         key = cache_key(upstream.name, call.digest)
-        cached = self._cache.get(key) if self._cache is not None else None
-        if cached is not None:
-            call.outcome = "hit"
-            cached, answer = self._masked(cached, json.loads(cached))  # cached before answers were masked
-            self._record_cassette(call, body, answer)
-            return UpstreamResponse(200, cached), answer
+        hit = self._cache_hit(call, key, body)
+        if hit is not None:
+            return hit
         call.outcome = "record" if self._mode == Mode.RECORD else "miss"
         request = build_upstream_request(upstream, endpoint, requested_model, body)
         describe = f"upstream '{upstream.name}' ({request.model})"
         with binding.slots:
+            # Look again once a slot is ours: while this call waited, the same request may have been answered.
+            # A client that gives up waiting sends it again (the OpenAI client retries after its timeout, which a
+            # queue at a one-slot embedded model outlasts); that copy must not reach the upstream a second time.
+            hit = self._cache_hit(call, key, body)
+            if hit is not None:
+                return hit
             outcome = call_with_retries(
                 self._retry,
                 lambda timeout: binding.transport.send(request, timeout),
@@ -240,6 +243,17 @@ class CallPipeline:
             self._cache.put(key, upstream.name, endpoint.value, request.model, masked)
         self._record_cassette(call, body, answer)
         return UpstreamResponse(200, masked), answer
+
+    def _cache_hit(
+        self, call: _Call, key: str, body: Mapping[str, Any]
+    ) -> tuple[UpstreamResponse, Mapping[str, Any]] | None:
+        cached = self._cache.get(key) if self._cache is not None else None
+        if cached is None:
+            return None
+        call.outcome = "hit"
+        cached, answer = self._masked(cached, json.loads(cached))  # cached before answers were masked
+        self._record_cassette(call, body, answer)
+        return UpstreamResponse(200, cached), answer
 
     def _masked(self, body: bytes, answer: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
         """An answer with the secrets it echoes masked, before it is stored or returned (streamed answers
