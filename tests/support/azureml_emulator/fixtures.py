@@ -18,6 +18,7 @@ from .emulator import AzureMLEmulator
 from .routes.workspace import WORKSPACE_GUID
 from .tls import LoopbackTls, make_loopback_tls
 
+AZUREML_CURRENT_CLOUD = "AZUREML_CURRENT_CLOUD"
 CONTAINER = f"azureml-blobstore-{WORKSPACE_GUID}"  # as Azure ML names the default datastore's container
 
 
@@ -78,5 +79,15 @@ def azureml_emulator_session(
 def azureml_emulator(azureml_emulator_session: AzureMLEmulator) -> Iterator[AzureMLEmulator]:
     """The session's emulator with a fresh workspace: no resources but the seeded ones, no faults."""
     azureml_emulator_session.reset()
-    yield azureml_emulator_session
-    azureml_emulator_session.faults.clear()
+    # azure-ai-ml records the cloud of every MLClient in os.environ (AZUREML_CURRENT_CLOUD). Left there, the
+    # emulator's cloud name reaches every later subprocess, and one that imports azure-ai-ml without the
+    # emulator's cloud metadata (a nested `make test`) fails: 'Unknown cloud environment "AzureMLEmulator..."'.
+    previous = os.environ.get(AZUREML_CURRENT_CLOUD)
+    try:
+        yield azureml_emulator_session
+    finally:
+        azureml_emulator_session.faults.clear()
+        if previous is None:
+            os.environ.pop(AZUREML_CURRENT_CLOUD, None)
+        else:
+            os.environ[AZUREML_CURRENT_CLOUD] = previous

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from llmops.backends.local.engine.line_runner import LineRunner
-from llmops.backends.local.engine.node_output import node_output_logged
+from llmops.backends.local.engine.node_output import log_captured, node_output_logged
 from llmops.backends.local.engine.node_pool import NodePool
 from llmops.backends.types import LineOutcome
 
@@ -65,6 +65,7 @@ def _first_interrupt_sets(stop: threading.Event) -> Iterator[None]:
 
 
 def _outcome(index: int, inputs: dict[str, Any], result: Any, started: float) -> LineOutcome:
+    log_captured(result.node_run_infos or {})
     status = str(getattr(result.run_info.status, "value", result.run_info.status))
     outputs = {k: _plain(v) for k, v in (result.output or {}).items() if k != "line_number"}
     error = None if status == "Completed" else _error_text(result.run_info)
