@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from llmops.backends.local.engine import promptflow_private
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.local.engine.promptflow_private import CONTRACT, EXECUTOR_ATTRIBUTES, contract_problem
 
 PACKAGE = Path(__file__).resolve().parents[2] / "llmops"
@@ -77,6 +78,12 @@ nodes:
   inputs: {n: "${inputs.n}"}
 """
 DOUBLE_PY = "from promptflow.core import tool\n\n\n@tool\ndef double(n: int) -> int:\n    return 2 * n\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _promptflow_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Before a test here imports prompt flow: its home in a temporary folder, no telemetry, no trace service."""
+    configure_promptflow(tmp_path_factory.mktemp("state"))
 
 
 def _resolve(module: str, name: str) -> Any:
