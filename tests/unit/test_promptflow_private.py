@@ -264,7 +264,7 @@ DEPRECATIONS = [
     ("promptflow.executor.flow_executor", "anything new", True),
     ("promptflow.tools.aoai", "anything new", True),
     ("llmops.backends.local.engine.flow_runner", "anything new", True),
-    ("marshmallow.fields", "anything new", True),  # what prompt flow's schemas make marshmallow say
+    ("marshmallow.fields", "anything new", False),  # shown: azure-ai-ml's schemas make marshmallow say things too
     ("marshmallow.schema", "The `ordered` `class Meta` option is deprecated. Field order is already preserved", False),
     ("marshmallow.fields", "Passing field metadata as keyword arguments is deprecated. Use the explicit", False),
     ("azure.ai.ml._schema.monitoring.thresholds", "`Number` field should not be instantiated.", False),
