@@ -8,6 +8,7 @@ import ast
 import importlib
 import inspect
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from llmops.backends.local.engine import promptflow_private
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.local.engine.promptflow_private import CONTRACT, EXECUTOR_ATTRIBUTES, contract_problem
 
 PACKAGE = Path(__file__).resolve().parents[2] / "llmops"
@@ -76,6 +78,12 @@ nodes:
   inputs: {n: "${inputs.n}"}
 """
 DOUBLE_PY = "from promptflow.core import tool\n\n\n@tool\ndef double(n: int) -> int:\n    return 2 * n\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _promptflow_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Before a test here imports prompt flow: its home in a temporary folder, no telemetry, no trace service."""
+    configure_promptflow(tmp_path_factory.mktemp("state"))
 
 
 def _resolve(module: str, name: str) -> Any:
@@ -249,3 +257,30 @@ def test_every_relied_name_is_listed_in_the_docstring() -> None:
     missing += [name for name in EXECUTOR_ATTRIBUTES if name not in doc]
     assert not missing, missing
 
+
+
+# pyproject.toml's filterwarnings, as pytest applies them: (the module a warning names, its message, raised?)
+DEPRECATIONS = [
+    ("promptflow.executor.flow_executor", "anything new", True),
+    ("promptflow.tools.aoai", "anything new", True),
+    ("llmops.backends.local.engine.flow_runner", "anything new", True),
+    ("marshmallow.fields", "anything new", False),  # shown: azure-ai-ml's schemas make marshmallow say things too
+    ("marshmallow.schema", "The `ordered` `class Meta` option is deprecated. Field order is already preserved", False),
+    ("marshmallow.fields", "Passing field metadata as keyword arguments is deprecated. Use the explicit", False),
+    ("azure.ai.ml._schema.monitoring.thresholds", "`Number` field should not be instantiated.", False),
+    ("some_other_library", "anything", False),
+]
+
+
+@pytest.mark.parametrize(("module", "message", "raised"), DEPRECATIONS, ids=[f"{m}: {t}" for m, t, _ in DEPRECATIONS])
+def test_deprecation_warnings_from_prompt_flow_fail_the_tests_unless_listed(module: str, message: str,
+                                                                            raised: bool) -> None:
+    def warn() -> None:
+        warnings.warn_explicit(message, DeprecationWarning, "planted.py", 1, module=module)
+
+    if raised:
+        with pytest.raises(DeprecationWarning, match=message):
+            warn()
+    else:
+        with warnings.catch_warnings(record=True):  # shown, not raised (the filters stay as pytest set them)
+            warn()

@@ -32,16 +32,17 @@ the installed prompt flow with inspect, and fails naming the one that changed):
 
 Fallback. When one of them is missing or its signature differs (checked once, on first use), the executors are
 left as they are: lines run on the public line API alone, each starting its own thread pool. Results are the
-same (the same scheduler walks the same DAG); runs are slower (benchmarks/engine_overhead.py, see the warning
-below), and the log says so once, at warning level, naming what changed.
+same (the same scheduler walks the same DAG); runs are slower (see SLOWER below), and the log says so once, at
+warning level, naming what changed.
 
 Cancellation, as upstream: the scheduler's task carries upstream's name; a line timeout is upstream's own code;
-a cancelled line (a second Ctrl-C, a cancelled request) cancels its node tasks with upstream's `cancel_tasks`,
-so a node that has not started never starts, and re-raises. Upstream then ends the whole process with
+a cancelled line (a second Ctrl-C, or any caller cancelling its task) cancels its node tasks with upstream's
+`cancel_tasks`, so a node that has not started never starts, and re-raises. Upstream then ends the whole process with
 `os._exit(0)` once every task is done, because a sync node's thread cannot be stopped and would keep the process
 alive; here the node pool's threads are daemon threads (node_pool.py), which keeps the process from waiting for
 them without ending it from a side thread (which would make an interrupted command exit 0, and end an endpoint
 server over one cancelled request). With the fallback, upstream's scheduler answers, os._exit included.
+Left out of upstream's `execute`: its opt-in monitor of long-running nodes (PF_LONG_RUNNING_LOGGING_INTERVAL).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import functools
 import importlib
 import inspect
 import logging
+import threading
 import types
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -64,7 +66,9 @@ TESTED_WITH = "1.18.5"
 SCHEDULER = "promptflow.executor._async_nodes_scheduler"
 CONTEXT = "promptflow._core.flow_execution_context"
 EXECUTOR = "promptflow.executor"
-SLOWER = "about 2x the engine's overhead per line on a python-only flow"  # benchmarks/engine_overhead.py
+# Measured with benchmarks/engine_overhead.py (10k lines of a python-only flow, 2 cores): 1.1-1.3 ms per line
+# pooled, 2.9-3.4 ms on the public API; benchmarks/experiment_throughput.py (LLM calls at 100 ms) the same both ways.
+SLOWER = "about 2.5x the time per line on a python-only flow, about the same when LLM calls dominate"
 
 
 @dataclass(frozen=True)
@@ -120,20 +124,25 @@ def contract_problem(relied: Relied) -> str | None:
         return f"{relied.qualified} is not callable"
     if inspect.iscoroutinefunction(target) != (relied.kind == "coroutine"):
         return f"{relied.qualified} is {'not ' if relied.kind == 'coroutine' else ''}a coroutine function"
-    found = tuple(inspect.signature(target).parameters)
+    try:
+        found = tuple(inspect.signature(target).parameters)
+    except (TypeError, ValueError):  # a builtin or C function has none to read
+        return f"{relied.qualified} has no signature to check"
     if found != relied.parameters:
         return f"{relied.qualified} takes ({', '.join(found)}), not ({', '.join(relied.parameters)})"
     return None
 
 
 _warned = False
+_warned_lock = threading.Lock()  # the endpoint server's worker threads load flows at once
 
 
 def _fall_back(problem: str) -> None:
     global _warned
-    if _warned:
-        return
-    _warned = True
+    with _warned_lock:
+        if _warned:
+            return
+        _warned = True
     try:
         installed = metadata.version("promptflow-core")
     except metadata.PackageNotFoundError:
@@ -157,7 +166,8 @@ def _pooled_scheduler() -> Any:
 def recheck() -> None:
     """Check prompt flow's private pieces again on next use, and warn again (for tests that change them)."""
     global _warned
-    _warned = False
+    with _warned_lock:
+        _warned = False
     _pooled_scheduler.cache_clear()
 
 
