@@ -17,9 +17,10 @@ Order matters: everything the snippet must not undo happens before its first lin
 
 What this does NOT stop: audit hooks are not a security boundary against code written to escape them
 (PEP 578 says as much); they stop what a model writes by mistake or what a question talks it into in
-plain Python. The rlimits, the wall-clock kill of the process group and the network namespace are the
-kernel-enforced parts. For code from untrusted users, also run the whole flow in a container without
-network (environment/Dockerfile; `docker run --network none`).
+plain Python. The rlimits, sandbox.py's wall-clock kill of the process group and the network namespace
+are the kernel-enforced parts. Nor does it hide the machine: the program still sees the CPU count, the
+clock, its own limits. Where questions come from untrusted users, also run the flow in a container as an
+unprivileged user (environment/Dockerfile) whose network reaches only the LLM's endpoint.
 """
 
 import os
