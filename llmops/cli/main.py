@@ -31,11 +31,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     by_name: dict[str, ModuleType] = {}
     for module in _modules():
-        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP.capitalize() + ".",
+        aliases = getattr(module, "ALIASES", ())
+        cmd = sub.add_parser(module.NAME, aliases=aliases, help=module.HELP, description=module.HELP.capitalize() + ".",
                              epilog=f"example:\n  {module.EXAMPLE}",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(cmd)
-        by_name[module.NAME] = module
+        by_name.update(dict.fromkeys((module.NAME, *aliases), module))
     return parser, by_name
 
 

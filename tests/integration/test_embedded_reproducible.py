@@ -27,7 +27,7 @@ pytestmark = [
     pytest.mark.embedded,
     pytest.mark.skipif(
         not is_verified(model_file(default_models_dir(), MODEL), get_model(MODEL).sha256),
-        reason=f"embedded model '{MODEL}' is not installed (llmops model install --model {MODEL})",
+        reason=f"embedded model '{MODEL}' is not installed (llmops embedded install --model {MODEL})",
     ),
 ]
 

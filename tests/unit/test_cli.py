@@ -36,6 +36,12 @@ def test_every_command_has_help_with_example() -> None:
         assert "example:" in done.out and "llmops " in done.out.split("example:")[1], name
 
 
+def test_the_embedded_model_command_still_answers_to_its_old_name(tmp_path: Path) -> None:
+    (tmp_path / "use_cases").mkdir()
+    done = [llmops(tmp_path, name, "stop", "--model", "smollm2-135m") for name in ("embedded", "model")]
+    assert [d.code for d in done] == [0, 0] and done[0].out == done[1].out == "smollm2-135m: was not running\n"
+
+
 def test_validate_ok(tmp_path: Path) -> None:
     write_use_case(tmp_path)
     done = llmops(tmp_path, "validate")

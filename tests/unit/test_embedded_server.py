@@ -35,7 +35,7 @@ def test_starting_a_model_that_is_not_installed_says_how_to_install_it(tmp_path)
         ensure_running("smollm2-135m", tmp_path / "state", models_dir)
     assert str(caught.value) == (
         f"embedded model 'smollm2-135m' is not installed in {models_dir} (no verified smollm2-135m.gguf); "
-        "install it first: llmops model install --model smollm2-135m"
+        "install it first: llmops embedded install --model smollm2-135m"
     )
 
 

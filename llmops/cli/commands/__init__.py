@@ -1,4 +1,5 @@
-"""One module per command. Each defines NAME, HELP, EXAMPLE, configure(parser) and run(args) -> exit code.
+"""One module per command. Each defines NAME, HELP, EXAMPLE, configure(parser) and run(args) -> exit code
+(and may define ALIASES, other names it answers to).
 
 Command modules import only argparse-level code at import time so `llmops --help` stays fast; steps,
 prompt flow and Azure are imported inside run().
@@ -15,7 +16,7 @@ COMMANDS = [
     "report",
     "run",
     "record",
-    "model",
+    "embedded",
     "connections",
     "register_model",
     "models",

@@ -29,7 +29,7 @@ from llmops.llm.embedded.loopback import ServerUnavailable, get_json
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = "install it first: llmops model install --model {name}"
+INSTALL_HINT = "install it first: llmops embedded install --model {name}"
 DEFAULT_THREADS = 2
 DEFAULT_CONTEXT_TOKENS = 4096  # room for few-shot prompts plus the answer
 DEFAULT_STARTUP_TIMEOUT = 180.0

@@ -6,10 +6,13 @@ import threading
 
 from llmops.cli.common import add_json, out, out_json, workspace
 
-NAME = "model"
-HELP = ("the embedded LLM (the local model that answers when no API key is set; registered flow versions are "
-        "'models'): install (sha256-verified), serve on loopback, status with measured speed")
-EXAMPLE = "llmops model install && llmops model status --model qwen-1.5b"
+NAME = "embedded"
+# Its first name: `model` read as the registered flow versions (`models`) too. Still accepted, for the scripts
+# that use it.
+ALIASES = ("model",)
+HELP = ("the embedded LLM (the local model that answers when no API key is set): install (sha256-verified), "
+        "serve on loopback, status with measured speed")
+EXAMPLE = "llmops embedded install && llmops embedded status --model qwen-1.5b"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
