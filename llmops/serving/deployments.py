@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from llmops.backends.local.engine.line_runner import LineRunner
 from llmops.backends.local.engine.prepared_flow import prepare
 from llmops.backends.local.engine.snapshot import materialize
 from llmops.backends.local.registry import models as model_registry
+from llmops.backends.types import ModelVersion
 from llmops.errors import LlmopsError
 from llmops.serving.flow_inputs import FlowInput, declared_inputs
 from llmops.serving.model_flow import model_flow
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
 
 logger = logging.getLogger(__name__)
+ModelLookup = Callable[[str, int], ModelVersion]  # (model name, version) -> the version, its snapshot on this machine
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,14 @@ def _key(record: Deployment) -> tuple[Any, ...]:
 
 
 class DeploymentCache:
-    """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes)."""
+    """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes). `models` finds a
+    deployment's model version: the local registry's by default; an image's server has its one snapshot instead."""
 
-    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession) -> None:
+    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession, models: ModelLookup | None = None) -> None:
         self.state_dir = state_dir
         self.endpoint = endpoint
         self.session = session
+        self._models = models or (lambda name, version: model_registry.get(state_dir, name, version))
         self._loaded: dict[tuple[Any, ...], LoadedDeployment] = {}
         self._env_owner: dict[str, tuple[str, str]] = {}  # variable -> (deployment, value)
 
@@ -74,7 +79,7 @@ class DeploymentCache:
         return LoadedDeployment(record, runner, inputs)
 
     def _runner(self, record: Deployment) -> tuple[LineRunner, tuple[FlowInput, ...]]:
-        model = model_registry.get(self.state_dir, record.model_name, record.model_version)
+        model = self._models(record.model_name, record.model_version)
         if not model.snapshot.is_dir():
             raise LlmopsError(f"its snapshot folder '{model.snapshot}' is missing; register the model again")
         flow = model_flow(model)

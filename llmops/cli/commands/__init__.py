@@ -21,6 +21,7 @@ COMMANDS = [
     "register_model",
     "models",
     "endpoint",
+    "image",
     "deploy",
     "test_endpoint",
     "post_prod_eval",

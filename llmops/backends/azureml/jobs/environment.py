@@ -10,16 +10,15 @@ promptflow library like a laptop does.
 
 from __future__ import annotations
 
-import re
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from llmops.backends.package_pins import read_pins, runtime_closure
 from llmops.errors import LlmopsError
 
 # Ubuntu 22.04 with conda and Open MPI, no ML framework; pinned, as every input of a job is. Its tags are listed
@@ -27,42 +26,6 @@ from llmops.errors import LlmopsError
 BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20241202.v1"
 # What a node imports beyond llmops' base dependencies: the identity that reads the connections from Key Vault.
 NODE_EXTRAS = ("azure-identity",)
-# Nodes are Linux: markers are evaluated for them, whatever this machine is.
-_NODE_PLATFORM = {"os_name": "posix", "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"}
-
-
-def read_pins(constraints: Path) -> dict[str, str]:
-    """name (canonical) -> version, from `name==version` lines."""
-    pins: dict[str, str] = {}
-    for line in constraints.read_text(encoding="utf-8").splitlines():
-        found = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)", line)
-        if found:
-            pins[canonicalize_name(found[1])] = found[2]
-    return pins
-
-
-def _marker_environment() -> dict[str, str]:
-    return {**cast(dict[str, str], default_environment()), **_NODE_PLATFORM, "extra": ""}
-
-
-def runtime_closure(roots: list[str]) -> list[str]:
-    """The installed distributions `roots` need at run time, transitively: canonical names, sorted."""
-    environment = _marker_environment()
-    seen: set[str] = set()
-    todo = [Requirement(root) for root in roots]
-    while todo:
-        requirement = todo.pop()
-        name = canonicalize_name(requirement.name)
-        if name in seen or (requirement.marker is not None and not requirement.marker.evaluate(environment)):
-            continue
-        seen.add(name)
-        try:
-            todo += [Requirement(text) for text in metadata.requires(requirement.name) or []]
-        except metadata.PackageNotFoundError:
-            raise LlmopsError(f"package '{requirement.name}' (needed by llmops on Azure ML nodes) is not installed "
-                              "here; install llmops with its azure extra: pip install -e '.[azure]' -c "
-                              "constraints.txt") from None
-    return sorted(seen)
 
 
 def llmops_roots() -> list[str]:

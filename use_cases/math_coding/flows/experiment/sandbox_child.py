@@ -20,7 +20,7 @@ What this does NOT stop: audit hooks are not a security boundary against code wr
 plain Python. The rlimits, sandbox.py's wall-clock kill of the process group and the network namespace
 are the kernel-enforced parts. Nor does it hide the machine: the program still sees the CPU count, the
 clock, its own limits. Where questions come from untrusted users, also run the flow in a container as an
-unprivileged user (environment/Dockerfile) whose network reaches only the LLM's endpoint.
+unprivileged user (the serving image, llmops image build) whose network reaches only the LLM's endpoint.
 """
 
 import os

@@ -1,0 +1,139 @@
+"""The endpoint server of an image, started from its build context: `python -m llmops.serving.image --context DIR`.
+
+The same parts as the local endpoint server (EndpointApp's /score and /health, the guarded waitress server, the
+LLM gateway, the production log), serving the one model version in `DIR/flow` as one deployment at 100%.
+The container's ENTRYPOINT runs it on 0.0.0.0:8080; run.py runs it from a context folder as a local process.
+
+No secret is read from the context: connections come from the environment (`aoai={...}` variables, as in
+.env), the endpoint's key from LLMOPS_ENDPOINT_KEY. A bind to anything but loopback without a key is refused
+before anything starts. A connection that would fall back to the embedded model is refused too: an image
+carries no model, so it says which variable to set instead of failing on the first request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmops.backends.content_hash import flow_hash
+from llmops.backends.endpoints import Deployment
+from llmops.backends.local.engine.line_loop import LineLoop
+from llmops.backends.local.engine.promptflow_env import configure_promptflow
+from llmops.backends.types import ModelVersion
+from llmops.errors import LlmopsError
+from llmops.llm.connections import SAMPLE_LINE, read_connections
+from llmops.llm.providers import Use
+from llmops.llm.session import LlmSession, LlmSettings
+from llmops.serving.app import EndpointApp
+from llmops.serving.endpoint_key import KEY_ENV, MIN_LENGTH, EndpointKey
+from llmops.serving.guard import GuardedServer, Limits
+from llmops.serving.image.entry import CASSETTES_DIR, FLOW_DIR, ImageEntry, read_entry
+from llmops.serving.image.fixed_state import FixedState, one_deployment_endpoint
+from llmops.serving.model_flow import model_flow
+from llmops.serving.ports import LOOPBACK
+from llmops.serving.production_log import ProductionLog, log_path
+
+logger = logging.getLogger(__name__)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ContextServeOptions:
+    context_dir: Path
+    state_dir: Path  # writable: prompt flow's home, the LLM cache, the production log
+    host: str = LOOPBACK
+    port: int = 8080
+    threads: int = 8
+    endpoint: str | None = None  # None: the entry's names
+    deployment: str | None = None
+    provider: str | None = None  # None: the entry's provider
+    key: str | None = field(default=None, repr=False)  # from LLMOPS_ENDPOINT_KEY, never an argument
+    ready_file: Path | None = None  # written with pid, host and port once the server listens
+
+
+def _key(options: ContextServeOptions) -> EndpointKey | None:
+    if options.key:
+        if len(options.key) < MIN_LENGTH or not options.key.isascii() or " " in options.key:
+            raise LlmopsError(f"{KEY_ENV} must be at least {MIN_LENGTH} printable ASCII characters without spaces")
+        return EndpointKey(KEY_ENV, options.key)
+    if options.host not in LOOPBACK_HOSTS:
+        raise LlmopsError(f"the endpoint server refuses to listen on {options.host} without a key: set {KEY_ENV} in "
+                          "its environment (the platform's secret setting, never the image); callers then send "
+                          "Authorization: Bearer <key>")
+    return None
+
+
+def _model(entry: ImageEntry, context_dir: Path) -> ModelVersion:
+    snapshot = context_dir / FLOW_DIR
+    digest = flow_hash(snapshot) if snapshot.is_dir() else ""
+    if digest != entry.sha256:
+        raise LlmopsError(f"{snapshot}: its files (sha256 {digest[:12] or 'none'}) are not those of model "
+                          f"{entry.model_name} version {entry.model_version} (sha256 {entry.sha256[:12]}); build the "
+                          "context again with: llmops image build")
+    return ModelVersion(entry.model_name, entry.model_version, entry.sha256, snapshot, entry.lineage())
+
+
+def _session(entry: ImageEntry, options: ContextServeOptions, uses: list[Use]) -> LlmSession:
+    provider = options.provider or entry.provider
+    settings = LlmSettings(
+        state_dir=options.state_dir, cassette_dir=options.context_dir / CASSETTES_DIR, provider=provider,
+        connections=read_connections(None, os.environ), record_hint="llmops record (then build the image again)",
+        max_concurrency=entry.max_concurrency, start_model_now=True)
+    session = LlmSession(settings, uses)
+    embedded = sorted(c.connection for c in session.choices.values() if c.profile == "embedded")
+    if embedded:
+        raise LlmopsError(f"connection '{embedded[0]}' has no key in the server's environment, and an image carries "
+                          f"no embedded model; set the variable {SAMPLE_LINE.format(name=embedded[0])} (a secret "
+                          "setting of the platform)")
+    return session
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(0)  # waitress's run() ends on SystemExit and lets in-flight requests finish
+
+
+def _write_ready(path: Path, info: dict[str, Any]) -> None:
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(json.dumps(info), encoding="utf-8")
+    staging.replace(path)
+
+
+def serve_context(options: ContextServeOptions) -> None:
+    entry = read_entry(options.context_dir)
+    endpoint_name = options.endpoint or entry.endpoint
+    deployment_name = options.deployment or entry.deployment
+    key = _key(options)
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    configure_promptflow(options.state_dir)
+    model = _model(entry, options.context_dir)
+    flow = model_flow(model)
+    session = _session(entry, options, [Use(entry.flow, node, name) for node, name in flow.connections()])
+    deployment = Deployment(endpoint_name, deployment_name, entry.model_name, entry.model_version, entry.flow,
+                            entry.variant, entry.variant_label)
+    endpoint = one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider)
+    log = ProductionLog(log_path(options.state_dir, endpoint_name))
+    signal.signal(signal.SIGTERM, _stop)
+    with session:
+        state = FixedState(options.state_dir, endpoint, model, session)
+        lines = LineLoop(callers=options.threads)
+        app = EndpointApp(endpoint_name, state, log, lines, key=key)
+        server = GuardedServer(app, Limits(), host=options.host, port=options.port, threads=options.threads,
+                               ident="llmops-endpoint", asyncore_use_poll=True)
+        port = int(server.effective_port)
+        logger.info("serving model %s version %d (variant %s) as %s/%s on http://%s:%d", entry.model_name,
+                    entry.model_version, entry.variant_label, endpoint_name, deployment_name, options.host, port)
+        if options.ready_file is not None:
+            _write_ready(options.ready_file, {"pid": os.getpid(), "host": options.host, "port": port})
+        try:
+            server.run()
+        finally:
+            server.close()
+            app.mirror.close()
+            lines.close()
+            log.close()
+            logger.info("endpoint %s/%s stopped", endpoint_name, deployment_name)

@@ -1,0 +1,151 @@
+"""Step: the serving image of a registered model version, `llmops image build`.
+
+Resolves the model version (the latest of `<use_case>_<env>` by default), writes its build context
+(llmops/serving/image/context.py), names the image `<registry>/<use case>:<version>-<snapshot sha256 prefix>`,
+and builds it (and pushes it, when asked) where a Docker engine answers. Where none does, the context is still
+written and the result carries the exact `docker build`, `az acr build` and `docker push` commands for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmops.backends import open_backend
+from llmops.backends.protocols import Backend
+from llmops.backends.types import ModelVersion
+from llmops.config.deployment_config import WebAppEndpoint
+from llmops.config.flow_requirements import requirements_file
+from llmops.config.use_case import UseCase
+from llmops.config.workspace import Workspace
+from llmops.errors import LlmopsError
+from llmops.serving.image import docker, dockerfile
+from llmops.serving.image.context import BuildContext, ContextInputs, write_context
+from llmops.serving.image.entry import ImageEntry
+from llmops.serving.image.requirements import image_requirements
+from llmops.serving.model_flow import model_flow
+from llmops.version import __version__
+
+logger = logging.getLogger(__name__)
+CONSTRAINTS = "constraints.txt"
+# The targets whose block names the endpoint and deployment the image answers as, most specific first.
+NAMING_TARGETS = ("azure_managed", "kubernetes", "local")
+
+
+@dataclass(frozen=True)
+class ImageBuildResult:
+    model: ModelVersion
+    image: docker.ImageName
+    context: BuildContext
+    entry: ImageEntry
+    engine: bool  # a Docker engine answered `docker info`
+    built: bool
+    pushed: bool
+    commands: dict[str, str]  # build; push with a registry; acr_build when it is an Azure Container Registry
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"use_case": self.entry.use_case, "env": self.entry.env, "model": self.model.name,
+                "model_version": self.model.version, "sha256": self.model.sha256, "image": self.image.reference,
+                "registry": self.image.registry, "tag": self.image.tag, "context_dir": str(self.context.folder),
+                "context_digest": self.context.digest, "context_files": self.context.files,
+                "dockerfile": self.context.dockerfile_source, "endpoint": self.entry.endpoint,
+                "deployment": self.entry.deployment, "variant": self.entry.variant,
+                "variant_label": self.entry.variant_label, "provider": self.entry.provider, "engine": self.engine,
+                "built": self.built, "pushed": self.pushed, "commands": self.commands, "notes": self.notes}
+
+
+def _model(backend: Backend, use_case: UseCase, env: str, version: int | None) -> ModelVersion:
+    name = f"{use_case.name}_{env}"  # register-model's name for the env's standard flow
+    versions = sorted(v.version for v in backend.registry.models.list_versions(use_case.name) if v.name == name)
+    if not versions:
+        raise LlmopsError(f"use case '{use_case.name}' has no model registered for env '{env}' (model '{name}'); "
+                          f"register one first: llmops register-model --use-case {use_case.name} --env {env}")
+    if version is not None and version not in versions:
+        raise LlmopsError(f"model '{name}' has no version {version}; versions: {', '.join(map(str, versions))}")
+    return backend.registry.models.get(name, version if version is not None else versions[-1])
+
+
+def _names(use_case: UseCase, env: str) -> tuple[str, str]:
+    """(endpoint, deployment) the image answers as by default: the env's first online endpoint block's."""
+    for target in NAMING_TARGETS:
+        block = use_case.deployment.for_env(target, env)
+        endpoint, deployment = getattr(block, "ENDPOINT_NAME", ""), getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
+        if endpoint and deployment:
+            return endpoint, deployment
+    return f"{use_case.name.replace('_', '-')}-{env}", "blue"
+
+
+def _registry(use_case: UseCase, env: str, registry: str | None) -> tuple[str, str]:
+    """(registry, its resource group): --registry, else REGISTRY_NAME of the env's webapp_endpoint block."""
+    block = use_case.deployment.for_env("webapp", env)
+    if registry is not None:
+        return registry, block.REGISTRY_RG_NAME if isinstance(block, WebAppEndpoint) else ""
+    if isinstance(block, WebAppEndpoint) and block.REGISTRY_NAME:
+        return block.REGISTRY_NAME, block.REGISTRY_RG_NAME
+    return "", ""
+
+
+def _entry(use_case: UseCase, env: str, model: ModelVersion, provider: str | None) -> ImageEntry:
+    lineage = model.lineage
+    flow = model_flow(model)
+    endpoint, deployment = _names(use_case, env)
+    variant = {str(k): str(v) for k, v in (lineage.get("variant") or flow.default_variants()).items()}
+    return ImageEntry(
+        use_case=use_case.name, env=env, endpoint=endpoint, deployment=deployment, model_name=model.name,
+        model_version=model.version, sha256=model.sha256, flow=str(lineage.get("flow") or flow.name),
+        flow_file=flow.relative_file, flow_variants=tuple(str(v) for v in lineage.get("flow_variants") or ()),
+        variant=variant, variant_label=str(lineage.get("variant_label") or "defaults"),
+        provider=provider or use_case.env(env).PROVIDER, max_concurrency=use_case.env(env).CONCURRENCY,
+        llmops_version=__version__, git_commit=str((lineage.get("git") or {}).get("commit") or ""))
+
+
+def _requirements(workspace: Workspace, model: ModelVersion) -> list[str]:
+    file = requirements_file(model_flow(model))
+    flow_lines = None
+    if file is not None:
+        shown = f"model {model.name} version {model.version}: {file.relative_to(model.snapshot).as_posix()}"
+        flow_lines = (shown, file.read_text(encoding="utf-8").splitlines())
+    return image_requirements(workspace.root / CONSTRAINTS, flow_lines)
+
+
+def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_version: int | None = None,
+                push: bool = False, context_dir: Path | None = None, registry: str | None = None,
+                provider: str | None = None, backend: Backend | None = None,
+                engine: bool | None = None) -> ImageBuildResult:
+    """`engine` None asks `docker info`; `provider` None takes the env's PROVIDER (replay puts the flow's
+    cassettes in the image)."""
+    use_case.env(env)  # an unknown env is reported as such, with the valid names
+    registry_name, resource_group = _registry(use_case, env, registry)
+    if push and not registry_name:
+        raise LlmopsError(f"--push needs a registry: set REGISTRY_NAME of the webapp_endpoint block for env '{env}' in "
+                         f"use_cases/{use_case.name}/configs/deployment_config.json, or pass --registry NAME")
+    model = _model(backend or open_backend(workspace, use_case, env), use_case, env, model_version)
+    entry = _entry(use_case, env, model, provider)
+    image = docker.image_name(registry_name, use_case.name, model.version, model.sha256)
+    folder = context_dir or workspace.state_dir / "images" / image.repository / image.tag
+    choice = dockerfile.choose(use_case.folder, workspace.shown(use_case.folder))
+    cassettes = use_case.folder / "cassettes" if entry.provider == "replay" else None
+    context = write_context(folder.resolve(), ContextInputs(entry, model.snapshot, choice,
+                                                            _requirements(workspace, model),
+                                                            workspace.root / CONSTRAINTS, cassettes))
+    commands = {"build": docker.shown(docker.build_command(context.folder, image))}
+    if registry_name:  # an image named for this machine only has nowhere to go
+        commands["push"] = docker.shown(docker.push_command(image))
+    acr = docker.acr_build_command(context.folder, image, resource_group)
+    if acr is not None:
+        commands["acr_build"] = docker.shown(acr)
+    notes = [] if registry_name else [
+        f"no registry configured: the image is named for this machine only; set REGISTRY_NAME of the webapp_endpoint "
+        f"block for env '{env}' (or pass --registry NAME) to push it or build it in Azure Container Registry"]
+    has_engine = docker.engine_available() if engine is None else engine
+    built = pushed = False
+    if has_engine:
+        docker.run(docker.build_command(context.folder, image))
+        built = True
+        if push:
+            docker.run(docker.push_command(image))
+            pushed = True
+    return ImageBuildResult(model, image, context, entry, has_engine, built, pushed, commands, notes)
