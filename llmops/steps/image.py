@@ -21,6 +21,7 @@ from llmops.config.flow_requirements import requirements_file
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
+from llmops.llm.providers import check_profile
 from llmops.serving.image import docker, dockerfile
 from llmops.serving.image.context import BuildContext, ContextInputs, write_context
 from llmops.serving.image.entry import ImageEntry
@@ -118,6 +119,8 @@ def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_vers
     """`engine` None asks `docker info`; `provider` None takes the env's PROVIDER (replay puts the flow's
     cassettes in the image)."""
     use_case.env(env)  # an unknown env is reported as such, with the valid names
+    if provider is not None:
+        check_profile(provider)
     registry_name, resource_group = _registry(use_case, env, registry)
     if push and not registry_name:
         raise LlmopsError(f"--push needs a registry: set REGISTRY_NAME of the webapp_endpoint block for env '{env}' in "

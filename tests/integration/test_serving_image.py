@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from llmops.backends.content_hash import flow_files, flow_hash
+from llmops.errors import StepFailed
 from llmops.serving.client import get_json, score
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.image import run_context
@@ -26,6 +27,7 @@ from llmops.serving.image.dockerfile import copied_sources, instructions, templa
 from llmops.serving.production_log import read_entries
 from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
+from tests.support.repo_copy import copy_use_case
 
 pytestmark = pytest.mark.timeout(300)
 PLANTED_KEY = "sk-planted-0123456789abcdef-in-dotenv"
@@ -281,3 +283,32 @@ def test_a_snapshot_holding_a_dotenv_is_refused(repo: Path) -> None:
     code, out, err = build(repo)
     assert code == 1 and "its snapshot holds .env, which would put keys into the image" in err
     assert PLANTED_KEY not in out + err
+
+
+def test_a_replaying_image_of_a_shipped_use_case_answers_with_its_cassettes(tmp_path: Path) -> None:
+    """What the Azure ML emulator's deployments do: no key anywhere, the recorded answers in the image."""
+    root = tmp_path / "repo"
+    folder = copy_use_case(root, "web_classification")
+    assert llmops(root, "register-model", "-u", "web_classification", "-e", "dev").code == 0
+    done = llmops(root, "image", "build", "-u", "web_classification", "-e", "dev", "--provider", "replay",
+                  "--context-dir", str(tmp_path / "ctx"), "--json", env=fake_docker(tmp_path / "d", False))
+    assert done.code == 0, done.err
+    context = Path(json.loads(done.out)["context_dir"])
+    assert [p.name for p in (context / "cassettes").iterdir()] == ["experiment.jsonl"]
+    inputs = json.loads((folder / "sample-request.json").read_text())
+    environ = {k: v for k, v in os.environ.items() if k not in ("aoai", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")}
+    with run_context(context, environ=environ, env_vars={"LLMOPS_OFFLINE": "1"}, state_dir=tmp_path / "s") as running:
+        reply = score(running.scoring_url, inputs)
+    assert reply.status == 200 and reply.deployment == "blue" and set(reply.body) == {"category", "evidence"}
+    # A live provider without the connection in the environment: refused at start, naming the variable to set.
+    with pytest.raises(StepFailed) as refused:
+        run_context(context, provider="auto", environ=environ, state_dir=tmp_path / "s2", timeout=120)
+    assert "connection 'aoai' has no key in the server's environment, and an image carries no embedded model; " \
+           'set the variable aoai={"api_key": "<key>"' in str(refused.value)
+
+
+def test_image_dockerfile_prints_llmops_dockerfile_and_build_needs_a_use_case(repo: Path) -> None:
+    printed = llmops(repo, "image", "dockerfile")
+    assert printed.code == 0 and printed.out == template_text()
+    done = llmops(repo, "image", "build")
+    assert done.code == 2 and "image build needs --use-case NAME and --env ENV" in done.err
