@@ -69,4 +69,10 @@ def llmops_dependencies() -> list[str]:
         project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project") or {}
         if project.get("name") == "llmops":
             return [str(text) for text in project.get("dependencies") or []]
-    return [text for text in metadata.requires("llmops") or [] if "extra ==" not in text]
+    try:
+        requires = metadata.requires("llmops") or []
+    except metadata.PackageNotFoundError:
+        raise LlmopsError(f"llmops runs from {PACKAGE_DIR}, which is neither installed nor in a checkout with its "
+                          "pyproject.toml, so its dependencies are unknown; install it: pip install -e . -c "
+                          "constraints.txt") from None
+    return [text for text in requires if "extra ==" not in text]

@@ -108,7 +108,8 @@ def run_context(context_dir: Path, port: int = 0, *, state_dir: Path | None = No
     if key:
         env[KEY_ENV] = key
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(context_dir), env.get("PYTHONPATH", "")) if p)
-    command = context_command(context_dir, port, state, ready_file, endpoint=endpoint, deployment=deployment,
+    # The names always go as arguments: an LLMOPS_DEPLOYMENT in the caller's environment must not rename the server.
+    command = context_command(context_dir, port, state, ready_file, endpoint=names[0], deployment=names[1],
                               provider=provider, threads=threads)
     process = background.launch(command, env, log_file)
 
