@@ -4,19 +4,26 @@ Started by `llmops endpoint up` as `python -m llmops.serving ...` (see process.p
 record once it listens and removes it when SIGTERM (`llmops endpoint down`) stops it. It answers
 liveness at once and readiness once its deployments are loaded.
 
-Why uvicorn and the line on the event loop (benchmarks/endpoint_overhead.py, mini use case, python nodes
-only, 2000 requests at 100 concurrent clients over keep-alive connections, one 2-core machine shared with
-other work; the ratios are within one run):
+Why uvicorn and the line on the event loop: the mini use case (python nodes only) behind each server, best of 3
+rounds, same run, keep-alive clients on one asyncio loop, one 2-core machine at load 4.2 from other work;
+CPU is the server process's per request:
 
-    server                                             req/s   p50 ms   p99 ms   x in-process (async)
-    waitress, 8 threads, line handed to a loop thread    246      321      980   0.22 (0.67 of sync)
-    uvicorn + httptools + uvloop, bare ASGI, line on     SEE_BENCH
-      the loop (this module)
-    uvicorn + starlette (same line path)                 SEE_BENCH
+    server                                   clients  req/s  p50 ms  p99 ms  CPU ms
+    waitress, 8 threads, line handed to a       1       486    1.86    6.36    1.83
+      loop thread (before)                    100       412  214.29  407.42    2.46
+    uvicorn + httptools + uvloop, bare ASGI,    1       543    1.70    4.21    1.63
+      line on the loop (this module)          100       449  194.39  502.15    1.69
+    uvicorn + starlette's router in front       1       403    1.99    7.69    1.87
+      of the same app                         100       405  203.27  664.91    1.88
 
-waitress gives every request a thread and hands the line to an event loop thread and back; each
-hand-over waits for the GIL. Here the request is parsed, routed, run and answered on one loop, and only
-the flow's synchronous nodes go to the node pool, as `run_batches` runs an experiment's lines.
+waitress gives every request a thread and hands the line to an event loop thread and back; each hand-over
+waits for the GIL. Here the request is parsed, routed, run and answered on one loop, and only the flow's
+synchronous nodes go to the node pool, as `run_batches` runs an experiment's lines. Against the line in
+process and `pf flow serve` (benchmarks/endpoint_overhead.py, load 4.4): at 100 clients 553 req/s, 0.59x the
+in-process async line rate (932) and 2.33x pf flow serve (238; 3.44 CPU ms per request against 1.58 here);
+at 1 client 623 req/s, 0.58x in process (1065) and 4.02x pf flow serve (155). What is left is the GIL: each
+time the loop thread makes a system call (the socket write, the registry's version read, the log's flush) a
+node thread takes the GIL, and the loop waits for the switch interval to get it back.
 """
 
 from __future__ import annotations
