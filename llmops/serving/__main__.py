@@ -10,9 +10,11 @@ from pathlib import Path
 
 from llmops.errors import LlmopsError
 from llmops.serving import server_log
-from llmops.serving.endpoint_key import KEY_ENV
+from llmops.serving.endpoint_key import KEY_ENV, EndpointKey
 from llmops.serving.endpoint_server import check_port, serve
 from llmops.serving.process import ServeOptions, server_log_path
+from llmops.serving.server_assembly import configure_process
+from llmops.serving.server_settings import Listen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,30 +27,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider", default="auto")
     parser.add_argument("--model", default="qwen-1.5b")
     parser.add_argument("--env-file")
+    parser.add_argument("--host", default="127.0.0.1", help="anything but loopback needs a key in " + KEY_ENV)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="4 node threads per thread, for synchronous nodes")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--log-max-bytes", type=int)
     parser.add_argument("--receive-timeout", type=float)
     args = parser.parse_args(argv)
-    # A request passes between threads several times (waitress's loop, a worker, the line loop, a node
-    # thread); each hand-over waits for the GIL, up to the switch interval while another thread computes.
-    # 1 ms instead of Python's 5 ms: endpoint_overhead.py at 100 clients, 446-464 req/s instead of 214-274.
-    sys.setswitchinterval(0.001)
+    environ = dict(os.environ)
+    key = environ.pop(KEY_ENV, None)
+    os.environ.pop(KEY_ENV, None)  # out of the environment the flows run in
+    try:  # said here, on the terminal of whoever started it, before the output goes to server.log
+        Listen(args.host, check_port(args.port), EndpointKey(KEY_ENV, key) if key else None)
+    except LlmopsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     server_log.log_to(server_log_path(Path(args.state_dir), args.endpoint))
-    for noisy in ("execution", "promptflow", "httpx"):  # httpx: a line per LLM call of every request
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Under load waitress warns of its queue depth on every burst; that is the load, not a problem.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    configure_process()
     try:
         serve(ServeOptions(
             root=Path(args.root), state_dir=Path(args.state_dir), use_case=args.use_case, env=args.env,
             endpoint=args.endpoint, provider=args.provider, embedded_model=args.model,
-            env_file=Path(args.env_file) if args.env_file else None, port=check_port(args.port),
+            env_file=Path(args.env_file) if args.env_file else None, port=check_port(args.port), host=args.host,
             threads=args.threads, seed=args.seed, log_max_bytes=args.log_max_bytes,
-            key=os.environ.pop(KEY_ENV, None),  # out of the environment the flows run in
-            receive_timeout_s=args.receive_timeout,
-        ))
+            key=key, receive_timeout_s=args.receive_timeout,
+        ), environ)
     except LlmopsError as error:  # said once in server.log, which `endpoint up` shows when the start fails
         logging.getLogger("llmops.serving").error("error: %s", error)
         return 1

@@ -1,50 +1,69 @@
-"""The endpoint's WSGI app: `POST /score` and `GET /health`, answering like `pf flow serve` and Azure ML.
+"""The endpoint's ASGI app: `POST /score`, liveness and readiness, answering like `pf flow serve` and Azure ML.
 
-`POST /score` takes the flow inputs as a JSON object and returns the flow outputs. The request header
-`azureml-model-deployment` forces a deployment (how a new deployment is smoke-tested before it takes
-traffic); every answer names the deployment that served it in the same header, and its request id in
-`x-request-id`. Errors are JSON `{"error": {"message": ...}}`: 400 (body not JSON, nested too deep, inputs
-missing or of the wrong type), 401 (the endpoint's key missing or wrong), 404 (unknown deployment or path),
-413 (body too large; answered by the server, see guard.py), 415 (not `application/json`), 500 (the flow
-failed: the message names only the request id, and server.log has the details, which may hold server
-paths), 503 (no deployment takes traffic).
+`POST /score` takes the flow inputs as a JSON object and returns the flow outputs; the line runs on the
+server's event loop (prompt flow's async line API, its synchronous nodes on the shared node pool), so a
+request costs no thread of its own. The request header `azureml-model-deployment` forces a deployment (how
+a new deployment is smoke-tested before it takes traffic); every answer names the deployment that served it
+in the same header, and its request id in `x-request-id`.
+
+Errors are JSON `{"error": {"message": ...}}`: 400 (body not JSON, nested too deep, inputs missing or of the
+wrong type), 401 (the endpoint's key missing or wrong), 404 (unknown deployment or path), 405, 413 (body over
+the limit, refused before it is read when Content-Length says so), 415 (not `application/json`), 431 (headers
+over the limit; answered by the protocol, see http_protocol.py), 500 (the flow failed: the message names only
+the request id, and server.log has the details, which may hold server paths), 503 (no deployment takes
+traffic, the deployments are still loading, or more requests are in flight than the endpoint takes: then with
+`Retry-After`), 504 (the flow ran past the request timeout).
+
+Liveness (default `/health`) answers 200 while the process serves; with the deployments, their traffic and
+load errors, unless the endpoint has a key and the probe does not send it (probes send none). Readiness
+(default `/ready`) answers 200 once the deployments are loaded, 503 before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
-import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.local.engine.line_loop import LineLoop
+from llmops.serving.asgi_io import (
+    Answer,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    error,
+    headers_of,
+    read_body,
+    send_answer,
+    text,
+)
 from llmops.serving.deployments import LoadedDeployment
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.flow_inputs import input_problems
-from llmops.serving.live_state import LiveState
+from llmops.serving.live_state import DeploymentSource, Snapshot
 from llmops.serving.mirror import Mirror
 from llmops.serving.production_log import ProductionLog, make_entry
 from llmops.serving.request_body import Refused, check_content_type, parse_json
+from llmops.serving.server_settings import ServerLimits
+from llmops.serving.telemetry import EndpointTelemetry, RequestTrace
 
 logger = logging.getLogger(__name__)
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 REQUEST_ID_HEADER = "x-request-id"
-StartResponse = Callable[..., Any]
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            415: "Unsupported Media Type", 500: "Internal Server Error", 503: "Service Unavailable"}
+_DEPLOYMENT = DEPLOYMENT_HEADER.encode()
 
 
-def _wsgi_key(header: str) -> str:
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
-def _error(message: str) -> dict[str, Any]:
-    return {"error": {"message": message}}
+@dataclass(frozen=True)
+class AppOptions:
+    limits: ServerLimits = ServerLimits()
+    key: EndpointKey | None = None
+    sticky_header: str = ""  # requests with the same value of this header land on the same deployment
 
 
 def _failed(what: str, request_id: str) -> dict[str, Any]:
@@ -53,121 +72,184 @@ def _failed(what: str, request_id: str) -> dict[str, Any]:
                       "request_id": request_id}}
 
 
-def _json_bytes(body: Any) -> bytes:
-    text = json.dumps(body, ensure_ascii=False, default=str)
-    try:
-        return text.encode()
-    except UnicodeEncodeError:  # a lone surrogate (say, echoed from the inputs) goes back as the JSON escape it was
-        return json.dumps(body, default=str).encode()
-
-
 class EndpointApp:
-    def __init__(self, endpoint: str, state: LiveState, log: ProductionLog, lines: LineLoop,
-                 sticky_header: str = "", mirror: Mirror | None = None, key: EndpointKey | None = None) -> None:
+    def __init__(self, endpoint: str, deployments: DeploymentSource, log: ProductionLog,
+                 options: AppOptions = AppOptions(), mirror: Mirror | None = None,
+                 telemetry: EndpointTelemetry | None = None) -> None:
         self.endpoint = endpoint
-        self.key = key
-        self.lines = lines
-        self.state = state
+        self.deployments = deployments
         self.log = log
-        self.sticky_key = _wsgi_key(sticky_header) if sticky_header else ""
+        self.limits = options.limits
+        self.key = options.key
+        self.sticky = options.sticky_header.lower().encode()
         self.mirror = mirror or Mirror()
+        self.telemetry = telemetry or EndpointTelemetry(endpoint)
+        self.in_flight = 0
         self._line_numbers = itertools.count()
+        self._retry_after = ((b"retry-after", str(self.limits.retry_after_s).encode()),)
+        self._too_large = (f"the request body is larger than this endpoint's limit of {self.limits.max_body_bytes} "
+                           f"bytes; send less, or raise {self.limits.body_limit_source}")
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan and websocket: the server runs without either
+        path, method = scope["path"], scope["method"]
         request_id = os.urandom(8).hex()  # names the request in server.log; cheaper than a uuid
+        route = path if path in ("/score", self.limits.liveness_path, self.limits.readiness_path) else "other"
+        trace = self.telemetry.start(method, route)
+        trace.describe(**{"llmops.request_id": request_id})
+        headers = headers_of(scope)
         try:
-            if path == "/score" and method == "POST":
-                status, body, deployment = self._score(environ, request_id)
-            elif path == "/health" and method == "GET":
-                status, body, deployment = 200, self._health(), None
-            elif path in ("/score", "/health"):
-                status, body, deployment = 405, _error(f"{method} {path} is not supported; use POST /score "
-                                                       "or GET /health"), None
-            else:
-                status, body, deployment = 404, _error(f"no route {path}; use POST /score or GET /health"), None
-        except Refused as error:
-            status, body, deployment = error.status, _error(error.message), None
+            answer = await self._route(path, method, headers, receive, request_id, trace)
+        except Refused as refused:
+            answer = Answer(refused.status, error(refused.message))
+        except ClientGone:
+            self.telemetry.finish(trace, 499)  # nginx's code for it: no answer was sent
+            return
         except Exception:  # the server answers every request, whatever went wrong
             logger.exception("request %s: %s %s failed", request_id, method, path)
-            status, body, deployment = 500, _failed("internal error", request_id), None
-        payload = _json_bytes(body)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-                   (REQUEST_ID_HEADER, request_id)]
-        if deployment:
-            headers.append((DEPLOYMENT_HEADER, deployment))
-        if status == 401:
-            headers.append(("WWW-Authenticate", "Bearer"))
-        start_response(f"{status} {_REASONS.get(status, '')}", headers)
-        return [payload]
+            answer = Answer(500, _failed("internal error", request_id))
+        common = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+        if answer.deployment:
+            common.append((_DEPLOYMENT, answer.deployment.encode()))
+        if answer.status == 401:
+            common.append((b"www-authenticate", b"Bearer"))
+        elif answer.status == 413:  # its body may still be arriving: the protocol lingers, then closes
+            common.append((b"connection", b"close"))
+        await send_answer(send, answer, common)
+        self.telemetry.finish(trace, answer.status)
 
-    def _health(self) -> dict[str, Any]:
-        snapshot = self.state.current()
-        split = snapshot.endpoint.split
-        return {"status": "healthy", "endpoint": self.endpoint, "version": snapshot.version,
-                "deployments": {name: {"model": d.record.model_name, "model_version": d.record.model_version,
-                                       "variant": d.record.variant_label, "traffic": split.live.get(name, 0),
-                                       "mirror": split.mirror.get(name, 0), "error": d.error}
-                                for name, d in snapshot.deployments.items()}}
+    async def _route(self, path: str, method: str, headers: dict[bytes, bytes], receive: Receive, request_id: str,
+                     trace: RequestTrace) -> Answer:
+        known = {"/score": "POST", self.limits.liveness_path: "GET", self.limits.readiness_path: "GET"}
+        if path not in known:
+            return Answer(404, error(f"no route {path}; use {self._routes()}"))
+        if method != known[path]:
+            return Answer(405, error(f"{method} {path} is not supported; use {self._routes()}"))
+        if path == "/score":
+            return await self._score(headers, receive, request_id, trace)
+        if path == self.limits.readiness_path:
+            return self._readiness()
+        return await self._liveness(headers)
 
-    def _authorize(self, environ: dict[str, Any]) -> None:
-        if self.key is not None and not self.key.admits(environ.get("HTTP_AUTHORIZATION", "")):
-            raise Refused(401, f"endpoint '{self.endpoint}' needs its key: send the header Authorization: Bearer "
-                                  f"<key>, where the key is the value of {self.key.variable} (.env or environment)")
+    def _routes(self) -> str:
+        return f"POST /score, GET {self.limits.liveness_path} or GET {self.limits.readiness_path}"
 
-    def _score(self, environ: dict[str, Any], request_id: str) -> tuple[int, dict[str, Any], str | None]:
+    def _authorized(self, headers: dict[bytes, bytes]) -> bool:
+        return self.key is None or self.key.admits(text(headers.get(b"authorization")))
+
+    async def _liveness(self, headers: dict[bytes, bytes]) -> Answer:
+        body: dict[str, Any] = {"status": "healthy", "ready": self.deployments.ready}
+        if not self._authorized(headers):
+            return Answer(200, body)  # a probe without the key learns that the process serves, nothing more
+        snapshot = await self.deployments.current() if self.deployments.ready else None
+        body["endpoint"] = self.endpoint
+        if snapshot is not None:
+            split = snapshot.endpoint.split
+            body["version"] = snapshot.version
+            body["deployments"] = {
+                name: {"model": d.record.model_name, "model_version": d.record.model_version,
+                       "variant": d.record.variant_label, "traffic": split.live.get(name, 0),
+                       "mirror": split.mirror.get(name, 0), "error": d.error}
+                for name, d in snapshot.deployments.items()}
+        return Answer(200, body)
+
+    def _readiness(self) -> Answer:
+        if self.deployments.ready:
+            return Answer(200, {"status": "ready"})
+        return Answer(503, error(f"endpoint '{self.endpoint}' is loading its deployments"), headers=self._retry_after)
+
+    async def _score(self, headers: dict[bytes, bytes], receive: Receive, request_id: str,
+                     trace: RequestTrace) -> Answer:
         started = time.perf_counter()
-        self._authorize(environ)  # before anything is read or logged: a caller without the key leaves no trace
+        if not self._authorized(headers):  # before anything is read or logged: a caller without the key leaves no trace
+            assert self.key is not None
+            raise Refused(401, f"endpoint '{self.endpoint}' needs its key: send the header Authorization: Bearer "
+                               f"<key>, where the key is the value of {self.key.variable} (.env or environment)")
+        if self.in_flight >= self.limits.max_in_flight:
+            return Answer(503, error(f"endpoint '{self.endpoint}' is serving {self.in_flight} requests, its limit; "
+                                     f"retry after {self.limits.retry_after_s} s"), headers=self._retry_after)
+        if not self.deployments.ready:
+            return self._readiness()
+        self.in_flight += 1
+        self.telemetry.in_flight(1)
         try:
-            check_content_type(environ.get("CONTENT_TYPE", ""))
-            inputs = parse_json(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
-        except Refused as error:
-            self._log(None, False, started, error.status, None, {})
+            return await self._admitted(headers, receive, request_id, trace, started)
+        finally:
+            self.in_flight -= 1
+            self.telemetry.in_flight(-1)
+
+    async def _admitted(self, headers: dict[bytes, bytes], receive: Receive, request_id: str, trace: RequestTrace,
+                        started: float) -> Answer:
+        try:
+            check_content_type(text(headers.get(b"content-type")))
+            body = await read_body(receive, headers.get(b"content-length"), self.limits.max_body_bytes,
+                                   self._too_large)
+            inputs = parse_json(body)
+        except Refused as refused:
+            self._log(None, False, started, refused.status, None, {})
             raise
-        snapshot = self.state.current()
-        forced = environ.get(_wsgi_key(DEPLOYMENT_HEADER), "").strip()
+        snapshot = await self.deployments.current()
+        forced = text(headers.get(_DEPLOYMENT)).strip()
         if forced:
             if forced not in snapshot.deployments:
                 known = ", ".join(sorted(snapshot.deployments)) or "(none)"
                 self._log(None, False, started, 404, inputs, {})
-                return 404, _error(f"deployment '{forced}' not found on endpoint '{self.endpoint}'; "
-                                   f"deployments: {known}"), None
+                return Answer(404, error(f"deployment '{forced}' not found on endpoint '{self.endpoint}'; "
+                                         f"deployments: {known}"))
             name: str | None = forced
         else:
-            name = snapshot.router.choose(environ.get(self.sticky_key) if self.sticky_key else None)
+            name = snapshot.router.choose(text(headers.get(self.sticky)) if self.sticky else None)
         if name is None:
-            status, body = 503, _error(f"no deployment of endpoint '{self.endpoint}' takes traffic; deploy one "
-                                       "with llmops deploy, or set traffic with llmops endpoint traffic --set")
-            self._log(None, False, started, status, inputs, {})
-            return status, body, None
+            self._log(None, False, started, 503, inputs, {})
+            return Answer(503, error(f"no deployment of endpoint '{self.endpoint}' takes traffic; deploy one with "
+                                     "llmops deploy, or set traffic with llmops endpoint traffic --set"))
         deployment = snapshot.deployments[name]
-        status, body = self._run(deployment, inputs, request_id)
-        self._log(name, False, started, status, inputs, body if status == 200 else {})
+        record = deployment.record
+        trace.describe(**{"llmops.deployment": name, "llmops.model.name": record.model_name,
+                          "llmops.model.version": record.model_version, "llmops.variant": record.variant_label})
+        status, outputs = await self._run(deployment, inputs, request_id, trace)
+        self._log(name, False, started, status, inputs, outputs if status == 200 else {})
         if status == 200 and not forced:
-            for shadow in snapshot.router.mirrors():
-                if shadow != name and shadow in snapshot.deployments:
-                    self.mirror.submit(shadow, functools.partial(self._shadow, snapshot.deployments[shadow], inputs,
-                                                                 request_id))
-        return status, body, name
+            self._mirror(snapshot, name, inputs, request_id)
+        return Answer(status, outputs, name)
 
-    def _run(self, deployment: LoadedDeployment, inputs: Any, request_id: str) -> tuple[int, dict[str, Any]]:
+    async def _run(self, deployment: LoadedDeployment, inputs: Any, request_id: str,
+                   trace: RequestTrace | None = None) -> tuple[int, dict[str, Any]]:
         name = deployment.record.name
         if deployment.runner is None:
             logger.error("request %s: %s", request_id, deployment.error or f"deployment '{name}' is not loaded")
             return 500, _failed(f"deployment '{name}' is not loaded", request_id)
         problems = input_problems(deployment.inputs, inputs, name)
         if problems:
-            return 400, _error("; ".join(problems))
-        outcome = self.lines.run_line(deployment.runner, next(self._line_numbers), inputs)
+            return 400, error("; ".join(problems))
+        span = self.telemetry.line_span(trace, name) if trace is not None else None
+        try:
+            async with asyncio.timeout(self.limits.request_timeout_s):
+                outcome = await deployment.runner.run_line_async(next(self._line_numbers), inputs)
+        except TimeoutError:
+            logger.error("request %s: deployment '%s' ran past the request timeout of %s s", request_id, name,
+                         self.limits.request_timeout_s)
+            return 504, error(f"deployment '{name}' did not answer within the request timeout of "
+                              f"{self.limits.request_timeout_s:g} s")
+        finally:
+            if span is not None:
+                span.end()
         if outcome.error is not None:
             logger.error("request %s: deployment '%s' failed: %s", request_id, name, outcome.error)
             return 500, _failed(f"deployment '{name}' failed on this request", request_id)
         return 200, outcome.outputs
 
-    def _shadow(self, deployment: LoadedDeployment, inputs: dict[str, Any], request_id: str) -> None:
+    def _mirror(self, snapshot: Snapshot, live: str, inputs: Any, request_id: str) -> None:
+        for shadow in snapshot.router.mirrors():
+            if shadow != live and shadow in snapshot.deployments:
+                self.mirror.submit(shadow, functools.partial(self._shadow, snapshot.deployments[shadow], inputs,
+                                                             request_id))
+
+    async def _shadow(self, deployment: LoadedDeployment, inputs: dict[str, Any], request_id: str) -> None:
         started = time.perf_counter()
-        status, body = self._run(deployment, inputs, f"{request_id} (mirror)")
-        self._log(deployment.record.name, True, started, status, inputs, body if status == 200 else {})
+        status, outputs = await self._run(deployment, inputs, f"{request_id} (mirror)")
+        self._log(deployment.record.name, True, started, status, inputs, outputs if status == 200 else {})
 
     def _log(self, deployment: str | None, mirror: bool, started: float, status: int, inputs: Any,
              outputs: dict[str, Any]) -> None:

@@ -56,8 +56,9 @@ def _request(url: str, method: str, body: bytes | None, headers: dict[str, str],
     return response.status, response_headers, parsed
 
 
-def get_json(url: str, timeout: float = 10.0) -> tuple[int, Any]:
-    status, _, body = _request(url, "GET", None, {}, timeout)
+def get_json(url: str, timeout: float = 10.0, key: EndpointKey | None = None) -> tuple[int, Any]:
+    """GET `url`; with the endpoint's key, liveness also says what the endpoint serves."""
+    status, _, body = _request(url, "GET", None, key.header if key else {}, timeout)
     return status, body
 
 

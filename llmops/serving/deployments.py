@@ -1,7 +1,8 @@
 """A deployment made runnable: its model version's snapshot, its variant applied, one runner (whatever the format).
 
 Loaded deployments are cached by what they run (model version, variant, flow), so a traffic change
-reuses the runners it already has and only a new release pays for a new prompt flow executor.
+reuses the runners it already has and only a new release pays for a new prompt flow executor. A runner is
+loaded here, off the server's event loop, and runs its synchronous nodes on the server's node pool.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,13 +48,16 @@ def _key(record: Deployment) -> tuple[Any, ...]:
 
 
 class DeploymentCache:
-    """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes). `models` finds a
-    deployment's model version: the local registry's by default; an image's server has its one snapshot instead."""
+    """Loads deployments for one endpoint server; `session` is its LlmSession (the gateway routes), `node_pool`
+    the threads every deployment's synchronous nodes share. `models` finds a deployment's model version: the
+    local registry's by default; an image's server has its one snapshot instead."""
 
-    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession, models: ModelLookup | None = None) -> None:
+    def __init__(self, state_dir: Path, endpoint: str, session: LlmSession, node_pool: Executor,
+                 models: ModelLookup | None = None) -> None:
         self.state_dir = state_dir
         self.endpoint = endpoint
         self.session = session
+        self.node_pool = node_pool
         self._models = models or (lambda name, version: model_registry.get(state_dir, name, version))
         self._loaded: dict[tuple[Any, ...], LoadedDeployment] = {}
         self._env_owner: dict[str, tuple[str, str]] = {}  # variable -> (deployment, value)
@@ -70,13 +75,20 @@ class DeploymentCache:
         try:
             runner, inputs = self._runner(record)
         except (LlmopsError, OSError, KeyError, ValueError, yaml.YAMLError) as error:
-            message = (f"deployment '{record.name}' (model {record.model_name} version {record.model_version}) "
-                       f"could not be loaded: {error}")
-            logger.error(message)
-            return LoadedDeployment(record, None, (), message)
+            return self._failed(record, error)
+        except Exception as error:  # prompt flow's own, when it builds the executor (a tool that cannot load)
+            logger.debug("deployment %s could not be loaded", record.name, exc_info=True)
+            return self._failed(record, error)
         logger.info("loaded deployment %s: model %s version %s, variant %s", record.name, record.model_name,
                     record.model_version, record.variant_label)
         return LoadedDeployment(record, runner, inputs)
+
+    @staticmethod
+    def _failed(record: Deployment, error: Exception) -> LoadedDeployment:
+        message = (f"deployment '{record.name}' (model {record.model_name} version {record.model_version}) "
+                   f"could not be loaded: {error}")
+        logger.error(message)
+        return LoadedDeployment(record, None, (), message)
 
     def _runner(self, record: Deployment) -> tuple[LineRunner, tuple[FlowInput, ...]]:
         model = self._models(record.model_name, record.model_version)
@@ -88,7 +100,10 @@ class DeploymentCache:
         prepared = prepare(snapshot, flow.relative_file, record.variant)
         connections = self.session.pf_connections(record.flow, f"endpoint:{self.endpoint}:{record.name}",
                                                   record.variant_label, prepared.connections)
-        return prepared.runner(connections), declared_inputs(flow)
+        runner = prepared.runner(connections)
+        runner.load()
+        runner.use_node_pool(self.node_pool)
+        return runner, declared_inputs(flow)
 
     def _apply_env(self, record: Deployment) -> None:
         """Deployments share one process, so their variables do too: a clash is refused at deploy time."""

@@ -18,7 +18,7 @@ from llmops.config.use_case import UseCase
 from llmops.errors import LlmopsError
 from llmops.serving.endpoint_config import local_endpoint
 
-KEY_ENV = "LLMOPS_ENDPOINT_KEY"  # `endpoint up` -> the server process
+KEY_ENV = "LLMOPS_ENDPOINT_KEY"  # the server's key: set by `endpoint up`, or by an image's deployment
 MIN_LENGTH = 16
 MAKE_ONE = "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
 
@@ -52,7 +52,12 @@ def resolve_key(use_case: UseCase, env: str, env_file: Path, environ: Mapping[st
     if not value:
         raise LlmopsError(f"{where}, but {name} is set neither in the environment nor in {env_file}; add a line "
                           f"{name}=<key> to {env_file.name} (make a key with: {MAKE_ONE})")
+    check_key_value(value, where, name)
+    return EndpointKey(name, value)
+
+
+def check_key_value(value: str, where: str, name: str) -> None:
+    """Refuse a key that cannot go in a header or is short enough to guess; the message never quotes it."""
     if len(value) < MIN_LENGTH or not value.isascii() or not value.isprintable() or " " in value:
         raise LlmopsError(f"{where}: the value of {name} must be at least {MIN_LENGTH} printable ASCII characters "
                           f"without spaces, so it can be sent in a header and not guessed; make one with: {MAKE_ONE}")
-    return EndpointKey(name, value)

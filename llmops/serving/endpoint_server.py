@@ -1,18 +1,39 @@
-"""The endpoint server process: one LLM session, the live deployments, waitress on loopback.
+"""The local endpoint server process: the server of server_assembly.py on the local registry's deployments.
 
 Started by `llmops endpoint up` as `python -m llmops.serving ...` (see process.py); it writes its
-record once it listens and removes it when SIGTERM (`llmops endpoint down`) stops it.
+record once it listens and removes it when SIGTERM (`llmops endpoint down`) stops it. It answers
+liveness at once and readiness once its deployments are loaded. The serving image runs the same server
+(image/server.py) on its one fixed deployment.
+
+Why uvicorn and the line on the event loop: the mini use case (python nodes only) behind each server, best of 3
+rounds, same run, keep-alive clients on one asyncio loop, one 2-core machine at load 4.2 from other work;
+CPU is the server process's per request:
+
+    server                                   clients  req/s  p50 ms  p99 ms  CPU ms
+    waitress, 8 threads, line handed to a       1       486    1.86    6.36    1.83
+      loop thread (before)                    100       412  214.29  407.42    2.46
+    uvicorn + httptools + uvloop, bare ASGI,    1       543    1.70    4.21    1.63
+      line on the loop (this module)          100       449  194.39  502.15    1.69
+    uvicorn + starlette's router in front       1       403    1.99    7.69    1.87
+      of the same app                         100       405  203.27  664.91    1.88
+
+waitress gives every request a thread and hands the line to an event loop thread and back; each hand-over
+waits for the GIL. Here the request is parsed, routed, run and answered on one loop, and only the flow's
+synchronous nodes go to the node pool, as `run_batches` runs an experiment's lines. Against the line in
+process and `pf flow serve` (benchmarks/endpoint_overhead.py, load 4.4): at 100 clients 553 req/s, 0.59x the
+in-process async line rate (932) and 2.33x pf flow serve (238; 3.44 CPU ms per request against 1.58 here);
+at 1 client 623 req/s, 0.58x in process (1065) and 4.02x pf flow serve (155). What is left is the GIL: each
+time the loop thread makes a system call (the socket write, the registry's version read, the log's flush) a
+node thread takes the GIL, and the loop waits for the switch interval to get it back.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from llmops.backends.local.engine.line_loop import LineLoop
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.local.registry import endpoints as endpoint_registry
 from llmops.config.deployment_config import LocalEndpoint
@@ -20,14 +41,14 @@ from llmops.config.use_case import UseCase, load_use_case
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.serving import process
-from llmops.serving.app import EndpointApp
 from llmops.serving.endpoint_config import local_endpoint
-from llmops.serving.endpoint_key import EndpointKey
-from llmops.serving.guard import GuardedServer, Limits
-from llmops.serving.live_state import LiveState
-from llmops.serving.ports import LOOPBACK, port_error
+from llmops.serving.endpoint_key import KEY_ENV, EndpointKey, check_key_value
+from llmops.serving.live_state import RegistryRecords
+from llmops.serving.ports import LOOPBACK
 from llmops.serving.process import ServeOptions
-from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_path
+from llmops.serving.production_log import DEFAULT_MAX_BYTES
+from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
+from llmops.serving.server_settings import Listen, ServerLimits, is_loopback
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
@@ -44,64 +65,55 @@ def open_session(workspace: Workspace, options: ServeOptions, use_case: UseCase)
 
 
 def endpoint_key(block: LocalEndpoint, options: ServeOptions) -> EndpointKey | None:
-    if not block.AUTH_KEY_VARIABLE:
+    """The key POST /score requires: the one the server was given, named as the env's AUTH_KEY_VARIABLE."""
+    if not options.key:
+        if block.AUTH_KEY_VARIABLE:  # the config asks for a key and none came: refuse to serve without one
+            raise LlmopsError(f"local_endpoint for env '{options.env}' has AUTH_KEY_VARIABLE "
+                              f"'{block.AUTH_KEY_VARIABLE}' but the server was given no key; start it with llmops "
+                              "endpoint up, which reads the key from .env or the environment")
         return None
-    if not options.key:  # the config asks for a key and none came: refuse to serve without one
-        raise LlmopsError(f"local_endpoint for env '{options.env}' has AUTH_KEY_VARIABLE "
-                          f"'{block.AUTH_KEY_VARIABLE}' but the server was given no key; start it with llmops "
-                          "endpoint up, which reads the key from .env or the environment")
-    return EndpointKey(block.AUTH_KEY_VARIABLE, options.key)
+    name = block.AUTH_KEY_VARIABLE or KEY_ENV
+    check_key_value(options.key, f"the endpoint key given in {KEY_ENV}", name)
+    return EndpointKey(name, options.key)
 
 
-def limits(block: LocalEndpoint, options: ServeOptions) -> Limits:
-    return Limits(max_body_bytes=block.MAX_REQUEST_BODY_BYTES,
-                  receive_timeout_s=options.receive_timeout_s or Limits.receive_timeout_s)
+def limits(block: LocalEndpoint, options: ServeOptions) -> ServerLimits:
+    """The env's configured limits; the server applies the LLMOPS_ENDPOINT_* variables over them."""
+    receive = options.receive_timeout_s or ServerLimits.receive_timeout_s
+    return ServerLimits(max_body_bytes=block.MAX_REQUEST_BODY_BYTES, receive_timeout_s=receive)
 
 
-def _stop(signum: int, frame: Any) -> None:
-    raise SystemExit(0)  # waitress's run() ends on SystemExit and lets in-flight requests finish
-
-
-def serve(options: ServeOptions) -> None:
+def serve(options: ServeOptions, environ: dict[str, str] | None = None) -> None:
+    environ = dict(os.environ) if environ is None else environ
     workspace = Workspace(root=options.root, state_dir=options.state_dir, reports_dir=options.root / "reports")
     configure_promptflow(options.state_dir)
     endpoint_registry.get_endpoint(options.state_dir, options.endpoint)  # `endpoint up` registered it
     use_case = load_use_case(workspace, options.use_case)
     block = local_endpoint(use_case, options.env)
-    key = endpoint_key(block, options)
-    max_bytes = DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes
-    log = ProductionLog(log_path(options.state_dir, options.endpoint), max_bytes)
-    signal.signal(signal.SIGTERM, _stop)
-    with open_session(workspace, options, use_case) as session:
-        state = LiveState(options.state_dir, options.endpoint, session, options.seed)
-        lines = LineLoop(callers=options.threads)
-        app = EndpointApp(options.endpoint, state, log, lines, block.STICKY_SESSION_HEADER, key=key)
-        try:
-            server = GuardedServer(app, limits(block, options), host=LOOPBACK, port=options.port,
-                                   threads=options.threads, ident="llmops-endpoint", asyncore_use_poll=True)
-        except OSError as error:  # another process took the port since `endpoint up` checked it
-            raise port_error(options.port, error) from None
-        port = int(server.effective_port)
+    listen = Listen(options.host, options.port, endpoint_key(block, options))  # no public bind without a key
+    plan = ServerPlan(options.endpoint, options.state_dir, listen, limits(block, options), options.threads,
+                      block.STICKY_SESSION_HEADER, options.seed,
+                      DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes)
+    records = process.servers(options.state_dir)
+
+    def listening(port: int) -> None:
+        host = LOOPBACK if not is_loopback(listen.host) else listen.host
         info = process.ServerInfo(
             endpoint=options.endpoint, use_case=options.use_case, env=options.env, provider=options.provider,
-            pid=os.getpid(), port=port, url=f"http://{LOOPBACK}:{port}",
+            pid=os.getpid(), port=port, url=f"http://{host}:{port}",
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             server_log=str(process.server_log_path(options.state_dir, options.endpoint)),
         )
-        records = process.servers(options.state_dir)
         records.write(options.endpoint, info)
-        logger.info("endpoint %s listening on %s (pid %d, provider %s)", options.endpoint, info.url, info.pid,
-                    options.provider)
-        try:
-            server.run()
-        finally:
-            server.close()
-            app.mirror.close()
-            lines.close()
-            log.close()
-            state.close()
-            records.forget(options.endpoint, os.getpid())  # unless a newer server's record replaced it
-            logger.info("endpoint %s stopped", options.endpoint)
+        logger.info("endpoint %s listening on %s:%d (pid %d, provider %s%s)", options.endpoint, listen.host, port,
+                    info.pid, options.provider, ", key required" if listen.key else "")
+
+    try:
+        run_endpoint_server(plan, RegistryRecords(options.state_dir, options.endpoint),
+                            lambda: open_session(workspace, options, use_case), environ, listening)
+    finally:
+        records.forget(options.endpoint, os.getpid())  # unless a newer server's record replaced it
+        logger.info("endpoint %s stopped", options.endpoint)
 
 
 def check_port(port: int) -> int:

@@ -43,6 +43,10 @@ class ServerInfo:
     def health_url(self) -> str:
         return f"{self.url}/health"
 
+    @property
+    def readiness_url(self) -> str:
+        return f"{self.url}/ready"
+
 
 def endpoints_dir(state_dir: Path) -> Path:
     return state_dir / "endpoints"
@@ -68,6 +72,15 @@ def healthy(info: ServerInfo, timeout: float = 5.0) -> bool:
     return status == 200
 
 
+def ready(info: ServerInfo, timeout: float = 5.0) -> bool:
+    """Its deployments are loaded (a server answers liveness before that)."""
+    try:
+        status, _ = get_json(info.readiness_url, timeout)
+    except OSError:
+        return False
+    return status == 200
+
+
 def running(state_dir: Path, endpoint: str) -> ServerInfo | None:
     """The server's record when its process is alive; a stale record (the process died) is removed."""
     return servers(state_dir).running(endpoint)
@@ -86,18 +99,19 @@ class ServeOptions:
     embedded_model: str = "qwen-1.5b"
     env_file: Path | None = None
     port: int = 0
+    host: str = "127.0.0.1"  # anything but loopback needs a key (server_settings.Listen)
     threads: int = 8
     seed: int | None = None
     log_max_bytes: int | None = None  # None: the production log's default (10 MiB)
     key: str | None = field(default=None, repr=False)  # passed in the server's environment, never in its argv
-    receive_timeout_s: float | None = None  # None: guard.Limits' default; tests make it small
+    receive_timeout_s: float | None = None  # None: server_settings.ServerLimits' default; tests make it small
 
 
 def command(options: ServeOptions) -> list[str]:
     args = [sys.executable, "-m", "llmops.serving", "--root", str(options.root), "--state-dir",
             str(options.state_dir), "--use-case", options.use_case, "--env", options.env, "--endpoint",
-            options.endpoint, "--provider", options.provider, "--model", options.embedded_model, "--port",
-            str(options.port), "--threads", str(options.threads)]
+            options.endpoint, "--provider", options.provider, "--model", options.embedded_model, "--host",
+            options.host, "--port", str(options.port), "--threads", str(options.threads)]
     if options.env_file is not None:
         args += ["--env-file", str(options.env_file)]
     if options.seed is not None:
@@ -116,7 +130,7 @@ def start(options: ServeOptions, timeout: float = START_TIMEOUT_S) -> tuple[Serv
         existing = records.running(options.endpoint)
         if existing is not None:
             return existing, False
-        check_free(options.port)
+        check_free(options.port, options.host)
         return _spawn(options, records, timeout), True
 
 
@@ -128,9 +142,9 @@ def _spawn(options: ServeOptions, records: ServerRecords[ServerInfo], timeout: f
     # Appended to: the server rotates server.log itself and keeps its stderr there (server_log.py).
     proc = background.launch(command(options), env, log_file, append=True, stdout=False)
 
-    def answering() -> ServerInfo | None:  # the server writes its record once it listens
+    def answering() -> ServerInfo | None:  # the server writes its record once it listens, then loads
         info = records.read(options.endpoint)
-        return info if info is not None and info.pid == proc.pid and healthy(info) else None
+        return info if info is not None and info.pid == proc.pid and ready(info) else None
 
     return background.wait_until_ready(proc, answering, timeout, f"endpoint server '{options.endpoint}'", log_file)
 

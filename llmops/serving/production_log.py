@@ -1,6 +1,8 @@
 """The production log: one JSON line per request an endpoint answered (or shadowed), rotated by size.
 
-`<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest).
+`<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest). With
+LOG_DIR_ENV set (a server in an image), `<that folder>/<endpoint>/<host name>/production_log.jsonl`
+instead: one file per replica, since replicas of a deployment may share the folder (see log_location).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs:
 never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
 an entry that was cut says so in `truncated`.
@@ -11,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,8 +34,27 @@ DEFAULT_BACKUPS = 5
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+LOG_DIR_ENV = "LLMOPS_PRODUCTION_LOG_DIR"
+
+
 def log_path(state_dir: Path, endpoint: str) -> Path:
     return state_dir / "endpoints" / endpoint / LOG_FILE
+
+
+def log_location(state_dir: Path, endpoint: str, environ: Mapping[str, str]) -> Path:
+    """Where a server writes its log: under LOG_DIR_ENV when set, else beside its state (log_path).
+
+    In Azure the folder is storage that outlives the container and that post-production evaluation can
+    read: the workspace's blob datastore mounted into a web app (an App Service storage mount) or a
+    Kubernetes pod (the blob CSI driver). Each replica writes its own file, named by its host name (the pod
+    or container name), because appends from several machines to one blob file interleave; read_tree reads
+    them all back. (A managed online endpoint mounts no storage; there, Azure ML's data collector with
+    request and response payload logging is the platform's own record.)
+    """
+    folder = environ.get(LOG_DIR_ENV, "").strip()
+    if not folder:
+        return log_path(state_dir, endpoint)
+    return Path(folder).expanduser() / endpoint / socket.gethostname() / LOG_FILE
 
 
 def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
@@ -149,3 +171,9 @@ def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[di
                        "(over %d characters of JSON)", cut, "" if cut == 1 else "s", "its" if cut == 1 else "their",
                        MAX_FIELD_CHARS)
     return rows
+
+
+def read_tree(folder: Path) -> list[dict[str, Any]]:
+    """Every entry of every production log under `folder` (one per replica, see log_location), by timestamp."""
+    entries = [entry for current in sorted(folder.rglob(LOG_FILE)) for entry in read_entries(current)]
+    return sorted(entries, key=lambda entry: str(entry.get("timestamp", "")))

@@ -58,7 +58,8 @@ def post(port: int, body: bytes | Any, headers: dict[str, str] | None = None,
          path: str = "/score") -> tuple[int, dict[str, str], Any]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", path, body=body, headers=headers or {})
+        # A generator body goes chunk-encoded (a bytes body with Transfer-Encoding: chunked goes as it is).
+        conn.request("POST", path, body=body, headers=headers or {}, encode_chunked=not isinstance(body, bytes))
         response = conn.getresponse()
         raw = response.read()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw)
@@ -84,6 +85,8 @@ def chunks(total: int) -> Iterator[bytes]:
      "POST /score takes a JSON body: send the header Content-Type: application/json (got none)"),
     (b" " * (50 * MiB), JSON, 413, LIMIT),
     (chunks(2 * MiB), {**JSON, "Transfer-Encoding": "chunked"}, 413, LIMIT),
+    (b" " * (2 * MiB), {**JSON, "Transfer-Encoding": "chunked"}, 400,
+     "the request is not valid HTTP/1.1 (Invalid character in chunk size)"),
     (b"not json", JSON, 400, "the request body is not JSON (Expecting value: line 1 column 1 (char 0)); send the "
                              "flow inputs as a JSON object"),
     (b"[" * 100_000 + b"]" * 100_000, JSON, 400,

@@ -188,9 +188,14 @@ def test_the_same_model_version_gives_the_same_context(repo: Path, tmp_path: Pat
 def test_the_context_runs_as_the_endpoint_server(repo: Path, tmp_path: Path) -> None:
     register(repo)
     context = Path(build_json(repo, "--context-dir", str(tmp_path / "ctx"))["context_dir"])
-    with run_context(context, deployment="blue", state_dir=tmp_path / "state", key=ENDPOINT_KEY) as running:
+    # The local endpoint's settings, read the same way: a deployment's ENVIRONMENT_VARIABLES, as in Azure.
+    settings = {"LLMOPS_PRODUCTION_LOG_DIR": str(tmp_path / "mounted"), "LLMOPS_ENDPOINT_MAX_BODY_BYTES": "300"}
+    with run_context(context, deployment="blue", state_dir=tmp_path / "state", key=ENDPOINT_KEY,
+                     env_vars=settings) as running:
         assert running.url.startswith("http://127.0.0.1:")
-        status, health = get_json(running.health_url)
+        assert get_json(running.health_url) == (200, {"status": "healthy", "ready": True})  # a probe has no key
+        assert get_json(running.readiness_url) == (200, {"status": "ready"})
+        status, health = get_json(running.health_url, key=EndpointKey("K", ENDPOINT_KEY))
         assert status == 200 and health["deployments"]["blue"]["model_version"] == 1
         assert health["deployments"]["blue"]["traffic"] == 100
         refused = score(running.scoring_url, {"url": "https://apps.example.com/z"})
@@ -199,12 +204,30 @@ def test_the_context_runs_as_the_endpoint_server(repo: Path, tmp_path: Path) -> 
         assert (reply.status, reply.body, reply.deployment) == (200, {"category": "App"}, "blue")
         bad = score(running.scoring_url, {"link": "x"}, key=EndpointKey("K", ENDPOINT_KEY))
         assert bad.status == 400
+        large = score(running.scoring_url, {"url": "x" * 400}, key=EndpointKey("K", ENDPOINT_KEY))
+        assert large.status == 413 and large.error_message.endswith("raise LLMOPS_ENDPOINT_MAX_BODY_BYTES")
     assert running.stopped
+    assert running.production_log.parent.parent == tmp_path / "mounted" / "mini"  # <dir>/<endpoint>/<host name>/
     entries = list(read_entries(running.production_log))
     # a caller without the key leaves no trace (app.py); the others are logged as the local endpoint logs them
-    assert [(e["endpoint"], e["deployment"], e["status"]) for e in entries] == [("mini", "blue", 200),
-                                                                                ("mini", "blue", 400)]
+    assert [(e["endpoint"], e["deployment"], e["status"]) for e in entries] == [
+        ("mini", "blue", 200), ("mini", "blue", 400), ("mini", None, 413)]
     assert ENDPOINT_KEY not in running.log_file.read_text()
+
+
+def test_a_flow_that_cannot_load_stops_the_server_with_the_reason(repo: Path, tmp_path: Path) -> None:
+    """Nothing can replace an image's one deployment: it must not stay up answering 500s (nor hang unready)."""
+    register(repo)
+    context = Path(build_json(repo, "--context-dir", str(tmp_path / "ctx"))["context_dir"])
+    (context / "flow/classify.py").write_text("import surely_not_a_module_here\n")
+    entry = json.loads((context / "llmops-image.json").read_text())
+    entry["sha256"] = flow_hash(context / "flow")  # as if built so: the snapshot check passes, the load fails
+    (context / "llmops-image.json").write_text(json.dumps(entry))
+    with pytest.raises(StepFailed) as stopped:
+        run_context(context, state_dir=tmp_path / "state", timeout=120)
+    assert "exited with code 1 while starting" in str(stopped.value)
+    assert "error: endpoint mini could not load its deployments: deployment 'green' (model mini_dev version 1) " \
+           "could not be loaded" in str(stopped.value) and "surely_not_a_module_here" in str(stopped.value)
 
 
 def test_a_public_bind_without_a_key_is_refused(repo: Path, tmp_path: Path) -> None:
@@ -216,7 +239,8 @@ def test_a_public_bind_without_a_key_is_refused(repo: Path, tmp_path: Path) -> N
                            "0.0.0.0", "--port", "0", "--state-dir", str(tmp_path / "state")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
-    assert "refuses to listen on 0.0.0.0 without a key: set LLMOPS_ENDPOINT_KEY" in done.stderr
+    assert "refusing to listen on 0.0.0.0 without a key: anyone who reaches it could call the flow; set " \
+           "LLMOPS_ENDPOINT_KEY to a key" in done.stderr  # the local endpoint server's rule and words
 
 
 @pytest.mark.parametrize(("prepare", "args", "message"), [

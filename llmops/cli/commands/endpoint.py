@@ -16,7 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
     add_llm_options(parser)
     parser.add_argument("--port", type=int, default=0, metavar="N", help="up: port on 127.0.0.1 (default: any free)")
-    parser.add_argument("--threads", type=int, default=8, metavar="N", help="up: server worker threads (default 8)")
+    parser.add_argument("--threads", type=int, default=8, metavar="N",
+                        help="up: the server runs synchronous flow nodes on 4N threads (default 8)")
     parser.add_argument("--seed", type=int, metavar="N", help="up: seed the traffic draws (reproducible splits)")
     parser.add_argument("--log-max-bytes", type=int, metavar="N",
                         help="up: rotate the production log past this size (default 10 MiB)")

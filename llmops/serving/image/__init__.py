@@ -13,7 +13,9 @@ Dockerfile is refused with what to do.
     dockerfile.py    which Dockerfile, and a check of what its instructions read from the context
     context.py       the build context, written reproducibly
     docker.py        the image's name and tag, the docker / az acr commands, whether an engine answers
-    server.py        the server the ENTRYPOINT starts (python -m llmops.serving.image --context /app)
+    fixed_records.py where the image's server takes its deployment from: the snapshot in flow/, at 100%
+    server.py        the server the ENTRYPOINT starts (python -m llmops.serving.image --context /app): the local
+                     endpoint's server (serving/server_assembly.py) on those fixed records
     run.py           run_context(): that server from a context folder, as a local process (no Docker)
 
 `llmops image build` (llmops/steps/image.py) puts them together.

@@ -18,6 +18,7 @@ from llmops.errors import LlmopsError
 from llmops.serving.endpoint_key import KEY_ENV
 from llmops.serving.image.server import ContextServeOptions, serve_context
 from llmops.serving.ports import LOOPBACK
+from llmops.serving.server_assembly import configure_process
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,10 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("execution", "promptflow", "httpx", "httpx2"):  # httpx*: a line per LLM call
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    sys.setswitchinterval(0.001)  # as the local endpoint server (llmops/serving/__main__.py) does, for the same reason
+    configure_process()  # as the local endpoint server's process (llmops/serving/__main__.py)
     if not 0 <= args.port <= 65535:
         logging.getLogger("llmops.serving").error("error: --port %d is not a TCP port", args.port)
         return 1

@@ -26,7 +26,8 @@ from llmops.serving.endpoint_key import KEY_ENV
 from llmops.serving.image.entry import read_entry
 from llmops.serving.ports import LOOPBACK
 from llmops.serving.process import START_TIMEOUT_S, STOP_TIMEOUT_S
-from llmops.serving.production_log import log_path
+from llmops.serving.production_log import log_location
+from llmops.serving.server_settings import ServerLimits
 
 SERVER_MODULE = "llmops.serving.image"
 
@@ -41,6 +42,8 @@ class RunningContext:
     deployment: str
     state_dir: Path
     log_file: Path  # the server's stderr: its start, its errors, each failed request by id
+    production_log: Path  # under state_dir, or LLMOPS_PRODUCTION_LOG_DIR when the environment set it
+    probes: tuple[str, str] = ("/health", "/ready")  # liveness and readiness paths (LLMOPS_ENDPOINT_*_PATH)
     stopped: bool = field(default=False, repr=False)
 
     @property
@@ -53,11 +56,11 @@ class RunningContext:
 
     @property
     def health_url(self) -> str:
-        return f"{self.url}/health"
+        return f"{self.url}{self.probes[0]}"
 
     @property
-    def production_log(self) -> Path:
-        return log_path(self.state_dir, self.endpoint)
+    def readiness_url(self) -> str:
+        return f"{self.url}{self.probes[1]}"
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM (in-flight requests finish), then SIGKILL after `timeout`."""
@@ -87,7 +90,7 @@ def run_context(context_dir: Path, port: int = 0, *, state_dir: Path | None = No
                 deployment: str | None = None, provider: str | None = None,
                 environ: Mapping[str, str] | None = None, env_vars: Mapping[str, str] | None = None,
                 key: str | None = None, threads: int = 8, timeout: float = START_TIMEOUT_S) -> RunningContext:
-    """Start the context's endpoint server on 127.0.0.1:`port` (0: any free port) and return once /health answers.
+    """Start the context's endpoint server on 127.0.0.1:`port` (0: any free port) and return once it is ready.
 
     `state_dir`: where the production log, prompt flow's home and the server's log go (default: a new temporary
     folder); `endpoint`/`deployment`: the names to answer with (default: the context's llmops-image.json);
@@ -107,6 +110,8 @@ def run_context(context_dir: Path, port: int = 0, *, state_dir: Path | None = No
     env.pop(KEY_ENV, None)  # only the key given here: never one the caller's environment happened to hold
     if key:
         env[KEY_ENV] = key
+    limits = ServerLimits().with_environment(env)  # as the server reads them: its probe paths
+    production_log = log_location(state, names[0], env)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(context_dir), env.get("PYTHONPATH", "")) if p)
     # The names always go as arguments: an LLMOPS_DEPLOYMENT in the caller's environment must not rename the server.
     command = context_command(context_dir, port, state, ready_file, endpoint=names[0], deployment=names[1],
@@ -118,9 +123,10 @@ def run_context(context_dir: Path, port: int = 0, *, state_dir: Path | None = No
             info = json.loads(ready_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        running = RunningContext(int(info["pid"]), int(info["port"]), names[0], names[1], state, log_file)
+        running = RunningContext(int(info["pid"]), int(info["port"]), names[0], names[1], state, log_file,
+                                 production_log, (limits.liveness_path, limits.readiness_path))
         try:
-            status, _ = get_json(running.health_url, 5.0)
+            status, _ = get_json(running.readiness_url, 5.0)
         except OSError:
             return None
         return running if status == 200 and running.pid == process.pid else None

@@ -1,8 +1,9 @@
 """The endpoint server of an image, started from its build context: `python -m llmops.serving.image --context DIR`.
 
-The same parts as the local endpoint server (EndpointApp's /score and /health, the guarded waitress server, the
-LLM gateway, the production log), serving the one model version in `DIR/flow` as one deployment at 100%.
-The container's ENTRYPOINT runs it on 0.0.0.0:8080; run.py runs it from a context folder as a local process.
+The same server as the local endpoint's (server_assembly.py: the bind rule, limits, 503 with Retry-After,
+liveness and readiness, OpenTelemetry, the production log's place), serving the one model version in `DIR/flow`
+as one deployment at 100% (image/fixed_records.py) instead of the local registry's deployments. The container's
+ENTRYPOINT runs it on 0.0.0.0:8080; run.py runs it from a context folder as a local process.
 
 No secret is read from the context: connections come from the environment (`aoai={...}` variables, as in
 .env), the endpoint's key from LLMOPS_ENDPOINT_KEY. A bind to anything but loopback without a key is refused
@@ -15,31 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmops.backends.content_hash import flow_hash
 from llmops.backends.endpoints import Deployment
-from llmops.backends.local.engine.line_loop import LineLoop
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.types import ModelVersion
 from llmops.errors import LlmopsError
 from llmops.llm.connections import SAMPLE_LINE, read_connections
 from llmops.llm.providers import Use
 from llmops.llm.session import LlmSession, LlmSettings
-from llmops.serving.app import EndpointApp
-from llmops.serving.endpoint_key import KEY_ENV, MIN_LENGTH, EndpointKey
-from llmops.serving.guard import GuardedServer, Limits
+from llmops.serving.endpoint_key import KEY_ENV, EndpointKey, check_key_value
 from llmops.serving.image.entry import CASSETTES_DIR, FLOW_DIR, ImageEntry, read_entry
-from llmops.serving.image.fixed_state import FixedState, one_deployment_endpoint
+from llmops.serving.image.fixed_records import FixedRecords, one_deployment_endpoint
 from llmops.serving.model_flow import model_flow
 from llmops.serving.ports import LOOPBACK
-from llmops.serving.production_log import ProductionLog, log_path
+from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
+from llmops.serving.server_settings import Listen, ServerLimits
 
 logger = logging.getLogger(__name__)
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Said in a 413: an image has no deployment_config.json of its own to change.
+BODY_LIMIT_SOURCE = "LLMOPS_ENDPOINT_MAX_BODY_BYTES in the deployment's environment"
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,10 @@ class ContextServeOptions:
 
 
 def _key(options: ContextServeOptions) -> EndpointKey | None:
-    if options.key:
-        if len(options.key) < MIN_LENGTH or not options.key.isascii() or " " in options.key:
-            raise LlmopsError(f"{KEY_ENV} must be at least {MIN_LENGTH} printable ASCII characters without spaces")
-        return EndpointKey(KEY_ENV, options.key)
-    if options.host not in LOOPBACK_HOSTS:
-        raise LlmopsError(f"the endpoint server refuses to listen on {options.host} without a key: set {KEY_ENV} in "
-                          "its environment (the platform's secret setting, never the image); callers then send "
-                          "Authorization: Bearer <key>")
-    return None
+    if not options.key:
+        return None
+    check_key_value(options.key, f"the endpoint key in {KEY_ENV}", KEY_ENV)
+    return EndpointKey(KEY_ENV, options.key)
 
 
 def _model(entry: ImageEntry, context_dir: Path) -> ModelVersion:
@@ -78,11 +73,12 @@ def _model(entry: ImageEntry, context_dir: Path) -> ModelVersion:
     return ModelVersion(entry.model_name, entry.model_version, entry.sha256, snapshot, entry.lineage())
 
 
-def _session(entry: ImageEntry, options: ContextServeOptions, uses: list[Use]) -> LlmSession:
+def _session(entry: ImageEntry, options: ContextServeOptions, uses: list[Use],
+             environ: Mapping[str, str]) -> LlmSession:
     provider = options.provider or entry.provider
     settings = LlmSettings(
         state_dir=options.state_dir, cassette_dir=options.context_dir / CASSETTES_DIR, provider=provider,
-        connections=read_connections(None, os.environ), record_hint="llmops record (then build the image again)",
+        connections=read_connections(None, dict(environ)), record_hint="llmops record (then build the image again)",
         max_concurrency=entry.max_concurrency, start_model_now=True)
     session = LlmSession(settings, uses)
     embedded = sorted(c.connection for c in session.choices.values() if c.profile == "embedded")
@@ -93,47 +89,39 @@ def _session(entry: ImageEntry, options: ContextServeOptions, uses: list[Use]) -
     return session
 
 
-def _stop(signum: int, frame: Any) -> None:
-    raise SystemExit(0)  # waitress's run() ends on SystemExit and lets in-flight requests finish
-
-
 def _write_ready(path: Path, info: dict[str, Any]) -> None:
     staging = path.with_name(path.name + ".tmp")
     staging.write_text(json.dumps(info), encoding="utf-8")
     staging.replace(path)
 
 
-def serve_context(options: ContextServeOptions) -> None:
+def serve_context(options: ContextServeOptions, environ: Mapping[str, str] | None = None) -> None:
+    environ = dict(os.environ) if environ is None else environ
     entry = read_entry(options.context_dir)
     endpoint_name = options.endpoint or entry.endpoint
     deployment_name = options.deployment or entry.deployment
-    key = _key(options)
+    listen = Listen(options.host, options.port, _key(options))  # no public bind without a key
     options.state_dir.mkdir(parents=True, exist_ok=True)
     configure_promptflow(options.state_dir)
     model = _model(entry, options.context_dir)
     flow = model_flow(model)
-    session = _session(entry, options, [Use(entry.flow, node, name) for node, name in flow.connections()])
+    # Said at start, before the port is taken: a live provider without its connection can never answer.
+    session = _session(entry, options, [Use(entry.flow, node, name) for node, name in flow.connections()], environ)
     deployment = Deployment(endpoint_name, deployment_name, entry.model_name, entry.model_version, entry.flow,
                             entry.variant, entry.variant_label)
-    endpoint = one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider)
-    log = ProductionLog(log_path(options.state_dir, endpoint_name))
-    signal.signal(signal.SIGTERM, _stop)
-    with session:
-        state = FixedState(options.state_dir, endpoint, model, session)
-        lines = LineLoop(callers=options.threads)
-        app = EndpointApp(endpoint_name, state, log, lines, key=key)
-        server = GuardedServer(app, Limits(), host=options.host, port=options.port, threads=options.threads,
-                               ident="llmops-endpoint", asyncore_use_poll=True)
-        port = int(server.effective_port)
-        logger.info("serving model %s version %d (variant %s) as %s/%s on http://%s:%d", entry.model_name,
-                    entry.model_version, entry.variant_label, endpoint_name, deployment_name, options.host, port)
+    records = FixedRecords(one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider),
+                           model)
+    plan = ServerPlan(endpoint_name, options.state_dir, listen, ServerLimits(body_limit_source=BODY_LIMIT_SOURCE),
+                      options.threads)
+
+    def listening(port: int) -> None:
+        logger.info("serving model %s version %d (variant %s) as %s/%s on http://%s:%d%s", entry.model_name,
+                    entry.model_version, entry.variant_label, endpoint_name, deployment_name, options.host, port,
+                    ", key required" if listen.key else "")
         if options.ready_file is not None:
             _write_ready(options.ready_file, {"pid": os.getpid(), "host": options.host, "port": port})
-        try:
-            server.run()
-        finally:
-            server.close()
-            app.mirror.close()
-            lines.close()
-            log.close()
-            logger.info("endpoint %s/%s stopped", endpoint_name, deployment_name)
+
+    try:
+        run_endpoint_server(plan, records, lambda: session, environ, listening)
+    finally:
+        logger.info("endpoint %s/%s stopped", endpoint_name, deployment_name)

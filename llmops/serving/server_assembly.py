@@ -1,0 +1,111 @@
+"""One endpoint server, assembled the same way wherever it runs: under `llmops endpoint up` (endpoint_server.py)
+and in the serving image (image/server.py). They differ only in where the deployments come from (the
+DeploymentRecords they pass: the local registry, or the image's one fixed deployment) and in what they announce
+once the server listens (the local server's record, the image's ready file).
+
+Everything else is here, once: the bind rule (no listening off loopback without a key, server_settings.Listen),
+the limits with their LLMOPS_ENDPOINT_* overrides, the production log's place (LLMOPS_PRODUCTION_LOG_DIR),
+OpenTelemetry from the environment, the node pool, the app (/score, liveness, readiness, 503 with Retry-After),
+uvicorn, and the order of the shutdown. The socket is bound before the LLM session opens, so a taken port fails
+fast; the server answers liveness at once and readiness once the first load is done. A first load that fails
+stops the server with the reason (LlmopsError): a server that can never become ready is better gone, so `endpoint
+up` or the platform shows why.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmops.backends.local.engine.node_pool import NodePool
+from llmops.errors import LlmopsError
+from llmops.serving import asgi_server
+from llmops.serving.app import AppOptions, EndpointApp
+from llmops.serving.live_state import DeploymentRecords, LiveState
+from llmops.serving.mirror import Mirror
+from llmops.serving.ports import listening_socket
+from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_location
+from llmops.serving.server_settings import Listen, ServerLimits
+from llmops.serving.telemetry import from_environment
+
+if TYPE_CHECKING:
+    from llmops.llm.session import LlmSession
+
+logger = logging.getLogger(__name__)
+
+NODE_THREADS_PER_THREAD = 4  # --threads N: 4N threads for the flows' synchronous nodes (LLM calls included)
+MIRROR_GRACE_S = 10.0
+# Loggers that say a line per request or per LLM call (httpx), or what the server says itself (uvicorn's start).
+NOISY_LOGGERS = ("execution", "promptflow", "httpx", "uvicorn.error")
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    endpoint: str
+    state_dir: Path  # prompt flow's materialized snapshots; the production log unless LLMOPS_PRODUCTION_LOG_DIR
+    listen: Listen
+    limits: ServerLimits  # before the environment's LLMOPS_ENDPOINT_* overrides, which apply here
+    threads: int = 8
+    sticky_header: str = ""
+    seed: int | None = None  # fixes the traffic draws (tests)
+    log_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def configure_process() -> None:
+    """What a server process sets before it starts, whichever entry point started it."""
+    # A line's synchronous nodes run on node threads; each hand-over between them and the event loop waits for the
+    # GIL, up to the switch interval while another thread computes.
+    sys.setswitchinterval(0.001)
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_endpoint_server(plan: ServerPlan, records: DeploymentRecords, open_session: Callable[[], LlmSession],
+                        environ: Mapping[str, str], listening: Callable[[int], None]) -> None:
+    """Serve until SIGTERM or SIGINT; `listening(port)` runs once the socket listens, before the first load.
+
+    `records` is closed when the server stops, whatever happened."""
+    failure: list[str] = []
+    with ExitStack() as cleanup:
+        cleanup.callback(records.close)
+        limits = plan.limits.with_environment(environ)
+        log = ProductionLog(log_location(plan.state_dir, plan.endpoint, environ), plan.log_max_bytes)
+        cleanup.callback(log.close)
+        telemetry = from_environment(plan.endpoint, environ)
+        cleanup.callback(telemetry.shutdown)
+        sock = listening_socket(plan.listen.host, plan.listen.port)
+        cleanup.callback(sock.close)
+        session = cleanup.enter_context(open_session())
+        node_pool = NodePool(max(1, plan.threads) * NODE_THREADS_PER_THREAD)
+        cleanup.callback(node_pool.shutdown, wait=False, cancel_futures=True)
+        state = LiveState(records, plan.state_dir, plan.endpoint, session, node_pool, plan.seed)
+        mirror = Mirror()
+        app = EndpointApp(plan.endpoint, state, log, AppOptions(limits, plan.listen.key, plan.sticky_header),
+                          mirror, telemetry)
+        server: asgi_server.AsgiServer | None = None
+
+        async def load() -> None:
+            try:
+                await state.current()
+            except Exception as error:  # not ready and never will be: stop, and say why
+                if not isinstance(error, LlmopsError):
+                    logger.exception("endpoint %s could not load its deployments", plan.endpoint)
+                failure.append(f"endpoint {plan.endpoint} could not load its deployments: {error}")
+                assert server is not None
+                server.stop()
+            else:
+                logger.info("endpoint %s ready", plan.endpoint)
+
+        async def stopping() -> None:
+            await mirror.drain(MIRROR_GRACE_S)
+
+        server = asgi_server.AsgiServer(app, sock, limits, load, stopping)
+        listening(int(sock.getsockname()[1]))
+        server.run()
+    if failure:
+        raise LlmopsError(failure[0])
