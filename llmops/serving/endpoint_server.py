@@ -19,12 +19,27 @@ CPU is the server process's per request:
 
 waitress gives every request a thread and hands the line to an event loop thread and back; each hand-over
 waits for the GIL. Here the request is parsed, routed, run and answered on one loop, and only the flow's
-synchronous nodes go to the node pool, as `run_batches` runs an experiment's lines. Against the line in
-process and `pf flow serve` (benchmarks/endpoint_overhead.py, load 4.4): at 100 clients 553 req/s, 0.59x the
-in-process async line rate (932) and 2.33x pf flow serve (238; 3.44 CPU ms per request against 1.58 here);
-at 1 client 623 req/s, 0.58x in process (1065) and 4.02x pf flow serve (155). What is left is the GIL: each
-time the loop thread makes a system call (the socket write, the registry's version read, the log's flush) a
-node thread takes the GIL, and the loop waits for the switch interval to get it back.
+synchronous nodes go to the node pool, as `run_batches` runs an experiment's lines.
+
+Against the line in process and `pf flow serve` (benchmarks/endpoint_overhead.py, best of 3 rounds, 2026-11-26,
+load 7.4 on 2 cores):
+
+    clients  endpoint req/s  p50 ms  p99 ms  CPU ms   x in process (best of sync, async)   x pf flow serve
+       1          716          1.29    5.27   1.27     0.89 (async 807, sync 722)            4.75 (151 req/s)
+     100          579        152.56  356.67   1.62     0.59 (async 979, 0.98 CPU ms)         2.65 (219 req/s)
+
+(The same code's other runs that day: 0.59-0.69x in process and 3.35-4.88x pf flow serve; the machine is shared.)
+At 100 clients the server is CPU-bound, so the ratio is about the CPU per line in process over the CPU per request
+here. Measured layer by layer: uvicorn + httptools + uvloop answering a bare ASGI app, 0.10 ms per request; the
+app (routing, checks, telemetry off, production log) with a scripted runner, 0.13-0.15 ms more; the mini flow's
+line 0.8-0.9 ms, of which about 0.25 ms is the hand-over of its python node to a node thread and back (the same
+line with the node run on the loop: 0.55 ms, 1.5x the line rate at 100 lines in flight). So 0.8x needs the
+hand-over gone, not the server's own cost; running a sync node on the loop stalls every request while it runs,
+and nothing yet keeps that safe for a node that blocks (a fetch, a sleep). Tried and not kept, since
+none moved throughput or CPU per request beyond the run-to-run spread (10-12 interleaved rounds each): the
+registry's version read per request replaced by a memory-mapped change signal (no system call), production log
+entries written in batches by a writer thread while requests are in flight, a request id without os.urandom,
+and an answer's status line, headers and body sent in one write instead of two.
 """
 
 from __future__ import annotations
