@@ -40,8 +40,9 @@ logger = logging.getLogger(__name__)
 
 NODE_THREADS_PER_THREAD = 4  # --threads N: 4N threads for the flows' synchronous nodes (LLM calls included)
 MIRROR_GRACE_S = 10.0
-# Loggers that say a line per request or per LLM call (httpx), or what the server says itself (uvicorn's start).
-NOISY_LOGGERS = ("execution", "promptflow", "httpx", "uvicorn.error")
+# Loggers that say a line per request or per LLM call (httpx; httpx2, the openai client's), or what the server
+# says itself (uvicorn's start).
+NOISY_LOGGERS = ("execution", "promptflow", "httpx", "httpx2", "uvicorn.error")
 
 
 @dataclass(frozen=True)

@@ -324,6 +324,7 @@ def test_a_replaying_image_of_a_shipped_use_case_answers_with_its_cassettes(tmp_
     with run_context(context, environ=environ, env_vars={"LLMOPS_OFFLINE": "1"}, state_dir=tmp_path / "s") as running:
         reply = score(running.scoring_url, inputs)
     assert reply.status == 200 and reply.deployment == "blue" and set(reply.body) == {"category", "evidence"}
+    assert "HTTP Request:" not in running.log_file.read_text()  # no line per LLM call in the container's log
     # A live provider without the connection in the environment: refused at start, naming the variable to set.
     with pytest.raises(StepFailed) as refused:
         run_context(context, provider="auto", environ=environ, state_dir=tmp_path / "s2", timeout=120)
