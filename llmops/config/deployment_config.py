@@ -136,6 +136,8 @@ class LocalEndpoint(OnlineEndpoint):
 
 
 class WebAppEndpoint(_Target):
+    """A web app for containers: the release on a staging slot, then a share of the site's requests or a swap."""
+
     CONNECTION_NAMES: list[str] = Field(default_factory=list)
     REGISTRY_NAME: str = ""
     REGISTRY_RG_NAME: str = ""
@@ -143,7 +145,24 @@ class WebAppEndpoint(_Target):
     WEB_APP_NAME: str = ""
     WEB_APP_RG_NAME: str = ""
     WEB_APP_SKU: str = "B3"
+    # The user-assigned identity the app pulls its image and reads Key Vault with: its resource id, or its name
+    # in WEB_APP_RG_NAME.
     USER_MANAGED_ID: str = ""
+    # The share of the site's requests a new release takes once its smoke test passed: 100 swaps it into
+    # production (the release before stays on the staging slot at 0%), less splits the site between the slots.
+    # A first release always takes 100.
+    CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = "100"
+
+    @field_validator("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
+    @classmethod
+    def _whole_share(cls, value: Share) -> Share:
+        parse_share(value)
+        return value
+
+    @property
+    def current_share(self) -> int:
+        share = parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION)
+        return 100 if share is None else share
 
 
 DEPLOYMENT_TARGETS = ("local", "azure_managed", "kubernetes", "webapp")
