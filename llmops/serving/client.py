@@ -4,6 +4,7 @@ loopback is refused: the endpoint's key travels in a header."""
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import ssl
@@ -39,12 +40,18 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return (http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
-                                            context=ssl.create_default_context()), _target(parts.path, parts.query))
+                                            context=_tls()), _target(parts.path, parts.query))
     if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
         raise LlmopsError(f"endpoint URL '{url}' is neither https nor on loopback; the local endpoint listens on "
                           "127.0.0.1, a cloud endpoint answers over https")
     connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     return connection, _target(parts.path, parts.query)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """This machine's trusted CAs, read once: parsing the bundle costs more than the request it secures."""
+    return ssl.create_default_context()
 
 
 def _target(path: str, query: str) -> str:
