@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from llmops.config.base import ConfigFile, ConfigModel
+from llmops.errors import LlmopsError
 
 VARIABLE_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 # The original template writes traffic shares as strings ("100", "" for none); numbers are accepted too.
@@ -180,6 +181,19 @@ class DeploymentConfig(ConfigFile):
         for key in ("azure_managed_endpoint", "kubernetes_endpoint", "webapp_endpoint", "local_endpoint"):
             out.extend((key, i, block) for i, block in enumerate(getattr(self, key)))
         return out
+
+    def target_for(self, env: str) -> str:
+        """The target `--target auto` deploys to: the one whose block names the env. local stays the default: it is
+        chosen when no block names the env and when local_endpoint names it beside Azure blocks (the shipped use
+        cases keep the original template's example Azure blocks); raises when only several Azure blocks do."""
+        named = [t for t in DEPLOYMENT_TARGETS if self.for_env(t, env) is not None]
+        if not named or named[0] == "local":
+            return "local"
+        if len(named) > 1:
+            blocks = ", ".join(f"{t}_endpoint" for t in named)
+            raise LlmopsError(f"deployment_config.json: env '{env}' has entries in {blocks}; name the target to "
+                              f"deploy to with --target ({' or '.join(named)})")
+        return named[0]
 
     def for_env(self, target: str, env: str) -> _Target | None:
         blocks: list[_Target] = list(getattr(self, f"{target}_endpoint"))
