@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from llmops.config.base import ConfigFile, ConfigModel
+from llmops.errors import LlmopsError
 
 VARIABLE_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 # The original template writes traffic shares as strings ("100", "" for none); numbers are accepted too.
@@ -136,6 +137,8 @@ class LocalEndpoint(OnlineEndpoint):
 
 
 class WebAppEndpoint(_Target):
+    """A web app for containers: the release on a staging slot, then a share of the site's requests or a swap."""
+
     CONNECTION_NAMES: list[str] = Field(default_factory=list)
     REGISTRY_NAME: str = ""
     REGISTRY_RG_NAME: str = ""
@@ -143,7 +146,24 @@ class WebAppEndpoint(_Target):
     WEB_APP_NAME: str = ""
     WEB_APP_RG_NAME: str = ""
     WEB_APP_SKU: str = "B3"
+    # The user-assigned identity the app pulls its image and reads Key Vault with: its resource id, or its name
+    # in WEB_APP_RG_NAME.
     USER_MANAGED_ID: str = ""
+    # The share of the site's requests a new release takes once its smoke test passed: 100 swaps it into
+    # production (the release before stays on the staging slot at 0%), less splits the site between the slots.
+    # A first release always takes 100.
+    CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = "100"
+
+    @field_validator("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
+    @classmethod
+    def _whole_share(cls, value: Share) -> Share:
+        parse_share(value)
+        return value
+
+    @property
+    def current_share(self) -> int:
+        share = parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION)
+        return 100 if share is None else share
 
 
 DEPLOYMENT_TARGETS = ("local", "azure_managed", "kubernetes", "webapp")
@@ -161,6 +181,19 @@ class DeploymentConfig(ConfigFile):
         for key in ("azure_managed_endpoint", "kubernetes_endpoint", "webapp_endpoint", "local_endpoint"):
             out.extend((key, i, block) for i, block in enumerate(getattr(self, key)))
         return out
+
+    def target_for(self, env: str) -> str:
+        """The target `--target auto` deploys to: the one whose block names the env. local stays the default: it is
+        chosen when no block names the env and when local_endpoint names it beside Azure blocks (the shipped use
+        cases keep the original template's example Azure blocks); raises when only several Azure blocks do."""
+        named = [t for t in DEPLOYMENT_TARGETS if self.for_env(t, env) is not None]
+        if not named or named[0] == "local":
+            return "local"
+        if len(named) > 1:
+            blocks = ", ".join(f"{t}_endpoint" for t in named)
+            raise LlmopsError(f"deployment_config.json: env '{env}' has entries in {blocks}; name the target to "
+                              f"deploy to with --target ({' or '.join(named)})")
+        return named[0]
 
     def for_env(self, target: str, env: str) -> _Target | None:
         blocks: list[_Target] = list(getattr(self, f"{target}_endpoint"))

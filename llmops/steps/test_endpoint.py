@@ -40,6 +40,15 @@ class EndpointTestResult:
              "milliseconds": round(c.seconds * 1000, 1), "problems": list(c.problems)} for c in self.checks]}
 
 
+def _test_file(use_case: UseCase, env: str) -> str:
+    """TEST_FILE_PATH of the env's deployment blocks (the same file for every target)."""
+    for target in ("webapp", "azure_managed", "kubernetes", "local"):
+        block = use_case.deployment.for_env(target, env)
+        if block is not None:
+            return block.TEST_FILE_PATH
+    return "sample-request.json"
+
+
 def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: str | None) -> list[tuple[str, Any]]:
     found = sample_requests(use_case.path(test_file), test_file)
     if lines <= 0:
@@ -56,20 +65,26 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
 
 def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
                   deployment: str | None = None, raise_on_failure: bool = True,
-                  key: EndpointKey | None = None, environ: Mapping[str, str] | None = None) -> EndpointTestResult:
+                  key: EndpointKey | None = None, environ: Mapping[str, str] | None = None,
+                  scoring_url: str | None = None) -> EndpointTestResult:
     """Every request must answer 200 with every output of the standard flow; `deployment` forces one; `key` is
-    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file."""
-    if key is None and environ is not None:
-        key = resolve_key(use_case, env, workspace.root / ".env", environ)
-    block = local_endpoint(use_case, env)
-    info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
-    if info is None:
-        raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
-                          f"--use-case {use_case.name} --env {env}")
+    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file. `scoring_url`:
+    a deployed endpoint's (a web app's), with its `key`, instead of the env's running local endpoint."""
+    if scoring_url is not None:
+        url, server_log, test_file = scoring_url, None, _test_file(use_case, env)
+    else:
+        if key is None and environ is not None:
+            key = resolve_key(use_case, env, workspace.root / ".env", environ)
+        block = local_endpoint(use_case, env)
+        info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
+        if info is None:
+            raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
+                              f"--use-case {use_case.name} --env {env}")
+        url, server_log, test_file = info.scoring_url, Path(info.server_log), block.TEST_FILE_PATH
     outputs = list(use_case.standard_flow(env).outputs)
-    checks = [check_request(info.scoring_url, name, inputs, outputs, deployment, key, Path(info.server_log))
-              for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)]
-    result = EndpointTestResult(info.scoring_url, checks)
+    checks = [check_request(url, name, inputs, outputs, deployment, key, server_log)
+              for name, inputs in _requests(use_case, env, test_file, lines, dataset)]
+    result = EndpointTestResult(url, checks)
     if raise_on_failure and result.failure is not None:
         raise result.failure
     return result

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
+from llmops.cli.targets import add_target, resolve_target, webapp_host
 
 NAME = "deploy"
 HELP = ("deploy the latest model version to the env's endpoint: create it without traffic, smoke-test it, then shift "
@@ -12,7 +14,7 @@ EXAMPLE = "llmops deploy --use-case web_classification --env dev --target local"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
-    parser.add_argument("--target", default="local", metavar="NAME", help="deployment target: local (default)")
+    add_target(parser, "local")
     parser.add_argument("--model-version", type=int, metavar="N", help="model version to deploy (default: latest)")
     add_json(parser)
 
@@ -26,8 +28,11 @@ def run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
     backend = env_backend(args, ws, uc)
-    key = endpoint_key(ws, uc, args.env, os.environ) if args.target == "local" else None
-    result = deploy(ws, uc, args.env, args.target, args.model_version, key, backend)
+    target = resolve_target(uc, args.env, args.target)
+    if target == "webapp":
+        return _deploy_webapp(args, ws, uc, backend)
+    key = endpoint_key(ws, uc, args.env, os.environ) if target == "local" else None
+    result = deploy(ws, uc, args.env, target, args.model_version, key, backend)
     d = result.deployment
     if args.json:
         out_json(result.to_dict())
@@ -39,4 +44,21 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         out(f"note: {note}")
     out(f"traffic: {result.traffic.split.describe()}")
+    return 0
+
+
+def _deploy_webapp(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
+    from llmops.steps.deploy_webapp import deploy_webapp
+
+    result = deploy_webapp(ws, uc, args.env, webapp_host(args, ws, uc), args.model_version, backend)
+    if args.json:
+        out_json(result.to_dict())
+        return 0
+    out(f"web app {result.web_app}: release {result.release.name} (model {result.model.name} version "
+        f"{result.model.version}, {result.release.image})")
+    for check in result.smoke:
+        out(f"smoke test {check.describe()}")
+    for note in result.notes:
+        out(f"note: {note}")
+    out(f"traffic: {result.routing.describe()} ({result.scoring_url})")
     return 0

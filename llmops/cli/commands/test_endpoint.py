@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 
 from llmops.cli.common import add_json, add_use_case, out, out_json, workspace
+from llmops.cli.targets import add_target, resolve_target, webapp_host
+from llmops.errors import UsageError
 
 NAME = "test-endpoint"
 HELP = "send sample-request.json (and optionally N dataset lines) to the running endpoint; exit 1 on any failure"
@@ -14,6 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines", type=int, default=0, metavar="N", help="also send the first N lines of a dataset")
     parser.add_argument("--dataset", metavar="NAME", help="dataset for --lines (default: the env's experiment data)")
     parser.add_argument("--deployment", metavar="NAME", help="force one deployment (azureml-model-deployment)")
+    add_target(parser, "local")
     add_json(parser)
 
 
@@ -25,8 +28,18 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    result = test_endpoint(ws, uc, args.env, args.lines, args.dataset, args.deployment, raise_on_failure=False,
-                           environ=os.environ)
+    target = resolve_target(uc, args.env, args.target)
+    if target == "webapp":
+        from llmops.steps.deploy_webapp import webapp_scoring
+
+        url, key = webapp_scoring(uc, args.env, webapp_host(args, ws, uc))
+        result = test_endpoint(ws, uc, args.env, args.lines, args.dataset, args.deployment, raise_on_failure=False,
+                               key=key, scoring_url=url)
+    elif target == "local":
+        result = test_endpoint(ws, uc, args.env, args.lines, args.dataset, args.deployment, raise_on_failure=False,
+                               environ=os.environ)
+    else:
+        raise UsageError(f"test-endpoint --target {target}: not available yet; valid: local, webapp")
     if args.json:
         out_json(result.to_dict())
     else:

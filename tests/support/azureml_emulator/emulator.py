@@ -25,6 +25,7 @@ from .routing import Router
 from .scope import Scope
 from .server import LoopbackServer
 from .stores import ResourceStore
+from .web_apps import WebApps
 
 
 class AzureMLEmulator:
@@ -53,6 +54,7 @@ class AzureMLEmulator:
         self._server = LoopbackServer(self.app, str(cert), str(key))
         self.context.base_url = f"https://127.0.0.1:{self._server.port}"
         self.context.jobs = JobRunner(self.context, work_dir)
+        self.context.web_apps = WebApps(self.context.key_vault, self.vault_url, cert, key, work_dir / "webapps")
         storage.ensure_container()
         self._seed()
 
@@ -80,6 +82,16 @@ class AzureMLEmulator:
     @property
     def requests(self) -> list[LoggedRequest]:
         return self.app.requests
+
+    @property
+    def web_apps(self) -> WebApps:
+        assert self.context.web_apps is not None
+        return self.context.web_apps
+
+    @property
+    def vault_url(self) -> str:
+        """Where the workspace's Key Vault answers (routes/key_vault.py)."""
+        return f"{self.base_url}/keyvault/{self.scope.key_vault}"
 
     @property
     def key_vault(self) -> KeyVault:
@@ -135,6 +147,7 @@ class AzureMLEmulator:
     def reset(self) -> None:
         """Back to a fresh workspace: no resources but the seeded ones, no faults, an empty log."""
         self.jobs.cancel_all()
+        self.web_apps.clear()
         self.faults.clear()
         self.context.store.clear()
         self.app.requests.clear()
@@ -146,4 +159,5 @@ class AzureMLEmulator:
 
     def stop(self) -> None:
         self.jobs.stop()
+        self.web_apps.clear()
         self._server.stop()
