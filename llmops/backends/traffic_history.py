@@ -75,11 +75,19 @@ def append(history: list[TrafficMap], split: Split, reason: str) -> list[Traffic
     return [*history, TrafficMap(seq, split, reason, False, now())]
 
 
+def same_map(a: Split, b: Split) -> bool:
+    """Whether two maps route alike: a deployment at 0 is the same as one left out (Azure lists new ones at 0)."""
+    def shares(split: Split) -> tuple[dict[str, int], dict[str, int]]:
+        return {k: v for k, v in split.live.items() if v}, {k: v for k, v in split.mirror.items() if v}
+
+    return shares(a) == shares(b)
+
+
 def reconcile(history: list[TrafficMap], actual: Split) -> list[TrafficMap]:
     """The history with the endpoint's actual map as its current one: a map set outside llmops (the portal, the
     az CLI) is recorded first, so a rollback returns to what really served before it."""
     current = active(history)
-    if (current and current[0].split == actual) or (not current and not actual.live):
+    if (current and same_map(current[0].split, actual)) or (not current and not any(actual.live.values())):
         return history
     return append(history, actual, "found on the endpoint (set outside llmops)")
 

@@ -38,9 +38,18 @@ def _settings(block: AzureOnlineEndpoint) -> dict[str, Any]:
 class Flavor:
     kind: str  # the target's name, which is also its key in deployment_config.json
     described: str  # for messages: "managed online endpoint"
+    # azure-ai-ml sends a Kubernetes endpoint's mirror traffic but never reads it back (its entity drops it), so a
+    # mirror there could be neither shown nor kept by the next traffic change: llmops mirrors on managed ones only.
+    mirrors: bool = True
+
+    def check_mirror(self, mirror: dict[str, int], where: str) -> None:
+        if not self.mirrors and any(mirror.values()):
+            raise LlmopsError(f"{where}: mirror traffic is not available on a {self.described} (azure-ai-ml does not "
+                              "read it back); leave MIRROR_TRAFFIC_ALLOCATION empty, or use azure_managed_endpoint")
 
     def check(self, block: AzureOnlineEndpoint, where: str) -> None:
         """What the env's block needs for this flavor, beyond what the config model checks."""
+        self.check_mirror({block.CURRENT_DEPLOYMENT_NAME: block.mirror_share}, where)
         if self.kind == KUBERNETES and not (isinstance(block, KubernetesEndpoint) and block.COMPUTE_NAME.strip()):
             raise LlmopsError(f"{where}: COMPUTE_NAME is empty; set it to the Kubernetes compute attached to the "
                               "workspace (az ml compute list --type kubernetes -o table)")
@@ -80,4 +89,4 @@ class Flavor:
 
 
 FLAVORS = {AZURE_MANAGED: Flavor(AZURE_MANAGED, "managed online endpoint"),
-           KUBERNETES: Flavor(KUBERNETES, "Kubernetes online endpoint")}
+           KUBERNETES: Flavor(KUBERNETES, "Kubernetes online endpoint", mirrors=False)}

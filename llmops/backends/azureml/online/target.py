@@ -10,7 +10,11 @@ updates it in place).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -29,7 +33,10 @@ from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import AzureOnlineEndpoint
 from llmops.errors import LlmopsError
 
+logger = logging.getLogger(__name__)
+
 MODEL_TAG, FLOW_TAG, VARIANT_TAG, LABEL_TAG = "llmops.model", "llmops.flow", "llmops.variant", "llmops.variant_label"
+QUOTA_CODES = ("OutOfQuota", "QuotaExceeded")
 SERVER_PREFIX = "LLMOPS_"  # variables llmops sets for the endpoint server; ENVIRONMENT_VARIABLES are the user's
 
 
@@ -39,9 +46,9 @@ def server_variables(deployment: Deployment) -> dict[str, str]:
             "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
 
 
-def _normal(split: Split) -> Split:
-    """The map without its zero shares: Azure may list a deployment at 0 or leave it out; both mean the same."""
-    return Split({k: v for k, v in split.live.items() if v}, {k: v for k, v in split.mirror.items() if v})
+def _no_poll_dots() -> AbstractContextManager[Any]:
+    """azure-ai-ml's pollers print a dot to stdout per poll of an operation; stdout holds llmops' results only."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _created_at(entity: Any) -> str:
@@ -77,7 +84,8 @@ class AzureOnlineTarget:
     def _call(self, what: str, action: Any) -> Any:
         """Run an SDK call; an Azure error becomes one line saying what was being done."""
         try:
-            return action()
+            with _no_poll_dots():
+                return action()
         except LlmopsError:
             raise
         except Exception as error:
@@ -183,8 +191,11 @@ class AzureOnlineTarget:
             self.block, deployment.name, f"azureml:{model.name}:{model.version}",
             serving_environment(registry_server(registry), self.use_case, model),
             {**deployment.env_vars, **server_variables(deployment)}, tags)
+        logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
+                    deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
         try:
-            made = self._client.online_deployments.begin_create_or_update(spec).result()
+            with _no_poll_dots():
+                made = self._client.online_deployments.begin_create_or_update(spec).result()
         except Exception as error:
             if not is_azure_error(error):
                 raise
@@ -197,16 +208,26 @@ class AzureOnlineTarget:
         return str(found.provisioning_state).lower().endswith("succeeded")
 
     def _not_provisioned(self, name: str, error: BaseException, split: Split) -> LlmopsError:
-        failure = azure_error(error, self.access.settings)
-        said = str(failure)
-        if getattr(failure, "kind", "") == "quota":
+        """One line: why the deployment's operation failed (the service's code and first line), and what to do."""
+        from azure.core.exceptions import HttpResponseError
+
+        details = error.error if isinstance(error, HttpResponseError) else None
+        code, message = str(getattr(details, "code", "") or ""), str(getattr(details, "message", "") or "")
+        first = next((line.strip() for line in message.splitlines() if line.strip()), "").rstrip(".")
+        where = f"; traffic is unchanged ({split.describe()})"
+        if code in QUOTA_CODES or "quota" in message.lower():  # nothing ran, so there are no logs to read
             size = self.block.DEPLOYMENT_VM_SIZE or "the default size"
-            said = (f"{said.split(': request more', 1)[0]}; lower DEPLOYMENT_INSTANCE_COUNT "
-                    f"({self.block.DEPLOYMENT_INSTANCE_COUNT}) or DEPLOYMENT_VM_SIZE ({size}) in {self.where}, or "
-                    "request more quota (Azure portal, Quotas, Machine learning)")
+            return LlmopsError(
+                f"deployment '{name}' of {self.flavor.described} '{self.endpoint}' was not provisioned: Azure ML "
+                f"quota exceeded ({code}): {first}; lower DEPLOYMENT_INSTANCE_COUNT "
+                f"({self.block.DEPLOYMENT_INSTANCE_COUNT}) or DEPLOYMENT_VM_SIZE ({size}) in {self.where}, or request "
+                f"more quota (Azure portal, Quotas, Machine learning){where}")
+        if code and isinstance(error, HttpResponseError) and (error.status_code or 0) < 400:
+            said = f"{code}: {first}"  # the operation failed, not the request that started it
+        else:
+            said = str(azure_error(error, self.access.settings))
         return LlmopsError(f"deployment '{name}' of {self.flavor.described} '{self.endpoint}' was not provisioned: "
-                           f"{said}; traffic is unchanged ({split.describe()}); its logs: "
-                           f"{self._logs_command(name)}")
+                           f"{said}{where}; its logs: {self._logs_command(name)}")
 
     def _logs_command(self, name: str) -> str:
         s = self.access.settings
@@ -245,11 +266,12 @@ class AzureOnlineTarget:
         self._call(what, lambda: self._client.online_endpoints.begin_create_or_update(entity).result())
 
     def set_split(self, split: Split, reason: str) -> TrafficMap:
+        self.flavor.check_mirror(split.mirror, f"endpoint '{self.endpoint}'")
         entity = self._existing()
         check_split(split, [d.name for d in self._deployments()], self.endpoint)
         history = self._history(entity)
         active = history_tags.active(history)
-        if active and _normal(active[0].split) == _normal(split):
+        if active and history_tags.same_map(active[0].split, split):
             return active[0]
         history = history_tags.append(history, split, reason)
         self._put_traffic(entity, split, history, f"setting the traffic of endpoint '{self.endpoint}'")
