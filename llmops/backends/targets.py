@@ -65,6 +65,11 @@ class DeploymentTarget(Protocol):
         (a cloud deployment keeps its logs for the user to read, and the next deploy updates it in place)."""
         ...
 
+    def check(self) -> None:
+        """What must hold before a release starts, checked without changing anything (the local server runs, the
+        block names what its platform needs)."""
+        ...
+
     def open(self) -> tuple[Endpoint, list[str]]:
         """The endpoint, created when missing (with its identity's roles), as one consistent state; and notes
         for the user (a role that could not be granted, ...)."""

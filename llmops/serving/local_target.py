@@ -47,6 +47,9 @@ class LocalTarget:
                               f"--use-case {self.use_case} --env {self.env}")
         return info
 
+    def check(self) -> None:
+        self._server()
+
     def open(self) -> tuple[Endpoint, list[str]]:
         self._server()
         return self.endpoints.get_endpoint(self.endpoint), []

@@ -79,6 +79,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | None
     block = target_block(use_case, env, kind)
     backend = backend or open_backend(workspace, use_case, env)
     chosen = open_target(workspace, use_case, env, kind, backend, key)
+    chosen.check()
     models = backend.registry.models
     model_name = f"{use_case.name}_{env}"
     model = models.latest(model_name) if model_version is None else models.get(model_name, model_version)

@@ -286,16 +286,16 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
               "\"{}\" --scope {}"
     assert refused.code == 1
     assert refused.err == (
-        f"error: granting roles to endpoint '{ENDPOINT}': endpoint '{ENDPOINT}' needs its identity (object id "
+        f"error: endpoint '{ENDPOINT}' needs its identity (object id "
         f"{principal}) to hold 'AzureML Data Scientist' on workspace 'llmops-ws', 'Key Vault Secrets User' on key "
         "vault 'llmops-kv', and this login may not assign roles (that takes Owner or User Access Administrator); ask "
         f"an owner to run once: {command.format(principal, 'AzureML Data Scientist', workspace)} && "
         f"{command.format(principal, 'Key Vault Secrets User', vault)}; then deploy again (no deployment was made)\n")
     assert list(emulator.ml_client().online_deployments.list(endpoint_name=ENDPOINT)) == []
 
+    definitions = "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
     for role, scope in (("AzureML Data Scientist", workspace), ("Key Vault Secrets User", vault)):  # the owner ran it
-        emulator.grant(principal, f"/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}",
-                       scope)
+        emulator.grant(principal, definitions + ROLE_IDS[role], scope)
     done = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)
     assert (done.code, done.out.splitlines()[-1]) == (0, "traffic: blue=100")
     assert "granted" not in done.out

@@ -46,8 +46,16 @@ def server_variables(deployment: Deployment) -> dict[str, str]:
             "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
 
 
+# azure-ai-ml gives this module logger a stderr handler and level INFO of its own ("Check: endpoint x exists"), so the
+# CLI's quieting of the `azure` loggers misses it.
+_DEPLOYMENT_NOTES = "azure.ai.ml.operations._online_deployment_operations"
+
+
 def _no_poll_dots() -> AbstractContextManager[Any]:
-    """azure-ai-ml's pollers print a dot to stdout per poll of an operation; stdout holds llmops' results only."""
+    """azure-ai-ml's pollers print a dot to stdout per poll of an operation; stdout holds llmops' results only. Its
+    deployment notes follow the `azure` loggers' level (quiet unless --verbose)."""
+    notes = logging.getLogger(_DEPLOYMENT_NOTES)
+    notes.setLevel(max(notes.level, logging.getLogger("azure").level))
     return contextlib.redirect_stdout(io.StringIO())
 
 
@@ -114,8 +122,11 @@ class AzureOnlineTarget:
                               f"{self.use_case} --env {self.env} --target {self.kind}")
         return found
 
-    def open(self) -> tuple[Endpoint, list[str]]:
+    def check(self) -> None:
         self.flavor.check(self.block, self.where)
+
+    def open(self) -> tuple[Endpoint, list[str]]:
+        self.check()
         notes: list[str] = []
         found = self._find()
         if found is None:
