@@ -46,6 +46,8 @@ class OnlineEndpoint(_Target):
     DEPLOYMENT_VM_SIZE: str = ""
     DEPLOYMENT_INSTANCE_COUNT: int = Field(default=1, ge=1)
     ENVIRONMENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
+    # Share of live requests also sent to the current deployment as shadow traffic (never returned).
+    MIRROR_TRAFFIC_ALLOCATION: Share = ""
 
     @field_validator("PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION", "CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
     @classmethod
@@ -74,38 +76,6 @@ class OnlineEndpoint(_Target):
             )
         return self
 
-    @property
-    def current_share(self) -> int:
-        return parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
-
-    @property
-    def prior_share(self) -> int:
-        return parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
-
-
-class ManagedEndpoint(OnlineEndpoint):
-    """Azure ML managed online endpoint."""
-
-
-class KubernetesEndpoint(OnlineEndpoint):
-    COMPUTE_NAME: str = ""
-    CPU_ALLOCATION: str = ""
-    MEMORY_ALLOCATION: str = ""
-
-
-class LocalEndpoint(OnlineEndpoint):
-    """The loopback endpoint server: same shape as azure_managed_endpoint, plus mirroring and stickiness."""
-
-    # Share of live requests also sent to the current deployment as shadow traffic (never returned).
-    MIRROR_TRAFFIC_ALLOCATION: Share = ""
-    # Requests carrying this header keep landing on the same deployment while the split is unchanged.
-    STICKY_SESSION_HEADER: str = ""
-    # The name of the variable (in .env or the environment) whose value is the key POST /score requires, sent as
-    # `Authorization: Bearer <key>`; empty: no key. The key itself never goes in a config file.
-    AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
-    # A larger request body is answered 413 before it is read.
-    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
-
     @field_validator("MIRROR_TRAFFIC_ALLOCATION")
     @classmethod
     def _mirror_share(cls, value: Share) -> Share:
@@ -115,13 +85,57 @@ class LocalEndpoint(OnlineEndpoint):
         return value
 
     @model_validator(mode="after")
-    def _mirror_only_to_shadow(self) -> LocalEndpoint:
+    def _mirror_only_to_shadow(self) -> OnlineEndpoint:
         if (parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0) and self.current_share:
             raise ValueError(
                 "MIRROR_TRAFFIC_ALLOCATION mirrors to the current deployment, which must then take no live "
                 f"traffic (CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION is {self.current_share})"
             )
         return self
+
+    @property
+    def current_share(self) -> int:
+        return parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+    @property
+    def prior_share(self) -> int:
+        return parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+    @property
+    def mirror_share(self) -> int:
+        return parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0
+
+
+class AzureOnlineEndpoint(OnlineEndpoint):
+    """What managed and Kubernetes online endpoints share: how each instance of a deployment takes requests."""
+
+    # How long a request may run before Azure ML answers 408 (its default, 5 s, is short for an LLM flow; 180 s is
+    # its maximum).
+    REQUEST_TIMEOUT_MS: int = Field(default=90_000, ge=1_000, le=180_000)
+    # Requests one instance takes at once; more wait in Azure ML's queue (the endpoint server's threads take 8).
+    MAX_CONCURRENT_REQUESTS_PER_INSTANCE: int = Field(default=8, ge=1, le=1_000)
+
+
+class ManagedEndpoint(AzureOnlineEndpoint):
+    """Azure ML managed online endpoint."""
+
+
+class KubernetesEndpoint(AzureOnlineEndpoint):
+    COMPUTE_NAME: str = ""
+    CPU_ALLOCATION: str = ""
+    MEMORY_ALLOCATION: str = ""
+
+
+class LocalEndpoint(OnlineEndpoint):
+    """The loopback endpoint server: same shape as azure_managed_endpoint, plus stickiness and its own key."""
+
+    # Requests carrying this header keep landing on the same deployment while the split is unchanged.
+    STICKY_SESSION_HEADER: str = ""
+    # The name of the variable (in .env or the environment) whose value is the key POST /score requires, sent as
+    # `Authorization: Bearer <key>`; empty: no key. The key itself never goes in a config file.
+    AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
+    # A larger request body is answered 413 before it is read.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
 
     @field_validator("AUTH_KEY_VARIABLE")
     @classmethod
@@ -130,10 +144,6 @@ class LocalEndpoint(OnlineEndpoint):
             raise ValueError(f"must be the name of a variable, such as ENDPOINT_KEY (letters, digits and _), got "
                              f"{len(value)} characters that are not one; the key itself goes in .env")
         return value
-
-    @property
-    def mirror_share(self) -> int:
-        return parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0
 
 
 class WebAppEndpoint(_Target):

@@ -1,15 +1,17 @@
-"""The traffic map a deploy ends with, from the env's local_endpoint block and the deployments that exist."""
+"""The traffic map a deploy ends with, from the env's endpoint block (any online target) and the deployments
+that exist."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from llmops.backends.traffic import Split
-from llmops.config.deployment_config import LocalEndpoint
+from llmops.config.deployment_config import OnlineEndpoint
 from llmops.errors import LlmopsError
 
 
-def plan_split(block: LocalEndpoint, existing: Collection[str]) -> tuple[Split, list[str]]:
+def plan_split(block: OnlineEndpoint, existing: Collection[str],
+               target: str = "local_endpoint") -> tuple[Split, list[str]]:
     """(the map to set once the current deployment passed its smoke test, notes to tell the user).
 
     `existing` are the endpoint's deployments before this deploy. The prior keeps its configured share
@@ -17,7 +19,7 @@ def plan_split(block: LocalEndpoint, existing: Collection[str]) -> tuple[Split, 
     """
     current, prior = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
     if prior and prior == current:
-        raise LlmopsError(f"deployment_config.json: local_endpoint for env '{block.ENV_NAME}' names '{current}' as "
+        raise LlmopsError(f"deployment_config.json: {target} for env '{block.ENV_NAME}' names '{current}' as "
                           "both CURRENT_DEPLOYMENT_NAME and PRIOR_DEPLOYMENT_NAME; give them different names")
     notes: list[str] = []
     if prior and prior in existing:

@@ -93,7 +93,7 @@ def test_deploy_needs_a_model_and_a_running_endpoint(repo: Path) -> None:
     assert done.err == ("error: unknown model 'mini_dev'; valid: (none). Register it with: llmops register-model "
                         "--use-case <name> --env <env> (a model is named <use_case>_<env>)\n")
     assert llmops(repo, "deploy", "-u", "mini", "-e", "dev", "--target", "kubernetes").err == (
-        "error: deploy target 'kubernetes' is not available in the local backend; valid: local\n")
+        "error: deploy target 'kubernetes' is not known; valid: local, azure_managed_endpoint, kubernetes_endpoint\n")
 
 
 @pytest.fixture(scope="module")

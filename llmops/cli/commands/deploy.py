@@ -7,8 +7,9 @@ from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json
 from llmops.cli.targets import add_target, resolve_target, webapp_host
 
 NAME = "deploy"
-HELP = ("deploy the latest model version to the env's endpoint: create it without traffic, smoke-test it, then shift "
-        "traffic to the configured split")
+HELP = ("deploy the latest model version to the env's endpoint (local, an Azure ML managed or Kubernetes online "
+        "endpoint, or a web app): create it without traffic, smoke-test it, then shift traffic to the configured "
+        "split")
 EXAMPLE = "llmops deploy --use-case web_classification --env dev --target local"
 
 
@@ -27,17 +28,19 @@ def run(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    backend = env_backend(args, ws, uc)
     target = resolve_target(uc, args.env, args.target)
+    backend = env_backend(args, ws, uc)
     if target == "webapp":
         return _deploy_webapp(args, ws, uc, backend)
     key = endpoint_key(ws, uc, args.env, os.environ) if target == "local" else None
-    result = deploy(ws, uc, args.env, target, args.model_version, key, backend)
+    kind = target if target == "local" else f"{target}_endpoint"
+    result = deploy(ws, uc, args.env, kind, args.model_version, key, backend)
     d = result.deployment
     if args.json:
         out_json(result.to_dict())
         return 0
-    out(f"deployment {d.name} on endpoint {result.endpoint}: model {d.model_name} version {d.model_version}, "
+    on = f"endpoint {result.endpoint}" + ("" if result.target == "local" else f" ({result.target})")
+    out(f"deployment {d.name} on {on}: model {d.model_name} version {d.model_version}, "
         f"variant {d.variant_label} ({result.choice.source})")
     for check in result.smoke:
         out(f"smoke test {check.describe()}")
