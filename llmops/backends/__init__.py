@@ -50,7 +50,7 @@ def azure_edge(environ: Mapping[str, str], env_file: Path, verbose: bool) -> Azu
 
 def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str,
                       where: str) -> DeploymentTarget:
-    """The Azure ML online endpoint (`kind`: azure_managed_endpoint or kubernetes_endpoint) the env's block names,
+    """The Azure ML online endpoint (`kind`: azure_managed or kubernetes) the env's block names,
     in the env's workspace. It serves model versions of that workspace, so the env's BACKEND must be azureml."""
     from llmops.errors import LlmopsError
 

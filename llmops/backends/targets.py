@@ -19,12 +19,17 @@ from typing import Any, Protocol
 from llmops.backends.endpoints import Deployment, Endpoint, TrafficMap
 from llmops.backends.traffic import Split
 from llmops.backends.types import ModelVersion
+from llmops.config.deployment_config import DEPLOYMENT_TARGETS
 
-LOCAL = "local"
-AZURE_MANAGED = "azure_managed_endpoint"
-KUBERNETES = "kubernetes_endpoint"
-TARGETS = (LOCAL, AZURE_MANAGED, KUBERNETES)
+# A target's name is its block's key in deployment_config.json without the "_endpoint" suffix (config_key), as
+# `--target`, the CD workflow's target input and DEPLOYMENT_TARGETS spell it.
+LOCAL, AZURE_MANAGED, KUBERNETES, WEBAPP = DEPLOYMENT_TARGETS
 AZURE_ML_TARGETS = (AZURE_MANAGED, KUBERNETES)
+
+
+def config_key(kind: str) -> str:
+    """The target's key in deployment_config.json: local -> local_endpoint."""
+    return f"{kind}_endpoint"
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class DeploymentTarget(Protocol):
 
     @property
     def kind(self) -> str:
-        """local, azure_managed_endpoint, kubernetes_endpoint, ..."""
+        """local, azure_managed, kubernetes or webapp (DEPLOYMENT_TARGETS)."""
         ...
 
     @property

@@ -30,12 +30,6 @@ def add_cancel(parser: argparse.ArgumentParser) -> None:
                              "instead of reattaching to it; submits no job")
 
 
-def add_target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", metavar="NAME",
-                        help="deployment target: local, azure_managed_endpoint or kubernetes_endpoint (default: the "
-                             "env's one Azure ML block in deployment_config.json, else local)")
-
-
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 

@@ -193,16 +193,19 @@ class DeploymentConfig(ConfigFile):
         return out
 
     def target_for(self, env: str) -> str:
-        """The target `--target auto` deploys to: the one whose block names the env. local stays the default: it is
-        chosen when no block names the env and when local_endpoint names it beside Azure blocks (the shipped use
-        cases keep the original template's example Azure blocks); raises when only several Azure blocks do."""
+        """The target `--target auto` (the default) acts on: the one whose block names the env. local stays the
+        default: it is chosen when no block names the env, and when local_endpoint names it beside Azure blocks
+        (the shipped use cases keep the original template's example Azure blocks); an Azure target (azure_managed,
+        kubernetes, webapp) is chosen when its block is the only one naming the env. Several Azure blocks and no
+        local one: LlmopsError, name the target. The CD workflow's read-deploy-target action applies the same
+        rule (a test holds the two together)."""
         named = [t for t in DEPLOYMENT_TARGETS if self.for_env(t, env) is not None]
         if not named or named[0] == "local":
             return "local"
         if len(named) > 1:
             blocks = ", ".join(f"{t}_endpoint" for t in named)
-            raise LlmopsError(f"deployment_config.json: env '{env}' has entries in {blocks}; name the target to "
-                              f"deploy to with --target ({' or '.join(named)})")
+            raise LlmopsError(f"env '{env}' has entries in {blocks} and none in local_endpoint; name the target with "
+                              f"--target ({' or '.join(named)})")
         return named[0]
 
     def for_env(self, target: str, env: str) -> _Target | None:

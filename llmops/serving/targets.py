@@ -1,16 +1,17 @@
 """Which deployment target a command acts on, its block of deployment_config.json, and the target itself.
 
-`--target` names one (local, azure_managed_endpoint, kubernetes_endpoint); without it, the env's one Azure
-ML block when it has exactly one, else local: the local endpoint stays the default when no Azure target is
-configured for the env.
+One rule for every command (deploy, test-endpoint, endpoint status/traffic/rollback) and for the CD workflow's
+read-deploy-target action: `--target` names one of local, azure_managed, kubernetes, webapp (the block keys of
+deployment_config.json without "_endpoint"), or `auto` (the default) takes the env's target as
+DeploymentConfig.target_for reads it: local unless only an Azure block names the env.
 """
 
 from __future__ import annotations
 
 from llmops.backends import open_cloud_target
 from llmops.backends.protocols import Backend
-from llmops.backends.targets import AZURE_ML_TARGETS, LOCAL, TARGETS, DeploymentTarget
-from llmops.config.deployment_config import AzureOnlineEndpoint, OnlineEndpoint
+from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
+from llmops.config.deployment_config import DEPLOYMENT_TARGETS, AzureOnlineEndpoint, OnlineEndpoint
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, UsageError
@@ -18,42 +19,40 @@ from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.local_target import LocalTarget
 
-
-def config_key(kind: str) -> str:
-    """The target's key in deployment_config.json."""
-    return "local_endpoint" if kind == LOCAL else kind
+AUTO = "auto"
+TARGET_CHOICES = (AUTO, *DEPLOYMENT_TARGETS)
 
 
-def _configured(use_case: UseCase, env: str) -> list[str]:
-    return [kind for kind in AZURE_ML_TARGETS if use_case.deployment.for_env(kind.removesuffix("_endpoint"), env)]
+def config_file(use_case: UseCase) -> str:
+    return f"use_cases/{use_case.name}/configs/deployment_config.json"
 
 
-def choose_target(use_case: UseCase, env: str, target: str | None) -> str:
-    if target is not None:
-        if target not in TARGETS:
-            raise UsageError(f"deploy target '{target}' is not known; valid: {', '.join(TARGETS)}")
-        return target
-    use_case.env(env)
-    configured = _configured(use_case, env)
-    if len(configured) > 1:
-        raise UsageError(f"env '{env}' has blocks for {' and '.join(configured)} in deployment_config.json; say "
-                         f"which with --target")
-    return configured[0] if configured else LOCAL
+def choose_target(use_case: UseCase, env: str, asked: str | None = None) -> str:
+    """`asked` (None or auto: the env's target, local unless only an Azure block names it), checked."""
+    if asked is not None and asked != AUTO:
+        if asked not in DEPLOYMENT_TARGETS:
+            raise UsageError(f"deploy target '{asked}' is not known; valid: {', '.join(TARGET_CHOICES)}")
+        return asked
+    use_case.env(env)  # an unknown env is reported as such, with the valid names
+    try:
+        return use_case.deployment.target_for(env)
+    except LlmopsError as error:
+        raise LlmopsError(f"{config_file(use_case)}: {error}") from None
 
 
 def where(use_case: UseCase, env: str, kind: str) -> str:
-    return f"use_cases/{use_case.name}/configs/deployment_config.json: {config_key(kind)} for env '{env}'"
+    return f"{config_file(use_case)}: {config_key(kind)} for env '{env}'"
 
 
 def target_block(use_case: UseCase, env: str, kind: str) -> OnlineEndpoint:
     if kind == LOCAL:
         return local_endpoint(use_case, env)
     use_case.env(env)
-    block = use_case.deployment.for_env(kind.removesuffix("_endpoint"), env)
+    block = use_case.deployment.for_env(kind, env)
     if not isinstance(block, AzureOnlineEndpoint) or not block.ENDPOINT_NAME or not block.CURRENT_DEPLOYMENT_NAME:
-        raise LlmopsError(f"use_cases/{use_case.name}/configs/deployment_config.json has no {kind} block for env "
-                          f"'{env}' with ENDPOINT_NAME and CURRENT_DEPLOYMENT_NAME; add one (the README's Azure "
-                          "deployment section shows one)")
+        raise LlmopsError(f"{config_file(use_case)} has no {config_key(kind)} block for env '{env}' with "
+                          "ENDPOINT_NAME and CURRENT_DEPLOYMENT_NAME; add one (the README's Azure deployment section "
+                          "shows one)")
     return block
 
 

@@ -1,6 +1,6 @@
 """Step: deploy a model version to the env's endpoint with A/B traffic; and the endpoint's own operations.
 
-The target (--target: local, azure_managed_endpoint, kubernetes_endpoint; serving/targets.py) says where;
+The target (--target: local, azure_managed, kubernetes, webapp; serving/targets.py) says where;
 the rules are the same for all (serving/release.py): the current deployment is created at 0%, smoke-tested
 alone (the azureml-model-deployment header), and only then does traffic move to the configured split,
 validated as a whole before anything changed. The prior deployment stays for rollback.
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from llmops.backends import open_backend
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.protocols import Backend, EndpointRegistry
-from llmops.backends.targets import LOCAL, DeploymentTarget
+from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
 from llmops.backends.traffic import Split, parse_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import OnlineEndpoint
@@ -31,7 +31,7 @@ from llmops.serving.model_flow import model_flow
 from llmops.serving.production_log import log_path
 from llmops.serving.release import release
 from llmops.serving.smoke import RequestCheck, sample_requests
-from llmops.serving.targets import choose_target, config_key, open_target, target_block
+from llmops.serving.targets import choose_target, open_target, target_block
 from llmops.serving.variant_choice import VariantChoice, choose_variant
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _alternate_names(use_case: UseCase, env: str, kind: str, block: OnlineEndpoi
 def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | None = None,
            model_version: int | None = None, key: EndpointKey | None = None,
            backend: Backend | None = None) -> DeployResult:
-    """`target` None: the env's one Azure ML target, else local (choose_target). `key`: the local endpoint's key
+    """`target` None or auto: the env's target (choose_target). `key`: the local endpoint's key
     (resolve_key), for the smoke test."""
     kind = choose_target(use_case, env, target)
     block = target_block(use_case, env, kind)

@@ -30,20 +30,20 @@ pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
 pytestmark = pytest.mark.timeout(600)
 
 ENDPOINT = "mini-azure-ep"
-KINDS = ("azure_managed_endpoint", "kubernetes_endpoint")
+KINDS = ("azure_managed", "kubernetes")  # --target names: the config keys without "_endpoint"
 CLUSTER = "aks-attached"
 DSV2 = SIZES[1].usage_name
 V2_PY = CLASSIFY_PY.replace('"App" if', '"Application" if')
 BROKEN_PY = CLASSIFY_PY.replace("    word =", "    raise ValueError('v3 is broken')\n    word =")
 REQUESTS = 1000
-DESCRIBED = {"azure_managed_endpoint": "managed online endpoint", "kubernetes_endpoint": "Kubernetes online endpoint"}
+DESCRIBED = {"azure_managed": "managed online endpoint", "kubernetes": "Kubernetes online endpoint"}
 
 
 def block(kind: str, **keys: Any) -> dict[str, Any]:
     common = {"ENV_NAME": ENV, "ENDPOINT_NAME": ENDPOINT, "CURRENT_DEPLOYMENT_NAME": "blue",
               "DEPLOYMENT_INSTANCE_COUNT": 1, "ENVIRONMENT_VARIABLES": {"FLOW_MODE": "prod"},
               "TEST_FILE_PATH": "sample-request.json"}
-    if kind == "kubernetes_endpoint":
+    if kind == "kubernetes":
         common.update(COMPUTE_NAME=CLUSTER, CPU_ALLOCATION="0.5", MEMORY_ALLOCATION="1Gi")
     else:
         common.update(DEPLOYMENT_VM_SIZE="Standard_DS3_v2")
@@ -51,7 +51,8 @@ def block(kind: str, **keys: Any) -> dict[str, Any]:
 
 
 def configure(repo: Path, kind: str, **keys: Any) -> None:
-    edit_json(repo / "use_cases/mini/configs/deployment_config.json", lambda c: c.update({kind: [block(kind, **keys)]}))
+    edit_json(repo / "use_cases/mini/configs/deployment_config.json",
+              lambda c: c.update({f"{kind}_endpoint": [block(kind, **keys)]}))
 
 
 def release_flow(repo: Path, source: str) -> Done:
@@ -136,7 +137,7 @@ def scenario(request: pytest.FixtureRequest, azureml_emulator_session: AzureMLEm
                   PRIOR_DEPLOYMENT_NAME="green", PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION="50")
         emulator.faults.fail_provisioning("red")
         deploy(s, "provisioning fails")
-        if kind == "azure_managed_endpoint":
+        if kind == "azure_managed":
             emulator.quota.set(DSV2, limit=8, in_use=4)  # blue and green hold 8 more: nothing left for red
             deploy(s, "no quota")
             emulator.quota.set(DSV2, limit=24, in_use=0)
@@ -145,7 +146,7 @@ def scenario(request: pytest.FixtureRequest, azureml_emulator_session: AzureMLEm
         s.running = emulator.serving.running(ENDPOINT)
         run(emulator, s, "mirror", "endpoint", "traffic", "-u", "mini", "-e", ENV, "--target", kind,
             "--set", "blue=100,green=0", "--mirror", "green=20")
-        if kind == "kubernetes_endpoint":  # refused: no mirror on Kubernetes; the same shift without one
+        if kind == "kubernetes":  # refused: no mirror on Kubernetes; the same shift without one
             run(emulator, s, "shift", "endpoint", "traffic", "-u", "mini", "-e", ENV, "--target", kind,
                 "--set", "blue=100,green=0")
         measure(uri, key.primary_key, 200)
@@ -222,7 +223,7 @@ def test_a_failing_smoke_test_leaves_traffic_exactly_as_it_was(scenario):
 
 
 def test_a_quota_error_is_one_line_naming_the_keys_to_change(scenario):
-    if scenario.kind != "azure_managed_endpoint":
+    if scenario.kind != "azure_managed":
         pytest.skip("a Kubernetes deployment draws on its cluster, not on Azure ML's vCPU quota")
     failed = scenario.steps["no quota"]
     assert failed.code == 1
@@ -238,7 +239,7 @@ def test_a_quota_error_is_one_line_naming_the_keys_to_change(scenario):
 
 
 def test_mirror_traffic_copies_its_share(scenario):
-    if scenario.kind == "kubernetes_endpoint":
+    if scenario.kind == "kubernetes":
         assert (scenario.steps["mirror"].code, scenario.steps["mirror"].err) == (1, (
             f"error: endpoint '{ENDPOINT}': mirror traffic is not available on a Kubernetes online endpoint "
             "(azure-ai-ml does not read it back); leave MIRROR_TRAFFIC_ALLOCATION empty, or use "
@@ -252,7 +253,7 @@ def test_mirror_traffic_copies_its_share(scenario):
 
 
 def test_rollback_restores_the_previous_map_from_the_endpoints_tags(scenario):
-    shifted = "blue=100,green=0" + ("; mirror green=20" if scenario.kind == "azure_managed_endpoint" else "")
+    shifted = "blue=100,green=0" + ("; mirror green=20" if scenario.kind == "azure_managed" else "")
     assert scenario.steps["rollback"].out.splitlines()[0] == f"rolled back: {shifted} -> blue=90,green=10"
     assert scenario.splits["rollback"] == ({"blue": 90, "green": 10}, {})
     history = [line.split("  ")[0] for line in scenario.steps["history"].out.splitlines()]
@@ -272,7 +273,7 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
                                                                                              tmp_path, monkeypatch):
     emulator = azureml_emulator  # its identity holds AzureML Data Scientist only: no role assignments
     write_azure_use_case(tmp_path, emulator)
-    configure(tmp_path, "azure_managed_endpoint")
+    configure(tmp_path, "azure_managed")
     for name, value in llmops_environment(emulator).items():
         monkeypatch.setenv(name, value)
     release_flow(tmp_path, CLASSIFY_PY)

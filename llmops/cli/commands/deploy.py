@@ -15,7 +15,7 @@ EXAMPLE = "llmops deploy --use-case web_classification --env dev --target local"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_use_case(parser)
-    add_target(parser, "local")
+    add_target(parser)
     parser.add_argument("--model-version", type=int, metavar="N", help="model version to deploy (default: latest)")
     add_json(parser)
 
@@ -33,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if target == "webapp":
         return _deploy_webapp(args, ws, uc, backend)
     key = endpoint_key(ws, uc, args.env, os.environ) if target == "local" else None
-    kind = target if target == "local" else f"{target}_endpoint"
-    result = deploy(ws, uc, args.env, kind, args.model_version, key, backend)
+    result = deploy(ws, uc, args.env, target, args.model_version, key, backend)
     d = result.deployment
     if args.json:
         out_json(result.to_dict())

@@ -3,8 +3,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from llmops.cli.common import add_json, add_target, add_use_case, env_backend, out, out_json, workspace
+from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 from llmops.cli.llm_args import add_llm_options
+from llmops.cli.targets import add_target
 
 NAME = "endpoint"
 HELP = ("the env's endpoint: up, down (local only), status, traffic --set blue=90,green=10, rollback (local or an "
@@ -48,13 +49,15 @@ def _show_status(status: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.cli.targets import resolve_target
     from llmops.config.use_case import load_use_case
-    from llmops.serving.targets import choose_target
     from llmops.steps import deploy as steps
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    target = choose_target(uc, args.env, args.target)
+    # up and down start and stop this machine's server: auto means local for them
+    target = "local" if args.action in ("up", "down") and args.target == "auto" else resolve_target(
+        uc, args.env, args.target)
     if target != "local" and args.action in ("up", "down"):
         from llmops.errors import UsageError
 

@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines", type=int, default=0, metavar="N", help="also send the first N lines of a dataset")
     parser.add_argument("--dataset", metavar="NAME", help="dataset for --lines (default: the env's experiment data)")
     parser.add_argument("--deployment", metavar="NAME", help="force one deployment (azureml-model-deployment)")
-    add_target(parser, "local")
+    add_target(parser)
     add_json(parser)
 
 

@@ -27,7 +27,7 @@ from llmops.backends.azureml.online.flavors import Flavor
 from llmops.backends.azureml.online.identity import grant_roles
 from llmops.backends.azureml.online.image import registry_server, serving_environment
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.targets import ScoringReply
+from llmops.backends.targets import KUBERNETES, ScoringReply
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -134,7 +134,7 @@ class AzureOnlineTarget:
             found = self._call(f"creating {self.flavor.described} '{self.endpoint}'",
                                lambda: self._client.online_endpoints.begin_create_or_update(entity).result())
             notes.append(f"created {self.flavor.described} '{self.endpoint}' (key auth)")
-        elif self.flavor.kind == "kubernetes_endpoint" and not getattr(found, "compute", None):
+        elif self.flavor.kind == KUBERNETES and not getattr(found, "compute", None):
             raise LlmopsError(f"{self.where}: endpoint '{self.endpoint}' exists as a managed online endpoint, not a "
                               "Kubernetes one; give this target another ENDPOINT_NAME")
         principal = getattr(getattr(found, "identity", None), "principal_id", None)
