@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
+from llmops.backends.serving_image import image_name
 from llmops.backends.types import ModelVersion
 from llmops.backends.webapp import PRODUCTION, STAGING, WebAppHost, WebAppRelease, WebAppRouting
 from llmops.config.deployment_config import WebAppEndpoint
@@ -27,7 +28,6 @@ from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, StepFailed
 from llmops.serving.endpoint_key import EndpointKey
-from llmops.serving.image.docker import image_name
 from llmops.serving.model_flow import model_flow
 from llmops.serving.smoke import RequestCheck, check_request, sample_requests
 

@@ -25,7 +25,7 @@ from llmops.backends.azureml.errors import azure_error, is_azure_error, missing_
 from llmops.backends.azureml.online import scoring
 from llmops.backends.azureml.online.flavors import Flavor
 from llmops.backends.azureml.online.identity import grant_roles
-from llmops.backends.azureml.online.image import registry_server, serving_environment
+from llmops.backends.azureml.online.image import serving_environment, workspace_image
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.targets import KUBERNETES, ScoringReply
 from llmops.backends.traffic import Split, check_split
@@ -200,7 +200,7 @@ class AzureOnlineTarget:
                 LABEL_TAG: deployment.variant_label}
         spec = self.flavor.deployment(
             self.block, deployment.name, f"azureml:{model.name}:{model.version}",
-            serving_environment(registry_server(registry), self.use_case, model),
+            serving_environment(workspace_image(registry, self.use_case, model), model),
             {**deployment.env_vars, **server_variables(deployment)}, tags)
         logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
                     deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
