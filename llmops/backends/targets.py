@@ -5,7 +5,7 @@ release into the deployment that serves users refused; the previous map kept for
 deployments at 0% cleaned up) are written once, in llmops/serving/release.py, against this
 protocol. A target only says how to do each primitive on its platform: the local endpoint server
 (serving/local_target.py), an Azure ML managed or Kubernetes online endpoint
-(backends/azureml/online/), and later a web app with a staging slot.
+(backends/azureml/online/), and a web app whose two slots are its deployments (backends/azureml/webapp/).
 
 Every target keeps the history of its traffic maps where the endpoint lives, so `endpoint rollback`
 run on another machine (a CI runner, a laptop) finds the map to restore.
@@ -13,6 +13,7 @@ run on another machine (a CI runner, a laptop) finds the map to restore.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,18 @@ AZURE_ML_TARGETS = (AZURE_MANAGED, KUBERNETES)
 def config_key(kind: str) -> str:
     """The target's key in deployment_config.json: local -> local_endpoint."""
     return f"{kind}_endpoint"
+
+
+# Variables llmops sets for the endpoint server in an image; ENVIRONMENT_VARIABLES are the user's.
+RELEASE_PREFIX = "LLMOPS_"
+
+
+def release_variables(deployment: Deployment) -> dict[str, str]:
+    """What a cloud target tells the endpoint server in the image about its release, beside the user's variables:
+    the model version and the variant (the image serves the variant registered with the model, the one deploy
+    chooses for an image target)."""
+    return {"LLMOPS_MODEL": f"{deployment.model_name}:{deployment.model_version}",
+            "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,15 @@ class DeploymentTarget(Protocol):
         (a cloud deployment keeps its logs for the user to read, and the next deploy updates it in place)."""
         ...
 
+    def deployment_name(self, model: ModelVersion) -> str:
+        """The deployment a release of `model` goes to: the block's CURRENT_DEPLOYMENT_NAME; a web app's release is
+        named by its image's tag, which its slot shows."""
+        ...
+
+    def scoring_url(self) -> str:
+        """Where users send requests: the endpoint's scoring URL, routed by the traffic map."""
+        ...
+
     def check(self) -> None:
         """What must hold before a release starts, checked without changing anything (the local server runs, the
         block names what its platform needs)."""
@@ -90,9 +112,10 @@ class DeploymentTarget(Protocol):
         A deployment that fails to provision raises, naming why; traffic is untouched."""
         ...
 
-    def score(self, deployment: str, inputs: Any) -> ScoringReply:
-        """Send one request to that deployment alone (the azureml-model-deployment header), with the endpoint's
-        key; an unreachable endpoint is a reply of status 0 whose body says why."""
+    def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
+        """Send one request to that deployment alone (the azureml-model-deployment header; a web app's slot URL), or
+        with None as users do (routed by the map), with the endpoint's key; an unreachable endpoint is a reply of
+        status 0 whose body says why."""
         ...
 
     def failure_detail(self, reply: ScoringReply) -> str | None:

@@ -1,9 +1,9 @@
-"""`--target` of the commands that act on a deployed endpoint (deploy, test-endpoint, endpoint), and the web app
-of an env when that is the target.
+"""`--target` of the commands that act on a deployed endpoint (deploy, test-endpoint, endpoint), and the target itself.
 
-The choice itself is llmops.serving.targets.choose_target: `auto` (the default) is the env's target, local unless
-only an Azure block of deployment_config.json names the env. The web app is opened here, at the CLI edge, with
-the Azure variables read once from the environment and .env, and handed to the step.
+The choice is llmops.serving.targets.choose_target: `auto` (the default) is the env's target, local unless only an
+Azure block of deployment_config.json names the env. The target is opened here, at the CLI edge: a web app with
+the Azure variables read once from the environment and .env (whatever the env's BACKEND), an Azure ML endpoint
+through the env's backend, the local endpoint with its key.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: `llmops --help` must not load the config models
-    from llmops.backends.webapp import WebAppHost
+    from llmops.backends.protocols import Backend
+    from llmops.backends.targets import DeploymentTarget
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
 
@@ -34,8 +35,14 @@ def resolve_target(uc: UseCase, env: str, target: str) -> str:
     return choose_target(uc, env, target)
 
 
-def webapp_host(args: argparse.Namespace, ws: Workspace, uc: UseCase) -> WebAppHost:
+def open_cli_target(args: argparse.Namespace, ws: Workspace, uc: UseCase, backend: Backend,
+                    kind: str | None = None) -> DeploymentTarget:
+    """The target `kind` (default: --target, resolved), opened with what this command read."""
     from llmops.backends import azure_edge
-    from llmops.backends.webapp_target import open_webapp
+    from llmops.serving.targets import open_target
+    from llmops.steps.deploy import endpoint_key
 
-    return open_webapp(ws, uc, args.env, azure_edge(os.environ, ws.root / ".env", args.verbose))
+    kind = kind or resolve_target(uc, args.env, args.target)
+    key = endpoint_key(ws, uc, args.env, os.environ) if kind == "local" else None
+    azure = azure_edge(os.environ, ws.root / ".env", args.verbose) if kind == "webapp" else None
+    return open_target(ws, uc, args.env, kind, backend, key, azure)

@@ -40,6 +40,12 @@ class LocalTarget:
     def endpoint(self) -> str:
         return self.block.ENDPOINT_NAME
 
+    def deployment_name(self, model: ModelVersion) -> str:
+        return self.block.CURRENT_DEPLOYMENT_NAME
+
+    def scoring_url(self) -> str:
+        return self._server().scoring_url
+
     def _server(self) -> process.ServerInfo:
         info = process.running(self.state_dir, self.endpoint)
         if info is None:
@@ -61,7 +67,7 @@ class LocalTarget:
         _check_env_vars(self.state(), deployment)
         return self.endpoints.put_deployment(deployment)  # refuses a busy deployment atomically (DeploymentInUse)
 
-    def score(self, deployment: str, inputs: Any) -> ScoringReply:
+    def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
         url = self._server().scoring_url
         try:
             reply = score(url, inputs, deployment, key=self.key)

@@ -1,10 +1,10 @@
 """The A/B rules of a release, written once for every deployment target (llmops/backends/targets.py).
 
 1. The final traffic map is planned and validated as a whole, and a release into the deployment that serves
-   users is refused, before anything changes.
-2. The new deployment is created at 0% and smoke-tested alone (the azureml-model-deployment header) with
-   every request of TEST_FILE_PATH: a non-2xx answer, or one without every flow output, fails the release and
-   traffic stays exactly as it was.
+   users (a web app: onto its staging slot while that serves users) is refused, before anything changes.
+2. The new deployment is created at 0% and smoke-tested alone (the azureml-model-deployment header; a web app's
+   slot by its own URL) with every request of TEST_FILE_PATH: a non-2xx answer, or one without every flow
+   output, fails the release and traffic stays exactly as it was.
 3. Traffic moves to the configured split (PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION honoured, mirror included); the
    map it replaces stays in the target's history for `endpoint rollback`.
 4. Deployments at 0% beyond the newest two are deleted, except those the current or the previous map names
@@ -21,9 +21,9 @@ from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, Tra
 from llmops.backends.targets import DeploymentTarget
 from llmops.backends.traffic import check_split
 from llmops.backends.types import ModelVersion
-from llmops.config.deployment_config import OnlineEndpoint
+from llmops.config.deployment_config import OnlineEndpoint, WebAppEndpoint
 from llmops.errors import StepFailed
-from llmops.serving.deploy_plan import plan_split
+from llmops.serving.deploy_plan import plan
 from llmops.serving.smoke import RequestCheck, check_reply
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,14 @@ def busy_with_another_release(endpoint: Endpoint, deployment: Deployment) -> Dep
         else None
 
 
-def release(target: DeploymentTarget, block: OnlineEndpoint, config_key: str, deployment: Deployment,
-            model: ModelVersion, requests: list[tuple[str, Any]], outputs: list[str]) -> Released:
+def release(target: DeploymentTarget, block: OnlineEndpoint | WebAppEndpoint, config_key: str,
+            deployment: Deployment, model: ModelVersion, requests: list[tuple[str, Any]],
+            outputs: list[str]) -> Released:
     """Run the rules above on `target`; raises DeploymentInUse (step 1) or StepFailed (step 2)."""
     current = deployment.name
     endpoint, notes = target.open()
     existing = [d.name for d in endpoint.deployments]
-    split, plan_notes = plan_split(block, existing, config_key)
+    split, plan_notes = plan(block, endpoint, current, config_key)
     check_split(split, [*existing, current], target.endpoint)
     busy = busy_with_another_release(endpoint, deployment)
     if busy is not None:
@@ -80,11 +81,13 @@ def release(target: DeploymentTarget, block: OnlineEndpoint, config_key: str, de
             what = "it was removed"
         else:
             what = "it stays at 0% for its logs (the next deploy updates it)"
-        raise StepFailed(f"smoke test of deployment '{current}' (model {model.name} version {model.version}) "
+        slot = f" on the {made.slot} slot of web app '{target.endpoint}'" if made.slot else ""
+        raise StepFailed(f"smoke test of deployment '{current}' (model {model.name} version {model.version}){slot} "
                          f"failed: " + "; ".join(c.describe() for c in failed)
                          + f"; {what} and traffic is unchanged ({kept})")
     traffic = target.set_split(split, f"deploy {model.name} version {model.version} as {current}")
-    removed = clean_up(target, protected={current, block.PRIOR_DEPLOYMENT_NAME})
+    prior = block.PRIOR_DEPLOYMENT_NAME if isinstance(block, OnlineEndpoint) else ""
+    removed = clean_up(target, protected={current, prior})
     notes += plan_notes + [f"removed deployment '{name}' (0% traffic, older than the newest {KEEP_NEWEST})"
                            for name in removed]
     return Released(made, checks, traffic, notes, removed)

@@ -8,16 +8,22 @@ DeploymentConfig.target_for reads it: local unless only an Azure block names the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from llmops.backends import open_cloud_target
 from llmops.backends.protocols import Backend
-from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
-from llmops.config.deployment_config import DEPLOYMENT_TARGETS, AzureOnlineEndpoint, OnlineEndpoint
+from llmops.backends.targets import LOCAL, WEBAPP, DeploymentTarget, config_key
+from llmops.backends.webapp_target import open_webapp
+from llmops.config.deployment_config import DEPLOYMENT_TARGETS, AzureOnlineEndpoint, OnlineEndpoint, WebAppEndpoint
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, UsageError
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.local_target import LocalTarget
+
+if TYPE_CHECKING:
+    from llmops.backends.azureml.settings import AzureVariables
 
 AUTO = "auto"
 TARGET_CHOICES = (AUTO, *DEPLOYMENT_TARGETS)
@@ -44,11 +50,16 @@ def where(use_case: UseCase, env: str, kind: str) -> str:
     return f"{config_file(use_case)}: {config_key(kind)} for env '{env}'"
 
 
-def target_block(use_case: UseCase, env: str, kind: str) -> OnlineEndpoint:
+def target_block(use_case: UseCase, env: str, kind: str) -> OnlineEndpoint | WebAppEndpoint:
     if kind == LOCAL:
         return local_endpoint(use_case, env)
     use_case.env(env)
     block = use_case.deployment.for_env(kind, env)
+    if kind == WEBAPP:
+        if not isinstance(block, WebAppEndpoint):
+            raise LlmopsError(f"{config_file(use_case)}: webapp_endpoint has no entry for env '{env}'; add one (the "
+                              "README's web app section shows one)")
+        return block
     if not isinstance(block, AzureOnlineEndpoint) or not block.ENDPOINT_NAME or not block.CURRENT_DEPLOYMENT_NAME:
         raise LlmopsError(f"{config_file(use_case)} has no {config_key(kind)} block for env '{env}' with "
                           "ENDPOINT_NAME and CURRENT_DEPLOYMENT_NAME; add one (the README's Azure deployment section "
@@ -57,9 +68,12 @@ def target_block(use_case: UseCase, env: str, kind: str) -> OnlineEndpoint:
 
 
 def open_target(workspace: Workspace, use_case: UseCase, env: str, kind: str, backend: Backend,
-                key: EndpointKey | None = None) -> DeploymentTarget:
-    """`key`: the local endpoint's (resolve_key); an Azure ML endpoint's key is read from Azure when needed."""
+                key: EndpointKey | None = None, azure: AzureVariables | None = None) -> DeploymentTarget:
+    """`key`: the local endpoint's (resolve_key); an Azure endpoint's key is read from Azure when needed. `azure`: the
+    Azure variables the CLI edge read (azure_edge), which a web app needs whatever the env's BACKEND."""
     block = target_block(use_case, env, kind)
+    if kind == WEBAPP:
+        return open_webapp(use_case, env, azure)
     if kind == LOCAL:
         return LocalTarget(workspace.state_dir, use_case.name, env, local_endpoint(use_case, env),
                            backend.registry.endpoints, key)

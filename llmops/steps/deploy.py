@@ -20,7 +20,8 @@ from llmops.backends.protocols import Backend, EndpointRegistry
 from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
 from llmops.backends.traffic import Split, parse_split
 from llmops.backends.types import ModelVersion
-from llmops.config.deployment_config import OnlineEndpoint
+from llmops.config.deployment_config import OnlineEndpoint, WebAppEndpoint
+from llmops.config.flow_base import Flow
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
@@ -32,7 +33,7 @@ from llmops.serving.production_log import log_path
 from llmops.serving.release import release
 from llmops.serving.smoke import RequestCheck, sample_requests
 from llmops.serving.targets import choose_target, open_target, target_block
-from llmops.serving.variant_choice import VariantChoice, choose_variant
+from llmops.serving.variant_choice import VariantChoice, choose_variant, registered_variant
 
 logger = logging.getLogger(__name__)
 
@@ -47,55 +48,82 @@ class DeployResult:
     smoke: list[RequestCheck]
     traffic: TrafficMap
     notes: list[str] = field(default_factory=list)
+    scoring_url: str | None = None  # a cloud endpoint's (the local one's is in `endpoint status`)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.deployment
-        return {"target": self.target, "endpoint": self.endpoint, "deployment": d.name, "model": d.model_name,
+        return {"target": self.target, "endpoint": self.endpoint, "scoring_url": self.scoring_url,
+                "deployment": d.name, "slot": d.slot or None, "model": d.model_name,
                 "model_version": d.model_version, "variant": d.variant, "variant_label": d.variant_label,
                 "variant_source": self.choice.source, "traffic": self.traffic.split.live,
                 "mirror": self.traffic.split.mirror, "notes": self.notes,
                 "smoke_test": [c.describe() for c in self.smoke]}
 
 
-def _alternate_names(use_case: UseCase, env: str, kind: str, block: OnlineEndpoint,
-                     busy: DeploymentInUse) -> LlmopsError:
-    """What to change in the config when the release would replace the deployment that serves users."""
+def _refused(use_case: UseCase, env: str, kind: str, block: OnlineEndpoint | WebAppEndpoint, endpoint: str,
+             busy: DeploymentInUse) -> LlmopsError:
+    """What to change when the release would replace the deployment that serves users."""
+    where = f"use_cases/{use_case.name}/configs/deployment_config.json: {config_key(kind)} for env '{env}'"
+    serves = (f"serves model {busy.existing.model_name} version {busy.existing.model_version} to users "
+              f"({busy.split.describe()})")
+    if isinstance(block, WebAppEndpoint):
+        return LlmopsError(
+            f"{where}: the staging slot of web app '{endpoint}' runs release {busy.existing.name}, which {serves}, and "
+            "a new release must start at 0%; promote it (set CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION to 100 and deploy "
+            f"it again) or roll back first: llmops endpoint rollback --use-case {use_case.name} --env {env} "
+            f"--target {kind}")
     current, prior = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
     other = prior or ("green" if current == "blue" else "blue")
     return LlmopsError(
-        f"use_cases/{use_case.name}/configs/deployment_config.json: {config_key(kind)} for env '{env}': deployment "
-        f"'{current}' serves model {busy.existing.model_name} version {busy.existing.model_version} to users "
-        f"({busy.split.describe()}), and a new release must start at 0% beside it. Alternate the names for "
-        f"this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
+        f"{where}: deployment '{current}' {serves}, and a new release must start at 0% beside it. Alternate the "
+        f"names for this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
     )
 
 
-def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | None = None,
+def _opened(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None,
+            backend: Backend | None, key: EndpointKey | None = None) -> DeploymentTarget:
+    if target is None or isinstance(target, str):
+        kind = choose_target(use_case, env, target)
+        return open_target(workspace, use_case, env, kind, backend or open_backend(workspace, use_case, env), key)
+    return target
+
+
+def _variant(workspace: Workspace, use_case: UseCase, env: str, kind: str, model: ModelVersion,
+             flow: Flow) -> VariantChoice:
+    """The local endpoint runs the snapshot with the variant the latest report chooses; an image serves the variant
+    registered with its model version (llmops-image.json), so a cloud deployment records that one."""
+    if kind == LOCAL:
+        return choose_variant(workspace.reports_dir, use_case.name, env, flow)
+    return registered_variant(model, flow)
+
+
+def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None = None,
            model_version: int | None = None, key: EndpointKey | None = None,
            backend: Backend | None = None) -> DeployResult:
-    """`target` None or auto: the env's target (choose_target). `key`: the local endpoint's key
-    (resolve_key), for the smoke test."""
-    kind = choose_target(use_case, env, target)
-    block = target_block(use_case, env, kind)
+    """`target`: a target's name (None or auto: the env's, choose_target), or one the caller opened (the CLI opens a
+    web app with the Azure variables it read). `key`: the local endpoint's key (resolve_key), for the smoke test."""
     backend = backend or open_backend(workspace, use_case, env)
-    chosen = open_target(workspace, use_case, env, kind, backend, key)
+    chosen = _opened(workspace, use_case, env, target, backend, key)
+    kind = chosen.kind
+    block = target_block(use_case, env, kind)
     chosen.check()
     models = backend.registry.models
     model_name = f"{use_case.name}_{env}"
     model = models.latest(model_name) if model_version is None else models.get(model_name, model_version)
     flow = model_flow(model)
     requests = sample_requests(use_case.path(block.TEST_FILE_PATH), block.TEST_FILE_PATH)
-    choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
-    deployment = Deployment(endpoint=block.ENDPOINT_NAME, name=block.CURRENT_DEPLOYMENT_NAME,
+    choice = _variant(workspace, use_case, env, kind, model, flow)
+    variables = block.ENVIRONMENT_VARIABLES if isinstance(block, OnlineEndpoint) else {}
+    deployment = Deployment(endpoint=chosen.endpoint, name=chosen.deployment_name(model),
                             model_name=model.name, model_version=model.version,
                             flow=str(model.lineage.get("flow") or flow.name), variant=choice.variant,
-                            variant_label=choice.label, env_vars=dict(block.ENVIRONMENT_VARIABLES))
+                            variant_label=choice.label, env_vars=dict(variables))
     try:
         done = release(chosen, block, config_key(kind), deployment, model, requests, list(flow.outputs))
     except DeploymentInUse as busy:  # the config says how to fix it
-        raise _alternate_names(use_case, env, kind, block, busy) from None
-    return DeployResult(kind, block.ENDPOINT_NAME, done.deployment, model, choice, done.smoke, done.traffic,
-                        done.notes)
+        raise _refused(use_case, env, kind, block, chosen.endpoint, busy) from None
+    return DeployResult(kind, chosen.endpoint, done.deployment, model, choice, done.smoke, done.traffic,
+                        done.notes, chosen.scoring_url() if kind != LOCAL else None)
 
 
 # -- the endpoint's own operations ---------------------------------------------------------------
@@ -103,12 +131,6 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | None
 
 def _endpoints(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None) -> EndpointRegistry:
     return (backend or open_backend(workspace, use_case, env)).registry.endpoints
-
-
-def _target(workspace: Workspace, use_case: UseCase, env: str, target: str | None,
-            backend: Backend | None) -> DeploymentTarget:
-    kind = choose_target(use_case, env, target)
-    return open_target(workspace, use_case, env, kind, backend or open_backend(workspace, use_case, env))
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,7 @@ class EndpointStatus:
     endpoint: Endpoint | None  # None until `endpoint up` (local) or `deploy` (Azure) made it
     production_log: Path | None  # the local endpoint's
     target: str = LOCAL
+    cloud_scoring_url: str | None = None  # a cloud endpoint's
 
     def to_dict(self) -> dict[str, Any]:
         server, endpoint = self.server, self.endpoint
@@ -126,12 +149,13 @@ class EndpointStatus:
         return {
             "target": self.target, "endpoint": self.name, "running": server is not None, "healthy": self.healthy,
             "pid": server.pid if server else None, "url": server.url if server else None,
-            "scoring_url": server.scoring_url if server else None,
+            "scoring_url": server.scoring_url if server else self.cloud_scoring_url,
             "provider": endpoint.provider if endpoint else None,
             "server_log": server.server_log if server else None,
             "production_log": str(self.production_log) if self.production_log else None,
             "traffic": split.live if split else {}, "mirror": split.mirror if split else {},
-            "deployments": [{"name": d.name, "model": d.model_name, "model_version": d.model_version,
+            "deployments": [{"name": d.name, "slot": d.slot or None, "model": d.model_name,
+                             "model_version": d.model_version,
                              "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
                              "mirror": split.mirror.get(d.name, 0) if split else 0}
                             for d in (endpoint.deployments if endpoint else ())],
@@ -186,12 +210,12 @@ def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.
 
 
 def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
-                    target: str | None = None) -> EndpointStatus:
-    kind = choose_target(use_case, env, target)
+                    target: str | DeploymentTarget | None = None) -> EndpointStatus:
+    kind = target.kind if target is not None and not isinstance(target, str) else choose_target(use_case, env, target)
     if kind != LOCAL:
-        chosen = _target(workspace, use_case, env, kind, backend)
+        chosen = _opened(workspace, use_case, env, target if target is not None else kind, backend)
         state = chosen.state()
-        return EndpointStatus(chosen.endpoint, None, True, state, None, kind)
+        return EndpointStatus(chosen.endpoint, None, True, state, None, kind, chosen.scoring_url())
     endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
@@ -205,20 +229,20 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: 
 
 def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,
                 mirror: dict[str, int] | None = None, backend: Backend | None = None,
-                target: str | None = None) -> TrafficMap:
+                target: str | DeploymentTarget | None = None) -> TrafficMap:
     """Set the live map and the mirror map (None keeps the current one) on the endpoint (a local one, running or
     not)."""
-    chosen = _target(workspace, use_case, env, target, backend)
+    chosen = _opened(workspace, use_case, env, target, backend)
     current = chosen.state().split
     split = Split(dict(current.live if live is None else live), dict(current.mirror if mirror is None else mirror))
     return chosen.set_split(split, "llmops endpoint traffic --set")
 
 
 def traffic_history(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
-                    target: str | None = None) -> list[TrafficMap]:
-    return _target(workspace, use_case, env, target, backend).history()
+                    target: str | DeploymentTarget | None = None) -> list[TrafficMap]:
+    return _opened(workspace, use_case, env, target, backend).history()
 
 
 def rollback(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
-             target: str | None = None) -> tuple[TrafficMap, TrafficMap]:
-    return _target(workspace, use_case, env, target, backend).rollback()
+             target: str | DeploymentTarget | None = None) -> tuple[TrafficMap, TrafficMap]:
+    return _opened(workspace, use_case, env, target, backend).rollback()

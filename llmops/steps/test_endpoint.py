@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.targets import DeploymentTarget
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -15,7 +16,8 @@ from llmops.errors import LlmopsError, StepFailed, unknown_name
 from llmops.serving import process
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey, resolve_key
-from llmops.serving.smoke import RequestCheck, check_request, sample_requests
+from llmops.serving.smoke import RequestCheck, check_reply, check_request, sample_requests
+from llmops.serving.targets import target_block
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,6 @@ class EndpointTestResult:
              "milliseconds": round(c.seconds * 1000, 1), "problems": list(c.problems)} for c in self.checks]}
 
 
-def _test_file(use_case: UseCase, env: str) -> str:
-    """TEST_FILE_PATH of the env's deployment blocks (the same file for every target)."""
-    for target in ("webapp", "azure_managed", "kubernetes", "local"):
-        block = use_case.deployment.for_env(target, env)
-        if block is not None:
-            return block.TEST_FILE_PATH
-    return "sample-request.json"
-
-
 def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: str | None) -> list[tuple[str, Any]]:
     found = sample_requests(use_case.path(test_file), test_file)
     if lines <= 0:
@@ -66,12 +59,20 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
 def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
                   deployment: str | None = None, raise_on_failure: bool = True,
                   key: EndpointKey | None = None, environ: Mapping[str, str] | None = None,
-                  scoring_url: str | None = None) -> EndpointTestResult:
+                  target: DeploymentTarget | None = None) -> EndpointTestResult:
     """Every request must answer 200 with every output of the standard flow; `deployment` forces one; `key` is
-    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file. `scoring_url`:
-    a deployed endpoint's (a web app's), with its `key`, instead of the env's running local endpoint."""
-    if scoring_url is not None:
-        url, server_log, test_file = scoring_url, None, _test_file(use_case, env)
+    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file. `target`: a
+    deployed endpoint (serving/targets.open_target) to send the requests through, with its own key, instead of the
+    env's running local endpoint."""
+    outputs = list(use_case.standard_flow(env).outputs)
+    if target is not None:
+        test_file = target_block(use_case, env, target.kind).TEST_FILE_PATH
+        checks = []
+        for name, inputs in _requests(use_case, env, test_file, lines, dataset):
+            reply = target.score(deployment, inputs)
+            detail = target.failure_detail(reply) if reply.status not in (0, 200) else None
+            checks.append(check_reply(name, reply, outputs, deployment, detail))
+        result = EndpointTestResult(target.scoring_url(), checks)
     else:
         if key is None and environ is not None:
             key = resolve_key(use_case, env, workspace.root / ".env", environ)
@@ -80,11 +81,9 @@ def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int 
         if info is None:
             raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
                               f"--use-case {use_case.name} --env {env}")
-        url, server_log, test_file = info.scoring_url, Path(info.server_log), block.TEST_FILE_PATH
-    outputs = list(use_case.standard_flow(env).outputs)
-    checks = [check_request(url, name, inputs, outputs, deployment, key, server_log)
-              for name, inputs in _requests(use_case, env, test_file, lines, dataset)]
-    result = EndpointTestResult(url, checks)
+        result = EndpointTestResult(info.scoring_url, [
+            check_request(info.scoring_url, name, inputs, outputs, deployment, key, Path(info.server_log))
+            for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)])
     if raise_on_failure and result.failure is not None:
         raise result.failure
     return result

@@ -18,14 +18,15 @@ import pytest
 
 from llmops.backends import default_backend
 from llmops.backends.azureml.settings import azure_variables
-from llmops.backends.webapp import WebAppHost
+from llmops.backends.azureml.webapp.deploy_target import WebAppDeployTarget
+from llmops.backends.webapp import WebAppRouting
 from llmops.backends.webapp_target import open_webapp
 from llmops.config.use_case import load_use_case
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.serving.client import score
 from llmops.serving.endpoint_key import EndpointKey
-from llmops.steps.deploy_webapp import KEY_NAME, deploy_webapp, rollback_webapp, webapp_scoring
+from llmops.steps.deploy import DeployResult, deploy, rollback
 from llmops.steps.image import build_image
 from llmops.steps.register_model import register_model
 from tests.support.azureml_emulator.emulator import AzureMLEmulator
@@ -40,6 +41,7 @@ APP, PLAN, REGISTRY, IDENTITY = "mini-app", "mini-plan", "llmopsacr", "mini-id"
 PLANTED = "sk-planted-webapp-0123456789abcdef"
 VAULT_VALUE = "sk-vault-only-fedcba9876543210"
 CLASSIFY = "classify.py"
+KEY_NAME = "the web app's key (Key Vault)"
 
 
 def connection_json(key: str) -> str:
@@ -70,11 +72,11 @@ class Release:
     def use_case(self):  # type: ignore[no-untyped-def]
         return load_use_case(self.workspace, "mini")
 
-    def host(self, **changes: object) -> WebAppHost:
+    def host(self, **changes: object) -> WebAppDeployTarget:
         if changes:
             configure(self.folder, **changes)
         variables = azure_variables(os.environ, self.root / ".env")
-        return open_webapp(self.workspace, self.use_case, ENV, variables, start_timeout=60)
+        return open_webapp(self.use_case, ENV, variables, start_timeout=60)
 
     def register(self, word: str = "App", fail: bool = False) -> str:
         """A model version whose flow answers `word` (or raises), built and pushed; returns its release name."""
@@ -90,8 +92,13 @@ class Release:
         source.write_text(text.replace("    raise RuntimeError('broken release')\n", ""))
         return built.image.tag
 
-    def deploy(self, host: WebAppHost):  # type: ignore[no-untyped-def]
-        return deploy_webapp(self.workspace, self.use_case, ENV, host, backend=default_backend(self.workspace))
+    def deploy(self, host: WebAppDeployTarget) -> DeployResult:
+        return deploy(self.workspace, self.use_case, ENV, host, backend=default_backend(self.workspace))
+
+    def rollback(self, host: WebAppDeployTarget) -> tuple[dict[str, int], dict[str, int]]:
+        """The live maps rolled back and restored."""
+        undone, restored = rollback(self.workspace, self.use_case, ENV, target=host)
+        return undone.split.live, restored.split.live
 
 
 @pytest.fixture()
@@ -119,7 +126,8 @@ def test_first_release_then_split_then_rollback_then_swap(release: Release) -> N
     host = release.host()
     first = release.register("App")
     done = release.deploy(host)
-    assert (done.routing.production, done.routing.staging, done.routing.live) == (first, None, {first: 100})
+    assert host.routing() == WebAppRouting(first, None, 0) and done.traffic.split.live == {first: 100}
+    assert (done.deployment.name, done.deployment.slot) == (first, "production")
     assert [c.ok for c in done.smoke] == [True] and done.smoke[0].deployment == first
     tested = llmops(release.root, "test-endpoint", "-u", "mini", "-e", ENV, "--target", "webapp")
     assert tested.code == 0, tested.err
@@ -127,25 +135,34 @@ def test_first_release_then_split_then_rollback_then_swap(release: Release) -> N
 
     second = release.register("Second")
     done = release.deploy(host)
-    assert done.routing.live == {first: 70, second: 30}
+    assert done.traffic.split.live == {first: 70, second: 30} and host.routing() == WebAppRouting(first, second, 30)
     assert [(c.ok, c.deployment) for c in done.smoke] == [(True, second)]  # tested on the slot, alone
+    assert done.deployment.slot == "staging"
 
-    url, key = webapp_scoring(release.use_case, ENV, host)
-    answered = split_of(url, key.value, 1000)
+    url, key = host.scoring_url(), host.endpoint_key()
+    answered = split_of(url, key, 1000)
     print(f"\n1000 requests through {url}: {dict(answered)} (configured {first}=70, {second}=30)")
     assert set(answered) == {first, second} and abs(answered[second] / 10 - 30) <= 3
 
-    before, after = rollback_webapp(release.use_case, ENV, host)
-    assert (before.live, after.live) == ({first: 70, second: 30}, {first: 100, second: 0})
-    assert split_of(url, key.value, 50) == {first: 50}
+    assert release.rollback(host) == ({first: 70, second: 30}, {first: 100})
+    assert host.routing().live == {first: 100, second: 0}
+    assert split_of(url, key, 50) == {first: 50}
 
     promoted = release.deploy(release.host(CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION="100"))  # the same release: a swap
-    assert (promoted.routing.production, promoted.routing.staging, promoted.routing.staging_percent) == (
-        second, first, 0)
-    assert split_of(url, key.value, 20) == {second: 20}
-    before, after = rollback_webapp(release.use_case, ENV, host)
+    assert host.routing() == WebAppRouting(second, first, 0) and promoted.traffic.split.live == {second: 100, first: 0}
+    assert split_of(url, key, 20) == {second: 20}
+    assert release.rollback(host) == ({second: 100, first: 0}, {first: 100})
+    after = host.routing()
     assert (after.production, after.staging, after.live) == (first, second, {first: 100, second: 0})
-    assert split_of(url, key.value, 20) == {first: 20}
+    assert split_of(url, key, 20) == {first: 20}
+    status = llmops(release.root, "endpoint", "status", "-u", "mini", "-e", ENV, "--target", "webapp")
+    assert status.code == 0, status.err
+    assert status.out.splitlines()[:3] == [
+        f"endpoint {APP} (webapp)", f"scoring url: {url}",
+        f"deployment {first} (production slot): model mini_azure version 1, variant defaults, traffic 100%"]
+    history = llmops(release.root, "endpoint", "traffic", "-u", "mini", "-e", ENV, "--target", "webapp")
+    assert [line.split("  ")[0] for line in history.out.splitlines()] == [
+        f"1: {first}=100", f"2: {first}=70,{second}=30", f"3: {first}=0,{second}=100"]
 
 
 def test_a_failing_smoke_test_leaves_the_routing_as_it_was(release: Release) -> None:
@@ -157,15 +174,14 @@ def test_a_failing_smoke_test_leaves_the_routing_as_it_was(release: Release) -> 
     done = llmops(release.root, "deploy", "-u", "mini", "-e", ENV, "--target", "webapp")
     message = done.err
     assert done.code == 1 and "Traceback" not in message
-    assert (f"smoke test of release {broken} (model mini_azure version 2) on the staging slot of web app 'mini-app' "
-            "failed: sample-request.json: status 500") in message
-    assert f"the routing is unchanged ({first}=100): no user request reaches it" in message
+    assert (f"smoke test of deployment '{broken}' (model mini_azure version 2) on the staging slot of web app "
+            "'mini-app' failed: sample-request.json: status 500") in message
+    assert f"it stays at 0% for its logs (the next deploy updates it) and traffic is unchanged ({first}=100)" in message
     after = host.routing()
     assert (after.production, after.staging, after.staging_percent) == (first, broken, 0)
     assert (before.production, before.staging_percent, before.live) == (first, 0, {first: 100})
     assert after.live == {first: 100, broken: 0}
-    url, key = webapp_scoring(release.use_case, ENV, host)
-    assert split_of(url, key.value, 30) == {first: 30}
+    assert split_of(host.scoring_url(), host.endpoint_key(), 30) == {first: 30}
 
 
 def test_app_settings_hold_key_vault_references_never_values(

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
-from llmops.cli.targets import add_target, resolve_target, webapp_host
+from llmops.cli.targets import add_target, open_cli_target, resolve_target
 
 NAME = "deploy"
 HELP = ("deploy the latest model version to the env's endpoint (local, an Azure ML managed or Kubernetes online "
@@ -21,46 +20,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from llmops.config.use_case import load_use_case
-    from llmops.steps.deploy import deploy, endpoint_key
+    from llmops.steps.deploy import deploy
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
-    target = resolve_target(uc, args.env, args.target)
+    kind = resolve_target(uc, args.env, args.target)
     backend = env_backend(args, ws, uc)
-    if target == "webapp":
-        return _deploy_webapp(args, ws, uc, backend)
-    key = endpoint_key(ws, uc, args.env, os.environ) if target == "local" else None
-    result = deploy(ws, uc, args.env, target, args.model_version, key, backend)
+    result = deploy(ws, uc, args.env, open_cli_target(args, ws, uc, backend, kind), args.model_version,
+                    backend=backend)
     d = result.deployment
     if args.json:
         out_json(result.to_dict())
         return 0
     on = f"endpoint {result.endpoint}" + ("" if result.target == "local" else f" ({result.target})")
-    out(f"deployment {d.name} on {on}: model {d.model_name} version {d.model_version}, "
+    slot = f" on its {d.slot} slot" if d.slot else ""
+    out(f"deployment {d.name} on {on}{slot}: model {d.model_name} version {d.model_version}, "
         f"variant {d.variant_label} ({result.choice.source})")
     for check in result.smoke:
         out(f"smoke test {check.describe()}")
     for note in result.notes:
         out(f"note: {note}")
+    if result.scoring_url:
+        out(f"scoring url: {result.scoring_url}")
     out(f"traffic: {result.traffic.split.describe()}")
-    return 0
-
-
-def _deploy_webapp(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
-    from llmops.steps.deploy_webapp import deploy_webapp
-
-    result = deploy_webapp(ws, uc, args.env, webapp_host(args, ws, uc), args.model_version, backend)
-    if args.json:
-        out_json(result.to_dict())
-        return 0
-    out(f"web app {result.web_app}: release {result.release.name} (model {result.model.name} version "
-        f"{result.model.version}, {result.release.image})")
-    for check in result.smoke:
-        out(f"smoke test {check.describe()}")
-    for note in result.notes:
-        out(f"note: {note}")
-    out(f"traffic: {result.routing.describe()} ({result.scoring_url})")
     return 0

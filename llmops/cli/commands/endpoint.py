@@ -8,8 +8,8 @@ from llmops.cli.llm_args import add_llm_options
 from llmops.cli.targets import add_target
 
 NAME = "endpoint"
-HELP = ("the env's endpoint: up, down (local only), status, traffic --set blue=90,green=10, rollback (local or an "
-        "Azure ML online endpoint, --target)")
+HELP = ("the env's endpoint: up, down (local only), status, traffic --set blue=90,green=10, rollback (local, an "
+        "Azure ML online endpoint or a web app, --target)")
 EXAMPLE = "llmops endpoint up --use-case web_classification --env dev --provider replay"
 
 
@@ -34,6 +34,7 @@ def _show_status(status: Any) -> None:
     data = status.to_dict()
     if data["target"] != "local":
         out(f"endpoint {data['endpoint']} ({data['target']})")
+        out(f"scoring url: {data['scoring_url']}")
     elif data["running"]:
         health = "healthy" if data["healthy"] else "NOT answering /health"
         out(f"endpoint {data['endpoint']}: running (pid {data['pid']}, provider {data['provider']}), {health}")
@@ -42,14 +43,15 @@ def _show_status(status: Any) -> None:
         out(f"endpoint {data['endpoint']}: not running")
     for d in data["deployments"]:
         mirror = f", mirror {d['mirror']}%" if d["mirror"] else ""
-        out(f"deployment {d['name']}: model {d['model']} version {d['model_version']}, variant {d['variant']}, "
+        slot = f" ({d['slot']} slot)" if d["slot"] else ""
+        out(f"deployment {d['name']}{slot}: model {d['model']} version {d['model_version']}, variant {d['variant']}, "
             f"traffic {d['traffic']}%{mirror}")
     if not data["deployments"]:
         out("no deployments yet; deploy with: llmops deploy --use-case <name> --env <env>")
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.cli.targets import resolve_target
+    from llmops.cli.targets import open_cli_target, resolve_target
     from llmops.config.use_case import load_use_case
     from llmops.steps import deploy as steps
 
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if target != "local" and args.action in ("up", "down"):
         from llmops.errors import UsageError
 
-        raise UsageError(f"endpoint {args.action} starts or stops the local endpoint server; an Azure ML endpoint "
+        raise UsageError(f"endpoint {args.action} starts or stops the local endpoint server; a cloud endpoint "
                          f"({target}) is made by: llmops deploy --use-case {uc.name} --env {args.env} "
                          f"--target {target}")
     if args.action == "down":  # stops the server this machine runs; no registry needed
@@ -71,14 +73,16 @@ def run(args: argparse.Namespace) -> int:
     backend = env_backend(args, ws, uc)
     if args.action == "up":
         return _up(args, ws, uc, backend)
+    # A cloud target is opened here, with what this command read (a web app's Azure variables); local by name.
+    opened = target if target == "local" else open_cli_target(args, ws, uc, backend, target)
     if args.action == "traffic":
-        return _traffic(args, ws, uc, backend, target)
+        return _traffic(args, ws, uc, backend, opened)
     if args.action == "rollback":
-        undone, restored = steps.rollback(ws, uc, args.env, backend, target)
+        undone, restored = steps.rollback(ws, uc, args.env, backend, opened)
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
         _note_if_stopped(ws, uc, args.env, backend, target)
         return 0
-    status = steps.endpoint_status(ws, uc, args.env, backend, target)
+    status = steps.endpoint_status(ws, uc, args.env, backend, opened)
     if args.json:
         out_json(status.to_dict())
     else:
@@ -109,7 +113,7 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     return 0
 
 
-def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: str) -> int:
+def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any) -> int:
     from llmops.steps.deploy import parse_traffic, set_traffic, traffic_history
 
     if args.set is None and args.mirror is None:
@@ -120,7 +124,7 @@ def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: s
     live, mirror = parse_traffic(args.set, args.mirror)
     applied = set_traffic(ws, uc, args.env, live, mirror, backend, target)
     out(f"traffic: {applied.split.describe()}")
-    _note_if_stopped(ws, uc, args.env, backend, target)
+    _note_if_stopped(ws, uc, args.env, backend, target if isinstance(target, str) else target.kind)
     return 0
 
 

@@ -20,14 +20,14 @@ from functools import cached_property
 from typing import Any
 
 from llmops.backends import traffic_history as history_tags
+from llmops.backends.azureml import scoring
 from llmops.backends.azureml.access import WorkspaceAccess
 from llmops.backends.azureml.errors import azure_error, is_azure_error, missing_in_workspace
-from llmops.backends.azureml.online import scoring
 from llmops.backends.azureml.online.flavors import Flavor
 from llmops.backends.azureml.online.identity import grant_roles
 from llmops.backends.azureml.online.image import serving_environment, workspace_image
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.targets import KUBERNETES, ScoringReply
+from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -37,15 +37,6 @@ logger = logging.getLogger(__name__)
 
 MODEL_TAG, FLOW_TAG, VARIANT_TAG, LABEL_TAG = "llmops.model", "llmops.flow", "llmops.variant", "llmops.variant_label"
 QUOTA_CODES = ("OutOfQuota", "QuotaExceeded")
-SERVER_PREFIX = "LLMOPS_"  # variables llmops sets for the endpoint server; ENVIRONMENT_VARIABLES are the user's
-
-
-def server_variables(deployment: Deployment) -> dict[str, str]:
-    """What the endpoint server in the image reads about its release, beside the user's variables."""
-    return {"LLMOPS_MODEL": f"{deployment.model_name}:{deployment.model_version}",
-            "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
-
-
 # azure-ai-ml gives this module logger a stderr handler and level INFO of its own ("Check: endpoint x exists"), so the
 # CLI's quieting of the `azure` loggers misses it.
 _DEPLOYMENT_NOTES = "azure.ai.ml.operations._online_deployment_operations"
@@ -84,6 +75,9 @@ class AzureOnlineTarget:
     @property
     def endpoint(self) -> str:
         return self.block.ENDPOINT_NAME
+
+    def deployment_name(self, model: ModelVersion) -> str:
+        return self.block.CURRENT_DEPLOYMENT_NAME
 
     @property
     def _client(self) -> Any:
@@ -173,7 +167,7 @@ class AzureOnlineTarget:
             variant = json.loads(tags.get(VARIANT_TAG) or "{}")
         except json.JSONDecodeError:
             variant = {}
-        variables = {k: v for k, v in (entity.environment_variables or {}).items() if not k.startswith(SERVER_PREFIX)}
+        variables = {k: v for k, v in (entity.environment_variables or {}).items() if not k.startswith(RELEASE_PREFIX)}
         return Deployment(self.endpoint, entity.name, model_name, int(version) if version.isdigit() else 0,
                           str(tags.get(FLOW_TAG, "")), variant if isinstance(variant, dict) else {},
                           str(tags.get(LABEL_TAG, "")), variables, _created_at(entity))
@@ -201,7 +195,7 @@ class AzureOnlineTarget:
         spec = self.flavor.deployment(
             self.block, deployment.name, f"azureml:{model.name}:{model.version}",
             serving_environment(workspace_image(registry, self.use_case, model), model),
-            {**deployment.env_vars, **server_variables(deployment)}, tags)
+            {**deployment.env_vars, **release_variables(deployment)}, tags)
         logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
                     deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
         try:
@@ -261,7 +255,10 @@ class AzureOnlineTarget:
                           lambda: self._client.online_endpoints.get_keys(self.endpoint))
         return str(entity.scoring_uri), str(keys.primary_key)
 
-    def score(self, deployment: str, inputs: Any) -> ScoringReply:
+    def scoring_url(self) -> str:
+        return self._scoring[0]
+
+    def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
         uri, key = self._scoring
         return scoring.score(uri, key, inputs, deployment)
 

@@ -1,22 +1,15 @@
-"""The web app target: one web app for containers (WEB_APP_NAME) with a staging slot, through the management SDK.
+"""One web app for containers (WEB_APP_NAME) with a staging slot, through the management SDK: the slot-level
+operations the web app's deployment target (deploy_target.py) is made of.
 
-What the deploy step calls (the WebAppHost protocol of llmops/backends/webapp.py; open it with
-llmops.backends.webapp_target.open_webapp):
-
-    open_webapp(workspace: Workspace, use_case: UseCase, env: str, azure: AzureVariables | None = None,
-                credential: TokenCredential | None = None) -> WebAppHost
-    host.name -> str                                       # WEB_APP_NAME
     host.routing() -> WebAppRouting                        # production/staging releases, staging percent
+    host.settings(slot) -> dict[str, str]                  # a slot's app settings (its release's records)
     host.slots_available() -> bool                         # the plan's tier has deployment slots
     host.provision() -> None                               # plan, AcrPull for USER_MANAGED_ID, the key's secret
     host.put_release(slot: str, release: WebAppRelease) -> str   # "production" | "staging"; the slot's scoring URL
     host.scoring_url(slot: str | None = None) -> str       # the site's (routed by percentage) or a slot's
     host.endpoint_key() -> str                             # the key POST /score needs, read from Key Vault
-    host.route(staging_percent: int, reason: str) -> WebAppRouting
-    host.swap(reason: str) -> WebAppRouting                # staging's release takes 100%, the other stays at 0%
-    host.rollback() -> tuple[WebAppRouting, WebAppRouting] # (before, after): the routing the last change replaced
-
-`llmops.steps.deploy_webapp.deploy_webapp(...)` applies the local target's A/B rules with these.
+    host.set_staging_percent(percent: int) -> None         # the share of the site's requests the staging slot takes
+    host.swap() -> None                                    # staging's release takes production, at 100%
 
 Every Azure failure comes out as one line (errors.py), naming the thing and the fix.
 """
@@ -58,7 +51,7 @@ HEALTH_POLL_S = 2.0
 
 
 class AzureWebApp:
-    """WebAppHost on Azure App Service."""
+    """A web app on Azure App Service, slot by slot."""
 
     def __init__(self, target: WebAppTarget, credential: TokenCredential | None = None,
                  start_timeout: float = START_TIMEOUT_S) -> None:
@@ -84,6 +77,18 @@ class AzureWebApp:
     def routing(self) -> WebAppRouting:
         with azure_errors(self.target.settings):
             return routing.current_routing(self.client, self.target)
+
+    def settings(self, slot: str) -> dict[str, str]:
+        """The slot's app settings as App Service stores them (Key Vault references unresolved); {} when it does not
+        exist."""
+        t = self.target
+        with azure_errors(t.settings):
+            try:
+                found = (self.client.web_apps.list_application_settings(t.resource_group, t.name) if slot == PRODUCTION
+                         else self.client.web_apps.list_application_settings_slot(t.resource_group, t.name, slot))
+            except ResourceNotFoundError:
+                return {}
+        return dict(found.properties or {})
 
     def slots_available(self) -> bool:
         with azure_errors(self.target.settings):
@@ -225,52 +230,18 @@ class AzureWebApp:
 
     # -- routing ---------------------------------------------------------------------------------
 
-    def _set_percent(self, percent: int) -> None:
-        routing.set_staging_percent(self.client, self.target, self._host(STAGING), percent)
-
-    def route(self, staging_percent: int, reason: str) -> WebAppRouting:
-        if not 0 <= staging_percent <= 100:
-            raise LlmopsError(f"a slot's share must be a whole number from 0 to 100, got {staging_percent}")
+    def set_staging_percent(self, percent: int) -> None:
+        if not 0 <= percent <= 100:
+            raise LlmopsError(f"a slot's share must be a whole number from 0 to 100, got {percent}")
         with azure_errors(self.target.settings):
-            before = routing.current_routing(self.client, self.target)
-            self._set_percent(staging_percent)
-            routing.keep_previous(self.target, self.credential, before)
-            after = routing.current_routing(self.client, self.target)
-        logger.info("web app %s: %s (%s)", self.name, after.describe(), reason)
-        return after
+            routing.set_staging_percent(self.client, self.target, self._host(STAGING), percent)
 
-    def _swap(self) -> None:
+    def swap(self) -> None:
+        """The slots' releases change places (the container and its settings move); the staging slot then takes 0%."""
         from azure.mgmt.web import models
 
         t = self.target
-        self.client.web_apps.begin_swap_slot(t.resource_group, t.name, STAGING, models.CsmSlotEntity(
-            target_slot=PRODUCTION, preserve_vnet=True)).result()
-        self._set_percent(0)
-
-    def swap(self, reason: str) -> WebAppRouting:
-        with azure_errors(self.target.settings):
-            before = routing.current_routing(self.client, self.target)
-            self._swap()
-            routing.keep_previous(self.target, self.credential, before)
-            after = routing.current_routing(self.client, self.target)
-        logger.info("web app %s: swapped: %s (%s)", self.name, after.describe(), reason)
-        return after
-
-    def rollback(self) -> tuple[WebAppRouting, WebAppRouting]:
-        t = self.target
         with azure_errors(t.settings):
-            saved = routing.previous_routing(self.client, t)
-            now = routing.current_routing(self.client, t)
-            if saved is None or saved.production is None:
-                raise LlmopsError(f"web app '{t.name}' has no earlier routing to go back to ({now.describe()})")
-            if (saved.production, saved.staging) != (now.production, now.staging):
-                if (saved.production, saved.staging) != (now.staging, now.production):
-                    raise LlmopsError(
-                        f"web app '{t.name}' cannot go back to {saved.describe()}: its slots now run other releases "
-                        f"({now.describe()}); deploy the release to restore instead")
-                self._swap()
-            self._set_percent(saved.staging_percent)
-            routing.keep_previous(self.target, self.credential, now)
-            after = routing.current_routing(self.client, t)
-        logger.info("web app %s: rolled back to %s", t.name, after.describe())
-        return now, after
+            self.client.web_apps.begin_swap_slot(t.resource_group, t.name, STAGING, models.CsmSlotEntity(
+                target_slot=PRODUCTION, preserve_vnet=True)).result()
+        self.set_staging_percent(0)

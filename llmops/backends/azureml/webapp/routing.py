@@ -1,15 +1,14 @@
-"""The site's routing: which release each slot runs, the staging slot's share, and the routing before the last change.
+"""The site's routing: which release each slot runs, the staging slot's share, and the site's tags.
 
 A slot's release is read from its container setting (linuxFxVersion), which a swap moves with the content. The
 share is the ramp-up rule of the production site's configuration (experiments.rampUpRules): `reroutePercentage`
-of the site's requests go to the rule's `actionHostName`, the staging slot's host. The routing a change replaced
-is kept on the site itself, as the tag `llmops-previous-routing`, so a rollback from any machine (a CI runner
-keeps nothing) restores it.
+of the site's requests go to the rule's `actionHostName`, the staging slot's host. The history of traffic maps is
+kept on the site itself, in its tags (backends/traffic_history.py), so a rollback from any machine (a CI runner
+keeps nothing) restores the map before.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from azure.core.credentials import TokenCredential
@@ -23,7 +22,6 @@ from llmops.backends.webapp import STAGING, WebAppRouting
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
 
-PREVIOUS_TAG = "llmops-previous-routing"
 TAGS_API_VERSION = "2021-04-01"
 
 
@@ -63,22 +61,13 @@ def set_staging_percent(client: WebSiteManagementClient, target: WebAppTarget, s
         properties=models.SiteConfig(experiments=models.Experiments(ramp_up_rules=[rule]))))
 
 
-def previous_routing(client: WebSiteManagementClient, target: WebAppTarget) -> WebAppRouting | None:
-    tags = client.web_apps.get(target.resource_group, target.name).tags or {}
-    text = tags.get(PREVIOUS_TAG)
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-        return WebAppRouting(data.get("production"), data.get("staging"), int(data.get("staging_percent") or 0))
-    except (ValueError, TypeError, AttributeError):
-        return None  # a tag edited by hand: nothing llmops can restore
+def site_tags(client: WebSiteManagementClient, target: WebAppTarget) -> dict[str, str]:
+    return dict(client.web_apps.get(target.resource_group, target.name).tags or {})
 
 
-def keep_previous(target: WebAppTarget, credential: TokenCredential, routing: WebAppRouting) -> None:
-    """Merge the tag into the site's tags (Tags - Update At Scope), leaving the others and the site untouched."""
+def replace_tags(target: WebAppTarget, credential: TokenCredential, tags: dict[str, str]) -> None:
+    """Set the site's tags to `tags` (Tags - Update At Scope, Replace), leaving the site itself untouched."""
     url = (target.settings.cloud.resource_manager.rstrip("/") + target.site_id
            + "/providers/Microsoft.Resources/tags/default")
-    value = json.dumps(routing.to_dict(), separators=(",", ":"), sort_keys=True)
     send_json("PATCH", url, credential, target.settings.cloud.arm_scope, {"api-version": TAGS_API_VERSION},
-              {"operation": "Merge", "properties": {"tags": {PREVIOUS_TAG: value}}})
+              {"operation": "Replace", "properties": {"tags": tags}})

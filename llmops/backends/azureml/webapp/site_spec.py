@@ -46,6 +46,7 @@ def app_settings(target: WebAppTarget, release: WebAppRelease) -> dict[str, str]
     settings = {
         "WEBSITES_PORT": CONTAINER_PORT,
         "WEBSITES_ENABLE_APP_SERVICE_STORAGE": "false",
+        **release.variables,
         "LLMOPS_ENDPOINT": target.name,
         "LLMOPS_DEPLOYMENT": release.name,
         KEY_VARIABLE: key_vault_reference(target, key_secret_name(target)),

@@ -1,9 +1,10 @@
-"""One request to an online endpoint's scoring URI, as a client of the endpoint sends it.
+"""One request to a cloud endpoint's scoring URI (an Azure ML online endpoint's, a web app's or one of its slots'),
+as a client of the endpoint sends it.
 
-`Authorization: Bearer <endpoint key>` (the endpoint's key from listKeys: never logged, never kept) and
-`azureml-model-deployment: <name>`, which sends the request to that deployment alone, whatever its
-traffic: how a new deployment is smoke-tested at 0%. The answer names the deployment that served it in
-the same header. TLS is verified (REQUESTS_CA_BUNDLE names a private CA, as for every Azure call).
+`Authorization: Bearer <endpoint key>` (never logged, never kept) and `azureml-model-deployment: <name>`, which
+sends the request to that deployment alone, whatever its traffic: how a new deployment is smoke-tested at 0% (a
+web app's slot is reached by its own URL instead). The answer names the deployment that served it in the same
+header. TLS is verified (REQUESTS_CA_BUNDLE names a private CA, as for every Azure call).
 """
 
 from __future__ import annotations
