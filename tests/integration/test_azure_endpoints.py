@@ -1,8 +1,9 @@
 """Deploying to Azure ML online endpoints (managed and Kubernetes) as a user does, against the emulator.
 
-Each deployment in the emulator is a real llmops endpoint server on loopback, behind the endpoint's scoring
-URL, which checks the key, routes by the traffic map and mirrors: so the smoke tests, the measured split and
-the faults are real. One scenario per kind runs the commands in order (the first release, a second one split
+Each deployment in the emulator is a real llmops endpoint server on loopback, started from its image's build
+context (`llmops image build`, pushed to the workspace's registry), behind the endpoint's scoring URL, which
+checks the key, routes by the traffic map and mirrors: so the smoke tests, the measured split and the faults
+are real. One scenario per kind runs the commands in order (the first release, a second one split
 90/10, 1,000 requests, a failed provisioning, a failing smoke test, a quota error, a mirror, a rollback) and
 the tests check what each did.
 """
@@ -55,11 +56,16 @@ def configure(repo: Path, kind: str, **keys: Any) -> None:
               lambda c: c.update({f"{kind}_endpoint": [block(kind, **keys)]}))
 
 
-def release_flow(repo: Path, source: str) -> Done:
-    """A new model version: the flow's code changed, then registered."""
+def release_flow(repo: Path, emulator: AzureMLEmulator, source: str) -> Done:
+    """A new model version: the flow's code changed, registered, and its serving image built and pushed to the
+    workspace's registry (no Docker engine here: the emulator's registry keeps the build context)."""
     (repo / "use_cases/mini/flows/standard/classify.py").write_text(source, encoding="utf-8")
     done = llmops(repo, "register-model", "-u", "mini", "-e", ENV)
     assert done.code == 0, done
+    built = llmops(repo, "image", "build", "-u", "mini", "-e", ENV, "--registry", emulator.workspace_registry, "--json")
+    assert built.code == 0, built
+    image = json.loads(built.out)
+    emulator.web_apps.push_image(image["image"], Path(image["context_dir"]))
     return done
 
 
@@ -117,9 +123,9 @@ def scenario(request: pytest.FixtureRequest, azureml_emulator_session: AzureMLEm
     with pytest.MonkeyPatch.context() as patch:
         for name, value in llmops_environment(emulator).items():
             patch.setenv(name, value)
-        release_flow(repo, CLASSIFY_PY)
+        release_flow(repo, emulator, CLASSIFY_PY)
         deploy(s, "first")
-        release_flow(repo, V2_PY)
+        release_flow(repo, emulator, V2_PY)
         configure(repo, kind, CURRENT_DEPLOYMENT_NAME="green", CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION="10",
                   PRIOR_DEPLOYMENT_NAME="blue", PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION="90")
         deploy(s, "second")
@@ -141,7 +147,7 @@ def scenario(request: pytest.FixtureRequest, azureml_emulator_session: AzureMLEm
             emulator.quota.set(DSV2, limit=8, in_use=4)  # blue and green hold 8 more: nothing left for red
             deploy(s, "no quota")
             emulator.quota.set(DSV2, limit=24, in_use=0)
-        release_flow(repo, BROKEN_PY)
+        release_flow(repo, emulator, BROKEN_PY)
         deploy(s, "smoke test fails")
         s.running = emulator.serving.running(ENDPOINT)
         run(emulator, s, "mirror", "endpoint", "traffic", "-u", "mini", "-e", ENV, "--target", kind,
@@ -276,7 +282,7 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
     configure(tmp_path, "azure_managed")
     for name, value in llmops_environment(emulator).items():
         monkeypatch.setenv(name, value)
-    release_flow(tmp_path, CLASSIFY_PY)
+    release_flow(tmp_path, emulator, CLASSIFY_PY)
     refused = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)  # the env's one Azure block: no --target needed
     principal = emulator.ml_client().online_endpoints.get(ENDPOINT).identity.principal_id
     workspace = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"

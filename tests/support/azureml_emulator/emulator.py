@@ -64,6 +64,13 @@ class AzureMLEmulator:
     def _seed(self) -> None:
         seed_datastores(self.context)
         seed_compute(self.context, "cpu-cluster", "STANDARD_DS3_V2", max_nodes=4)
+        # The workspace's own container registry, where online deployments pull their images from (push_image).
+        self.web_apps.add_registry(self.workspace_registry, self.scope.resource_group)
+
+    @property
+    def workspace_registry(self) -> str:
+        """The name of the workspace's container registry (its containerRegistry id ends with it)."""
+        return self.scope.workspace.replace("-", "")
 
     @property
     def base_url(self) -> str:

@@ -1,8 +1,9 @@
 """Online deployments served for real: a process per deployment, and the endpoints' scoring URL in front of them.
 
-When a deployment's create (or update) operation is accepted, its server starts in the background
-(deployment_server.py); the operation stays InProgress until the server answers, then succeeds, or
-fails with the server's own last words (a deployment that fails to provision leaves traffic as it was).
+When a deployment's create (or update) operation is accepted, its server starts in the background from its
+image's build context (deployment_server.py); the operation stays InProgress until the server answers, then
+succeeds, or fails with the server's own last words, or because its image was never pushed (a deployment that
+fails to provision leaves traffic as it was).
 Deleting the deployment, or its endpoint, stops its process.
 
 The scoring URL (`<base_url>/inference/<endpoint>/score`, the endpoint's scoringUri) does what Azure
@@ -85,36 +86,21 @@ class OnlineServing:
     def _start(self, endpoint: str, deployment: Any) -> RunningServer:
         # A folder per start: a process keeps what it learnt about a state directory's path (the registry's tables).
         folder = self.work_dir / endpoint.lower() / f"{deployment['name'].lower()}-{uuid.uuid4().hex[:8]}"
-        return start_deployment_server(folder / "server", self._release(endpoint, deployment, folder / "model"))
+        return start_deployment_server(folder, self._release(endpoint, deployment))
 
-    def _release(self, endpoint: str, deployment: Any, folder: Path) -> Release:
+    def _release(self, endpoint: str, deployment: Any) -> Release:
+        """The deployment's image, pulled from the registry it names (its build context), and its variables."""
         properties = deployment["properties"]
-        found = re.search(r"/models/([^/]+)/versions/([^/]+)$", properties.get("model") or "")
-        if found is None:
-            raise ServiceError(400, "BadArgument", f"Deployment {deployment['name']} names no model version.")
-        model = self.context.store.get("models", found[1], "versions", found[2])
-        self._download(str(model["properties"].get("modelUri") or ""), folder)
-        try:
-            lineage = json.loads((model["properties"].get("properties") or {}).get("llmops.lineage") or "{}")
-        except json.JSONDecodeError:
-            lineage = {}
-        variables = dict(properties.get("environmentVariables") or {})
-        try:
-            variant = json.loads(variables.get("LLMOPS_VARIANT") or "{}")
-        except json.JSONDecodeError:
-            variant = {}
-        user_variables = {k: v for k, v in variables.items() if not k.startswith("LLMOPS_")}
-        return Release(endpoint, deployment["name"], found[1], int(found[2]) if found[2].isdigit() else 1, folder,
-                       lineage, variant, user_variables)
-
-    def _download(self, model_uri: str, folder: Path) -> None:
-        """The model version's files, from the datastore path its modelUri names."""
-        prefix = model_uri.split("/paths/", 1)[-1].strip("/") + "/"
-        client = self.context.storage.container_client()
-        for blob in client.list_blobs(name_starts_with=prefix):
-            target = folder / blob.name[len(prefix):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(client.download_blob(blob.name).readall())
+        found = re.search(r"/environments/([^/]+)/versions/([^/]+)$", properties.get("environmentId") or "")
+        environment = self.context.store.get("environments", found[1], "versions", found[2]) if found else None
+        image = str(((environment or {}).get("properties") or {}).get("image") or "")
+        assert self.context.web_apps is not None
+        context_dir = self.context.web_apps.image(image)
+        if context_dir is None:
+            raise ServiceError(400, "ResourceNotReady", f"User container image {image or '(none)'} could not be "
+                                                        "pulled: manifest unknown (push it to the registry first).")
+        variables = {str(k): str(v) for k, v in (properties.get("environmentVariables") or {}).items()}
+        return Release(endpoint, deployment["name"], context_dir, variables)
 
     def stop(self, endpoint: str, name: str) -> None:
         key = _key(endpoint, name)

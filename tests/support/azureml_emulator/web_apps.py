@@ -109,6 +109,11 @@ class WebApps:
             raise KeyError(f"no registry for {reference}; add_registry() first")
         registry.images[reference] = context_dir
 
+    def image(self, reference: str) -> Path | None:
+        """The build context pushed as `reference`, to run as its container; None when no registry here holds it."""
+        registry = self.registries.get(reference.split("/", 1)[0].lower().removesuffix(".azurecr.io"))
+        return registry.images.get(reference) if registry is not None else None
+
     def add_identity(self, name: str, resource_group: str) -> Identity:
         import uuid
 
