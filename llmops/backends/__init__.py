@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
     from llmops.backends.azureml.settings import AzureVariables
     from llmops.backends.protocols import Backend
+    from llmops.backends.targets import DeploymentTarget
+    from llmops.config.deployment_config import AzureOnlineEndpoint
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
 
@@ -44,3 +46,20 @@ def azure_edge(environ: Mapping[str, str], env_file: Path, verbose: bool) -> Azu
     if not verbose:
         quiet_sdk_logs()
     return azure_variables(environ, env_file)
+
+
+def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str,
+                      where: str) -> DeploymentTarget:
+    """The Azure ML online endpoint (`kind`: azure_managed or kubernetes) the env's block names,
+    in the env's workspace. It serves model versions of that workspace, so the env's BACKEND must be azureml."""
+    from llmops.errors import LlmopsError
+
+    if backend.name != "azureml":
+        raise LlmopsError(f"--target {kind} deploys model versions registered in Azure ML: env '{env}' has BACKEND "
+                          f"'{backend.name}'; set BACKEND to azureml (with its workspace keys) in llmops_config.json, "
+                          "or deploy with --target local")
+    from llmops.backends.azureml.backend import AzureBackend
+    from llmops.backends.azureml.online import open_online_target
+
+    assert isinstance(backend, AzureBackend)  # the only backend named azureml
+    return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)

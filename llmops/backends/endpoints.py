@@ -19,6 +19,7 @@ class Deployment:
     variant_label: str
     env_vars: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
+    slot: str = ""  # where a web app runs it (production, staging); online endpoints' deployments have none
 
     def same_release(self, other: Deployment) -> bool:
         return (self.model_name, self.model_version, self.variant, self.env_vars) == (

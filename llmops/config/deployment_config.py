@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from llmops.config.base import ConfigFile, ConfigModel
+from llmops.errors import LlmopsError
 
 VARIABLE_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 # The original template writes traffic shares as strings ("100", "" for none); numbers are accepted too.
@@ -45,6 +46,8 @@ class OnlineEndpoint(_Target):
     DEPLOYMENT_VM_SIZE: str = ""
     DEPLOYMENT_INSTANCE_COUNT: int = Field(default=1, ge=1)
     ENVIRONMENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
+    # Share of live requests also sent to the current deployment as shadow traffic (never returned).
+    MIRROR_TRAFFIC_ALLOCATION: Share = ""
 
     @field_validator("PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION", "CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
     @classmethod
@@ -73,38 +76,6 @@ class OnlineEndpoint(_Target):
             )
         return self
 
-    @property
-    def current_share(self) -> int:
-        return parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
-
-    @property
-    def prior_share(self) -> int:
-        return parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
-
-
-class ManagedEndpoint(OnlineEndpoint):
-    """Azure ML managed online endpoint."""
-
-
-class KubernetesEndpoint(OnlineEndpoint):
-    COMPUTE_NAME: str = ""
-    CPU_ALLOCATION: str = ""
-    MEMORY_ALLOCATION: str = ""
-
-
-class LocalEndpoint(OnlineEndpoint):
-    """The loopback endpoint server: same shape as azure_managed_endpoint, plus mirroring and stickiness."""
-
-    # Share of live requests also sent to the current deployment as shadow traffic (never returned).
-    MIRROR_TRAFFIC_ALLOCATION: Share = ""
-    # Requests carrying this header keep landing on the same deployment while the split is unchanged.
-    STICKY_SESSION_HEADER: str = ""
-    # The name of the variable (in .env or the environment) whose value is the key POST /score requires, sent as
-    # `Authorization: Bearer <key>`; empty: no key. The key itself never goes in a config file.
-    AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
-    # A larger request body is answered 413 before it is read.
-    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
-
     @field_validator("MIRROR_TRAFFIC_ALLOCATION")
     @classmethod
     def _mirror_share(cls, value: Share) -> Share:
@@ -114,13 +85,57 @@ class LocalEndpoint(OnlineEndpoint):
         return value
 
     @model_validator(mode="after")
-    def _mirror_only_to_shadow(self) -> LocalEndpoint:
+    def _mirror_only_to_shadow(self) -> OnlineEndpoint:
         if (parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0) and self.current_share:
             raise ValueError(
                 "MIRROR_TRAFFIC_ALLOCATION mirrors to the current deployment, which must then take no live "
                 f"traffic (CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION is {self.current_share})"
             )
         return self
+
+    @property
+    def current_share(self) -> int:
+        return parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+    @property
+    def prior_share(self) -> int:
+        return parse_share(self.PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION) or 0
+
+    @property
+    def mirror_share(self) -> int:
+        return parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0
+
+
+class AzureOnlineEndpoint(OnlineEndpoint):
+    """What managed and Kubernetes online endpoints share: how each instance of a deployment takes requests."""
+
+    # How long a request may run before Azure ML answers 408 (its default, 5 s, is short for an LLM flow; 180 s is
+    # its maximum).
+    REQUEST_TIMEOUT_MS: int = Field(default=90_000, ge=1_000, le=180_000)
+    # Requests one instance takes at once; more wait in Azure ML's queue (the endpoint server's threads take 8).
+    MAX_CONCURRENT_REQUESTS_PER_INSTANCE: int = Field(default=8, ge=1, le=1_000)
+
+
+class ManagedEndpoint(AzureOnlineEndpoint):
+    """Azure ML managed online endpoint."""
+
+
+class KubernetesEndpoint(AzureOnlineEndpoint):
+    COMPUTE_NAME: str = ""
+    CPU_ALLOCATION: str = ""
+    MEMORY_ALLOCATION: str = ""
+
+
+class LocalEndpoint(OnlineEndpoint):
+    """The loopback endpoint server: same shape as azure_managed_endpoint, plus stickiness and its own key."""
+
+    # Requests carrying this header keep landing on the same deployment while the split is unchanged.
+    STICKY_SESSION_HEADER: str = ""
+    # The name of the variable (in .env or the environment) whose value is the key POST /score requires, sent as
+    # `Authorization: Bearer <key>`; empty: no key. The key itself never goes in a config file.
+    AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
+    # A larger request body is answered 413 before it is read.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
 
     @field_validator("AUTH_KEY_VARIABLE")
     @classmethod
@@ -130,12 +145,10 @@ class LocalEndpoint(OnlineEndpoint):
                              f"{len(value)} characters that are not one; the key itself goes in .env")
         return value
 
-    @property
-    def mirror_share(self) -> int:
-        return parse_share(self.MIRROR_TRAFFIC_ALLOCATION) or 0
-
 
 class WebAppEndpoint(_Target):
+    """A web app for containers: the release on a staging slot, then a share of the site's requests or a swap."""
+
     CONNECTION_NAMES: list[str] = Field(default_factory=list)
     REGISTRY_NAME: str = ""
     REGISTRY_RG_NAME: str = ""
@@ -143,7 +156,24 @@ class WebAppEndpoint(_Target):
     WEB_APP_NAME: str = ""
     WEB_APP_RG_NAME: str = ""
     WEB_APP_SKU: str = "B3"
+    # The user-assigned identity the app pulls its image and reads Key Vault with: its resource id, or its name
+    # in WEB_APP_RG_NAME.
     USER_MANAGED_ID: str = ""
+    # The share of the site's requests a new release takes once its smoke test passed: 100 swaps it into
+    # production (the release before stays on the staging slot at 0%), less splits the site between the slots.
+    # A first release always takes 100.
+    CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = "100"
+
+    @field_validator("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
+    @classmethod
+    def _whole_share(cls, value: Share) -> Share:
+        parse_share(value)
+        return value
+
+    @property
+    def current_share(self) -> int:
+        share = parse_share(self.CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION)
+        return 100 if share is None else share
 
 
 DEPLOYMENT_TARGETS = ("local", "azure_managed", "kubernetes", "webapp")
@@ -161,6 +191,22 @@ class DeploymentConfig(ConfigFile):
         for key in ("azure_managed_endpoint", "kubernetes_endpoint", "webapp_endpoint", "local_endpoint"):
             out.extend((key, i, block) for i, block in enumerate(getattr(self, key)))
         return out
+
+    def target_for(self, env: str) -> str:
+        """The target `--target auto` (the default) acts on: the one whose block names the env. local stays the
+        default: it is chosen when no block names the env, and when local_endpoint names it beside Azure blocks
+        (the shipped use cases keep the original template's example Azure blocks); an Azure target (azure_managed,
+        kubernetes, webapp) is chosen when its block is the only one naming the env. Several Azure blocks and no
+        local one: LlmopsError, name the target. The CD workflow's read-deploy-target action applies the same
+        rule (a test holds the two together)."""
+        named = [t for t in DEPLOYMENT_TARGETS if self.for_env(t, env) is not None]
+        if not named or named[0] == "local":
+            return "local"
+        if len(named) > 1:
+            blocks = ", ".join(f"{t}_endpoint" for t in named)
+            raise LlmopsError(f"env '{env}' has entries in {blocks} and none in local_endpoint; name the target with "
+                              f"--target ({' or '.join(named)})")
+        return named[0]
 
     def for_env(self, target: str, env: str) -> _Target | None:
         blocks: list[_Target] = list(getattr(self, f"{target}_endpoint"))

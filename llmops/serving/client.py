@@ -1,9 +1,13 @@
-"""A small HTTP client for the local endpoint, loopback only (the endpoint never listens elsewhere)."""
+"""A small HTTP client for endpoints: the local one over plain HTTP on loopback, a cloud one (a web app, an Azure ML
+online endpoint) over HTTPS with this machine's trusted CAs (SSL_CERT_FILE names others). Plain HTTP anywhere but
+loopback is refused: the endpoint's key travels in a header."""
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +38,24 @@ class ScoreReply:
 
 def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return (http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
+                                            context=_tls()), _target(parts.path, parts.query))
     if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
-        raise LlmopsError(f"endpoint URL '{url}' is not on loopback; the local endpoint listens on 127.0.0.1 only")
-    return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout), parts.path or "/"
+        raise LlmopsError(f"endpoint URL '{url}' is neither https nor on loopback; the local endpoint listens on "
+                          "127.0.0.1, a cloud endpoint answers over https")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    return connection, _target(parts.path, parts.query)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """This machine's trusted CAs, read once: parsing the bundle costs more than the request it secures."""
+    return ssl.create_default_context()
+
+
+def _target(path: str, query: str) -> str:
+    return (path or "/") + (f"?{query}" if query else "")
 
 
 def _request(url: str, method: str, body: bytes | None, headers: dict[str, str],

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.types import ModelVersion
 from llmops.config.flow_base import Flow
 from llmops.config.variants import label
 
@@ -64,3 +65,15 @@ def choose_variant(reports_dir: Path, use_case: str, env: str, flow: Flow) -> Va
                and m.get("dataset") == (summary.get("best_variants") or [{}])[0].get("dataset")}
     return VariantChoice(variant, label(variant, defaults), f"best variant of report {folder.name}", metrics,
                          str(folder))
+
+
+def registered_variant(model: ModelVersion, flow: Flow) -> VariantChoice:
+    """The variant `model` was registered with (its lineage), which its serving image serves; the flow's defaults for
+    a version registered without one."""
+    lineage = model.lineage
+    variant = lineage.get("variant")
+    if not isinstance(variant, dict):
+        return VariantChoice(flow.default_variants(), "defaults",
+                             f"defaults: model {model.name} version {model.version} was registered without a variant")
+    return VariantChoice({str(k): str(v) for k, v in variant.items()}, str(lineage.get("variant_label") or "defaults"),
+                         str(lineage.get("variant_source") or f"registered with model version {model.version}"))

@@ -11,9 +11,10 @@ others run, since each may be allowed on its own).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.pipeline.policies import RetryPolicy
@@ -25,6 +26,9 @@ from llmops.backends.azureml.quota import SizeQuota, size_quota
 from llmops.backends.azureml.roles import REQUIRED_ACTIONS, missing_actions, role_for, workspace_permissions
 from llmops.backends.azureml.settings import DEFAULT_INSTANCE_TYPE, AzureSettings, runtime_name_notice
 from llmops.backends.azureml.workspace import ml_client
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
 
 OK, PROBLEM, SKIPPED = "ok", "problem", "skipped"
 
@@ -90,7 +94,13 @@ def check_azure(
     retry_policy: RetryPolicy[Any, Any] | None = None,
 ) -> AzureCheckResult:
     credential = credential or azure_credential(settings.cloud)
-    ml = ml_client(settings, credential, retry_policy=retry_policy)
+
+    @functools.cache
+    def ml() -> MLClient:
+        # Built when a check in the workspace first runs: without a login none does, and importing azure-ai-ml
+        # (seconds) would only delay the answer.
+        return ml_client(settings, credential, retry_policy=retry_policy)
+
     checks = _Checks(settings)
     found: dict[str, Any] = {}  # what later checks use: the identity, the workspace's region
 
@@ -101,12 +111,12 @@ def check_azure(
         return f"{who.credential}: {who.name}, object id {who.object_id}, tenant {who.tenant_id}"
 
     def workspace() -> str:
-        ws = ml.workspaces.get(settings.workspace)
+        ws = ml().workspaces.get(settings.workspace)
         found["location"] = ws.location
         return f"'{ws.name}' in resource group '{settings.resource_group}', {ws.location}"
 
     def datastore() -> str:
-        store = ml.datastores.get_default()
+        store = ml().datastores.get_default()
         where = "/".join(filter(None, (getattr(store, "account_name", ""), getattr(store, "container_name", ""))))
         return f"'{store.name}', the default" + (f": {where}" if where else "")
 
@@ -115,7 +125,7 @@ def check_azure(
     checks.run("workspace", workspace, needs=("credential",))
     checks.run("datastore", datastore, needs=in_workspace)
     if settings.compute:
-        checks.run("compute", lambda: _cluster(ml, settings), needs=in_workspace)
+        checks.run("compute", lambda: _cluster(ml(), settings), needs=in_workspace)
     elif "location" in found:
         checks.run("compute", lambda: _serverless(settings, found["location"], credential, retry_policy))
     else:

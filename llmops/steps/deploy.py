@@ -1,8 +1,9 @@
-"""Step: deploy a model version to the local endpoint with A/B traffic; and the endpoint's own operations.
+"""Step: deploy a model version to the env's endpoint with A/B traffic; and the endpoint's own operations.
 
-deploy: the current deployment is created at 0%, smoke-tested directly (the azureml-model-deployment
-header), removed again if the test fails (traffic untouched), else traffic moves to the configured
-split, validated as a whole before anything changed. The prior deployment stays for rollback.
+The target (--target: local, azure_managed, kubernetes, webapp; serving/targets.py) says where;
+the rules are the same for all (serving/release.py): the current deployment is created at 0%, smoke-tested
+alone (the azureml-model-deployment header), and only then does traffic move to the configured split,
+validated as a whole before anything changed. The prior deployment stays for rollback.
 """
 
 from __future__ import annotations
@@ -16,28 +17,30 @@ from typing import Any, NamedTuple
 from llmops.backends import open_backend
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.protocols import Backend, EndpointRegistry
-from llmops.backends.traffic import Split, check_split, parse_split
+from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
+from llmops.backends.traffic import Split, parse_split
 from llmops.backends.types import ModelVersion
-from llmops.config.deployment_config import LocalEndpoint
+from llmops.config.deployment_config import OnlineEndpoint, WebAppEndpoint
+from llmops.config.flow_base import Flow
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
-from llmops.errors import LlmopsError, StepFailed, UsageError
+from llmops.errors import LlmopsError
 from llmops.serving import process
-from llmops.serving.deploy_plan import plan_split
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey, resolve_key
 from llmops.serving.model_flow import model_flow
 from llmops.serving.production_log import log_path
-from llmops.serving.smoke import RequestCheck, check_request, sample_requests
-from llmops.serving.variant_choice import VariantChoice, choose_variant
+from llmops.serving.release import release
+from llmops.serving.smoke import RequestCheck, sample_requests
+from llmops.serving.targets import choose_target, open_target, target_block
+from llmops.serving.variant_choice import VariantChoice, choose_variant, registered_variant
 
 logger = logging.getLogger(__name__)
-
-TARGETS = ("local",)
 
 
 @dataclass(frozen=True)
 class DeployResult:
+    target: str
     endpoint: str
     deployment: Deployment
     model: ModelVersion
@@ -45,98 +48,82 @@ class DeployResult:
     smoke: list[RequestCheck]
     traffic: TrafficMap
     notes: list[str] = field(default_factory=list)
+    scoring_url: str | None = None  # a cloud endpoint's (the local one's is in `endpoint status`)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.deployment
-        return {"endpoint": self.endpoint, "deployment": d.name, "model": d.model_name,
+        return {"target": self.target, "endpoint": self.endpoint, "scoring_url": self.scoring_url,
+                "deployment": d.name, "slot": d.slot or None, "model": d.model_name,
                 "model_version": d.model_version, "variant": d.variant, "variant_label": d.variant_label,
                 "variant_source": self.choice.source, "traffic": self.traffic.split.live,
                 "mirror": self.traffic.split.mirror, "notes": self.notes,
                 "smoke_test": [c.describe() for c in self.smoke]}
 
 
-def _running(workspace: Workspace, use_case: UseCase, env: str, endpoint: str) -> process.ServerInfo:
-    info = process.running(workspace.state_dir, endpoint)
-    if info is None:
-        raise LlmopsError(f"endpoint '{endpoint}' is not running; start it with: llmops endpoint up "
-                          f"--use-case {use_case.name} --env {env}")
-    return info
-
-
-def _check_env_vars(endpoint: Endpoint, deployment: Deployment) -> None:
-    """Deployments of one local endpoint share a process, hence its environment variables."""
-    for other in endpoint.deployments:
-        if other.name == deployment.name:
-            continue
-        for key, value in deployment.env_vars.items():
-            if key in other.env_vars and other.env_vars[key] != value:
-                raise LlmopsError(
-                    f"ENVIRONMENT_VARIABLES: '{key}' is '{value}' for deployment '{deployment.name}' but "
-                    f"'{other.env_vars[key]}' for deployment '{other.name}' of the same local endpoint, which "
-                    "runs both in one process; use the same value"
-                )
-
-
-def _alternate_names(use_case: UseCase, env: str, block: LocalEndpoint, busy: DeploymentInUse) -> LlmopsError:
-    """What to change in the config when the release would replace the deployment that serves users."""
+def _refused(use_case: UseCase, env: str, kind: str, block: OnlineEndpoint | WebAppEndpoint, endpoint: str,
+             busy: DeploymentInUse) -> LlmopsError:
+    """What to change when the release would replace the deployment that serves users."""
+    where = f"use_cases/{use_case.name}/configs/deployment_config.json: {config_key(kind)} for env '{env}'"
+    serves = (f"serves model {busy.existing.model_name} version {busy.existing.model_version} to users "
+              f"({busy.split.describe()})")
+    if isinstance(block, WebAppEndpoint):
+        return LlmopsError(
+            f"{where}: the staging slot of web app '{endpoint}' runs release {busy.existing.name}, which {serves}, and "
+            "a new release must start at 0%; promote it (set CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION to 100 and deploy "
+            f"it again) or roll back first: llmops endpoint rollback --use-case {use_case.name} --env {env} "
+            f"--target {kind}")
     current, prior = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
     other = prior or ("green" if current == "blue" else "blue")
     return LlmopsError(
-        f"use_cases/{use_case.name}/configs/deployment_config.json: local_endpoint for env '{env}': deployment "
-        f"'{current}' serves model {busy.existing.model_name} version {busy.existing.model_version} to users "
-        f"({busy.split.describe()}), and a new release must start at 0% beside it. Alternate the names for "
-        f"this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
+        f"{where}: deployment '{current}' {serves}, and a new release must start at 0% beside it. Alternate the "
+        f"names for this release: set CURRENT_DEPLOYMENT_NAME to '{other}' and PRIOR_DEPLOYMENT_NAME to '{current}'"
     )
 
 
-def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str = "local",
+def _opened(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None,
+            backend: Backend | None, key: EndpointKey | None = None) -> DeploymentTarget:
+    if target is None or isinstance(target, str):
+        kind = choose_target(use_case, env, target)
+        return open_target(workspace, use_case, env, kind, backend or open_backend(workspace, use_case, env), key)
+    return target
+
+
+def _variant(workspace: Workspace, use_case: UseCase, env: str, kind: str, model: ModelVersion,
+             flow: Flow) -> VariantChoice:
+    """The local endpoint runs the snapshot with the variant the latest report chooses; an image serves the variant
+    registered with its model version (llmops-image.json), so a cloud deployment records that one."""
+    if kind == LOCAL:
+        return choose_variant(workspace.reports_dir, use_case.name, env, flow)
+    return registered_variant(model, flow)
+
+
+def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None = None,
            model_version: int | None = None, key: EndpointKey | None = None,
            backend: Backend | None = None) -> DeployResult:
-    """`key`: the endpoint's key (resolve_key), for the smoke test."""
-    if target not in TARGETS:
-        raise UsageError(f"deploy target '{target}' is not available in the local backend; valid: "
-                         f"{', '.join(TARGETS)}")
-    registry = (backend or open_backend(workspace, use_case, env)).registry
-    endpoints, models = registry.endpoints, registry.models
-    block = local_endpoint(use_case, env)
-    name, current = block.ENDPOINT_NAME, block.CURRENT_DEPLOYMENT_NAME
-    info = _running(workspace, use_case, env, name)
-    endpoint = endpoints.get_endpoint(name)
+    """`target`: a target's name (None or auto: the env's, choose_target), or one the caller opened (the CLI opens a
+    web app with the Azure variables it read). `key`: the local endpoint's key (resolve_key), for the smoke test."""
+    backend = backend or open_backend(workspace, use_case, env)
+    chosen = _opened(workspace, use_case, env, target, backend, key)
+    kind = chosen.kind
+    block = target_block(use_case, env, kind)
+    chosen.check()
+    models = backend.registry.models
     model_name = f"{use_case.name}_{env}"
     model = models.latest(model_name) if model_version is None else models.get(model_name, model_version)
     flow = model_flow(model)
     requests = sample_requests(use_case.path(block.TEST_FILE_PATH), block.TEST_FILE_PATH)
-    choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
-    deployment = Deployment(endpoint=name, name=current, model_name=model.name, model_version=model.version,
+    choice = _variant(workspace, use_case, env, kind, model, flow)
+    variables = block.ENVIRONMENT_VARIABLES if isinstance(block, OnlineEndpoint) else {}
+    deployment = Deployment(endpoint=chosen.endpoint, name=chosen.deployment_name(model),
+                            model_name=model.name, model_version=model.version,
                             flow=str(model.lineage.get("flow") or flow.name), variant=choice.variant,
-                            variant_label=choice.label, env_vars=dict(block.ENVIRONMENT_VARIABLES))
-    existing = [d.name for d in endpoint.deployments]
-    split, notes = plan_split(block, existing)
-    # Validate the whole final map (and the variables) before anything changes.
-    check_split(split, [*existing, current], name)
-    _check_env_vars(endpoint, deployment)
-
-    before = next((d for d in endpoint.deployments if d.name == current), None)
+                            variant_label=choice.label, env_vars=dict(variables))
     try:
-        endpoints.put_deployment(deployment)
-    except DeploymentInUse as busy:  # the registry checks it atomically; the config says how to fix it
-        raise _alternate_names(use_case, env, block, busy) from None
-    is_new_release = before is None or not before.same_release(deployment)
-    logger.info("deployment %s: model %s version %d, variant %s (%s); smoke test with %s", current, model.name,
-                model.version, choice.label, choice.source, block.TEST_FILE_PATH)
-    checks = [check_request(info.scoring_url, label, inputs, list(flow.outputs), current, key, Path(info.server_log))
-              for label, inputs in requests]
-    failed = [c for c in checks if not c.ok]
-    if failed:
-        kept = endpoints.get_endpoint(name).split.describe()
-        if is_new_release:
-            endpoints.remove_deployment(name, current)
-        what = "it was removed" if is_new_release else "it was not changed"
-        raise StepFailed(f"smoke test of deployment '{current}' (model {model.name} version {model.version}) "
-                         f"failed: " + "; ".join(c.describe() for c in failed)
-                         + f"; {what} and traffic is unchanged ({kept})")
-    traffic = endpoints.set_split(name, split, f"deploy {model.name} version {model.version} as {current}")
-    return DeployResult(name, deployment, model, choice, checks, traffic, notes)
+        done = release(chosen, block, config_key(kind), deployment, model, requests, list(flow.outputs))
+    except DeploymentInUse as busy:  # the config says how to fix it
+        raise _refused(use_case, env, kind, block, chosen.endpoint, busy) from None
+    return DeployResult(kind, chosen.endpoint, done.deployment, model, choice, done.smoke, done.traffic,
+                        done.notes, chosen.scoring_url() if kind != LOCAL else None)
 
 
 # -- the endpoint's own operations ---------------------------------------------------------------
@@ -149,23 +136,26 @@ def _endpoints(workspace: Workspace, use_case: UseCase, env: str, backend: Backe
 @dataclass(frozen=True)
 class EndpointStatus:
     name: str
-    server: process.ServerInfo | None
+    server: process.ServerInfo | None  # the local endpoint's server; None when it is not running, or for Azure
     healthy: bool
-    endpoint: Endpoint | None  # None until `endpoint up` registered it
-    production_log: Path
+    endpoint: Endpoint | None  # None until `endpoint up` (local) or `deploy` (Azure) made it
+    production_log: Path | None  # the local endpoint's
+    target: str = LOCAL
+    cloud_scoring_url: str | None = None  # a cloud endpoint's
 
     def to_dict(self) -> dict[str, Any]:
         server, endpoint = self.server, self.endpoint
         split = endpoint.split if endpoint else None
         return {
-            "endpoint": self.name, "running": server is not None, "healthy": self.healthy,
+            "target": self.target, "endpoint": self.name, "running": server is not None, "healthy": self.healthy,
             "pid": server.pid if server else None, "url": server.url if server else None,
-            "scoring_url": server.scoring_url if server else None,
+            "scoring_url": server.scoring_url if server else self.cloud_scoring_url,
             "provider": endpoint.provider if endpoint else None,
             "server_log": server.server_log if server else None,
-            "production_log": str(self.production_log),
+            "production_log": str(self.production_log) if self.production_log else None,
             "traffic": split.live if split else {}, "mirror": split.mirror if split else {},
-            "deployments": [{"name": d.name, "model": d.model_name, "model_version": d.model_version,
+            "deployments": [{"name": d.name, "slot": d.slot or None, "model": d.model_name,
+                             "model_version": d.model_version,
                              "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
                              "mirror": split.mirror.get(d.name, 0) if split else 0}
                             for d in (endpoint.deployments if endpoint else ())],
@@ -219,8 +209,13 @@ def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.
     return process.stop(workspace.state_dir, local_endpoint(use_case, env).ENDPOINT_NAME)
 
 
-def endpoint_status(workspace: Workspace, use_case: UseCase, env: str,
-                    backend: Backend | None = None) -> EndpointStatus:
+def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
+                    target: str | DeploymentTarget | None = None) -> EndpointStatus:
+    kind = target.kind if target is not None and not isinstance(target, str) else choose_target(use_case, env, target)
+    if kind != LOCAL:
+        chosen = _opened(workspace, use_case, env, target if target is not None else kind, backend)
+        state = chosen.state()
+        return EndpointStatus(chosen.endpoint, None, True, state, None, kind, chosen.scoring_url())
     endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
@@ -233,20 +228,21 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str,
 
 
 def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,
-                mirror: dict[str, int] | None = None, backend: Backend | None = None) -> TrafficMap:
-    """Set the live map and the mirror map (None keeps the current one) on the endpoint, running or not."""
-    endpoints = _endpoints(workspace, use_case, env, backend)
-    name = local_endpoint(use_case, env).ENDPOINT_NAME
-    current = endpoints.get_endpoint(name).split
+                mirror: dict[str, int] | None = None, backend: Backend | None = None,
+                target: str | DeploymentTarget | None = None) -> TrafficMap:
+    """Set the live map and the mirror map (None keeps the current one) on the endpoint (a local one, running or
+    not)."""
+    chosen = _opened(workspace, use_case, env, target, backend)
+    current = chosen.state().split
     split = Split(dict(current.live if live is None else live), dict(current.mirror if mirror is None else mirror))
-    return endpoints.set_split(name, split, "llmops endpoint traffic --set")
+    return chosen.set_split(split, "llmops endpoint traffic --set")
 
 
-def traffic_history(workspace: Workspace, use_case: UseCase, env: str,
-                    backend: Backend | None = None) -> list[TrafficMap]:
-    return _endpoints(workspace, use_case, env, backend).history(local_endpoint(use_case, env).ENDPOINT_NAME)
+def traffic_history(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
+                    target: str | DeploymentTarget | None = None) -> list[TrafficMap]:
+    return _opened(workspace, use_case, env, target, backend).history()
 
 
-def rollback(workspace: Workspace, use_case: UseCase, env: str,
-             backend: Backend | None = None) -> tuple[TrafficMap, TrafficMap]:
-    return _endpoints(workspace, use_case, env, backend).rollback(local_endpoint(use_case, env).ENDPOINT_NAME)
+def rollback(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
+             target: str | DeploymentTarget | None = None) -> tuple[TrafficMap, TrafficMap]:
+    return _opened(workspace, use_case, env, target, backend).rollback()

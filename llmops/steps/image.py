@@ -15,6 +15,7 @@ from typing import Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
+from llmops.backends.serving_image import ImageName, image_name
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import WebAppEndpoint
 from llmops.config.flow_requirements import requirements_file
@@ -38,7 +39,7 @@ NAMING_TARGETS = ("azure_managed", "kubernetes", "local")
 @dataclass(frozen=True)
 class ImageBuildResult:
     model: ModelVersion
-    image: docker.ImageName
+    image: ImageName
     context: BuildContext
     entry: ImageEntry
     engine: bool  # a Docker engine answered `docker info`
@@ -127,7 +128,7 @@ def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_vers
                          f"use_cases/{use_case.name}/configs/deployment_config.json, or pass --registry NAME")
     model = _model(backend or open_backend(workspace, use_case, env), use_case, env, model_version)
     entry = _entry(use_case, env, model, provider)
-    image = docker.image_name(registry_name, use_case.name, model.version, model.sha256)
+    image = image_name(registry_name, use_case.name, model.version, model.sha256)
     folder = context_dir or workspace.state_dir / "images" / image.repository / image.tag
     choice = dockerfile.choose(use_case.folder, workspace.shown(use_case.folder))
     cassettes = use_case.folder / "cassettes" if entry.provider == "replay" else None

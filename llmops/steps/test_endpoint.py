@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.targets import DeploymentTarget
 from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
@@ -15,7 +16,8 @@ from llmops.errors import LlmopsError, StepFailed, unknown_name
 from llmops.serving import process
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey, resolve_key
-from llmops.serving.smoke import RequestCheck, check_request, sample_requests
+from llmops.serving.smoke import RequestCheck, check_reply, check_request, sample_requests
+from llmops.serving.targets import target_block
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,32 @@ def _requests(use_case: UseCase, env: str, test_file: str, lines: int, dataset: 
 
 def test_endpoint(workspace: Workspace, use_case: UseCase, env: str, lines: int = 0, dataset: str | None = None,
                   deployment: str | None = None, raise_on_failure: bool = True,
-                  key: EndpointKey | None = None, environ: Mapping[str, str] | None = None) -> EndpointTestResult:
+                  key: EndpointKey | None = None, environ: Mapping[str, str] | None = None,
+                  target: DeploymentTarget | None = None) -> EndpointTestResult:
     """Every request must answer 200 with every output of the standard flow; `deployment` forces one; `key` is
-    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file."""
-    if key is None and environ is not None:
-        key = resolve_key(use_case, env, workspace.root / ".env", environ)
-    block = local_endpoint(use_case, env)
-    info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
-    if info is None:
-        raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
-                          f"--use-case {use_case.name} --env {env}")
+    the endpoint's key, else read as the env's AUTH_KEY_VARIABLE from `environ` or the .env file. `target`: a
+    deployed endpoint (serving/targets.open_target) to send the requests through, with its own key, instead of the
+    env's running local endpoint."""
     outputs = list(use_case.standard_flow(env).outputs)
-    checks = [check_request(info.scoring_url, name, inputs, outputs, deployment, key, Path(info.server_log))
-              for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)]
-    result = EndpointTestResult(info.scoring_url, checks)
+    if target is not None:
+        test_file = target_block(use_case, env, target.kind).TEST_FILE_PATH
+        checks = []
+        for name, inputs in _requests(use_case, env, test_file, lines, dataset):
+            reply = target.score(deployment, inputs)
+            detail = target.failure_detail(reply) if reply.status not in (0, 200) else None
+            checks.append(check_reply(name, reply, outputs, deployment, detail))
+        result = EndpointTestResult(target.scoring_url(), checks)
+    else:
+        if key is None and environ is not None:
+            key = resolve_key(use_case, env, workspace.root / ".env", environ)
+        block = local_endpoint(use_case, env)
+        info = process.running(workspace.state_dir, block.ENDPOINT_NAME)
+        if info is None:
+            raise LlmopsError(f"endpoint '{block.ENDPOINT_NAME}' is not running; start it with: llmops endpoint up "
+                              f"--use-case {use_case.name} --env {env}")
+        result = EndpointTestResult(info.scoring_url, [
+            check_request(info.scoring_url, name, inputs, outputs, deployment, key, Path(info.server_log))
+            for name, inputs in _requests(use_case, env, block.TEST_FILE_PATH, lines, dataset)])
     if raise_on_failure and result.failure is not None:
         raise result.failure
     return result

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from llmops.report.formatting import lines as lines_text
 from tests.support.cli import llmops
 from tests.support.mini_use_case import write_use_case
 from tests.support.repo_copy import REPO
@@ -112,5 +113,5 @@ def test_after_a_full_disk_the_finished_lines_are_kept(tmp_path: Path) -> None:
     assert 0 < kept < LINES
     again = llmops(tmp_path, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults")
     assert again.code == 0, again.err
-    assert f"{LINES} lines, 0 failed (ran {LINES - kept} lines)" in again.out
+    assert f"{LINES} lines, 0 failed (ran {lines_text(LINES - kept)})" in again.out
 

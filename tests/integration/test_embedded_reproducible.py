@@ -3,9 +3,11 @@
 An experiment runs lines concurrently, so the request before any given one differs from run to run.
 With llama.cpp's prompt-prefix reuse on, part of a prompt was taken from the KV cache left by that
 earlier request and only the rest was evaluated, in other batch shapes, so even at temperature 0
-some answers changed with the order of calls (on the machine this was written on, 3 of these 7 did).
-Which answers flip depends on the CPU's kernels, so the cause is also checked directly: no prompt token
-comes from the cache.
+some answers changed with the order of calls. Each prompt here is asked twice in a row, after a prompt
+that shares part of it: with reuse on, the first call takes that shared part from the cache and the
+second nearly all of it (on the machine this was written on, all three prompts then changed their answer;
+with reuse on, 3 of 7 prompts asked in the earlier, longer version of this test did). Which answers flip
+depends on the CPU's kernels, so the cause is also checked directly: no prompt token comes from the cache.
 """
 
 from __future__ import annotations
@@ -51,22 +53,7 @@ PAGES = (
     ("https://play.google.com/store/apps/details?id=com.duolingo",
      "Duolingo: Language Lessons - Apps on Google Play. Duolingo. In-app purchases. Learn Spanish, French, "
      "German, Japanese and more with short, game-like lessons. Ratings and reviews, data safety, install.", 1),
-    ("https://www.imdb.com/title/tt1375666/",
-     "Inception (2010). Action, adventure, sci-fi, 2h 28m. Directed by Christopher Nolan; stars Leonardo "
-     "DiCaprio. A thief who steals corporate secrets through dream-sharing technology is given the task of "
-     "planting an idea into the mind of a CEO. Full cast and crew, trailers and ratings.", 2),
-    ("https://letterboxd.com/film/parasite-2019/",
-     "Parasite, 2019, directed by Bong Joon Ho. All unemployed, Ki-taek's family takes a peculiar interest in "
-     "the wealthy Parks. Film details: cast, crew, genres, releases. Reviews, ratings and lists from members.", 1),
-    ("https://play.google.com/store/apps/details?id=com.spotify.music",
-     "Spotify: Music and Podcasts - Apps on Google Play. Spotify AB. Contains ads; in-app purchases. Listen to "
-     "songs, albums, playlists and podcasts, and discover new music. Install on your Android device.", 3),
-    ("https://www.rottentomatoes.com/m/the_godfather",
-     "The Godfather (1972). Crime drama, R, 2h 55m. Directed by Francis Ford Coppola; stars Marlon Brando, "
-     "Al Pacino and James Caan. The aging patriarch of a New York crime family hands control of his empire to "
-     "his reluctant son. Critic reviews, audience score and where to watch.", 3),
 )
-UNRELATED = [{"role": "user", "content": "Name three colours."}]
 
 
 def _messages(url: str, text: str, shots: int) -> list[dict[str, str]]:
@@ -97,18 +84,11 @@ def _ask(base_url: str, request: dict[str, Any]) -> str:
 def test_answers_do_not_depend_on_the_order_of_calls(tmp_path):
     requests = _requests()
     with embedded_server(MODEL, tmp_path) as base_url:
-        # Order 1: each prompt after an unrelated one, so it shares no more than the chat template's first tokens.
-        first: dict[int, str] = {}
-        for index, request in enumerate(requests):
-            _ask(base_url, {"model": MODEL, "messages": UNRELATED, "temperature": 0, "max_tokens": 8})
-            first[index] = _ask(base_url, request)
-        # Order 2: reversed, each prompt right after the previous few-shot prompt (a shared prefix) and then
-        # again at once (its whole prompt was evaluated by the call before).
-        again: dict[int, list[str]] = {index: [] for index in first}
-        for index in reversed(range(len(requests))):
-            again[index] += [_ask(base_url, requests[index]), _ask(base_url, requests[index])]
-    assert all(answer.strip() for answer in first.values())
-    differing = {index: (first[index], again[index]) for index in first if set(again[index]) != {first[index]}}
+        # The first prompt on a fresh server shares nothing; each later one shares the system prompt and
+        # few-shot examples with the one before; each repeat shares the whole prompt with the call before it.
+        answers = [[_ask(base_url, request), _ask(base_url, request)] for request in requests]
+    assert all(answer.strip() for pair in answers for answer in pair)
+    differing = {index: pair for index, pair in enumerate(answers) if pair[0] != pair[1]}
     assert differing == {}
 
 

@@ -93,7 +93,11 @@ def test_deploy_needs_a_model_and_a_running_endpoint(repo: Path) -> None:
     assert done.err == ("error: unknown model 'mini_dev'; valid: (none). Register it with: llmops register-model "
                         "--use-case <name> --env <env> (a model is named <use_case>_<env>)\n")
     assert llmops(repo, "deploy", "-u", "mini", "-e", "dev", "--target", "kubernetes").err == (
-        "error: deploy target 'kubernetes' is not available in the local backend; valid: local\n")
+        "error: use_cases/mini/configs/deployment_config.json has no kubernetes_endpoint block for env 'dev' with "
+        "ENDPOINT_NAME and CURRENT_DEPLOYMENT_NAME; add one (the README's Azure deployment section shows one)\n")
+    unknown = llmops(repo, "deploy", "-u", "mini", "-e", "dev", "--target", "kubernetes_endpoint")
+    assert unknown.code == 2 and "argument --target: invalid choice: 'kubernetes_endpoint' (choose from 'auto', " \
+        "'local', 'azure_managed', 'kubernetes', 'webapp')" in unknown.err
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.serving.image.docker import acr_build_command, image_name, login_server
+from llmops.backends.serving_image import image_name, login_server
+from llmops.serving.image.docker import acr_build_command
 from llmops.serving.image.dockerfile import Instruction, copied_sources, instructions
 
 SHA = "0123456789abcdef" * 4

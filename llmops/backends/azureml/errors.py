@@ -45,9 +45,9 @@ class AzureFailure(LlmopsError):
 
 def is_azure_error(error: BaseException) -> bool:
     import requests
-    from azure.ai.ml.exceptions import MlException
 
-    return isinstance(error, (AzureError, MlException, requests.RequestException))
+    # azure-ai-ml's MlException is an AzureError: importing it here (seconds) would only delay the message.
+    return isinstance(error, (AzureError, requests.RequestException))
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""GET a JSON resource that azure-ai-ml has no operation for (role permissions, Key Vault), as the SDK would.
+"""GET (or PUT, PATCH) a JSON resource that no SDK llmops uses has an operation for (role permissions and
+assignments, Key Vault, managed identities, registries), as the SDK would.
 
 The same azure-core pipeline the SDK's clients build: a bearer token for the service's scope, the retry
 policy of retry.py, and errors raised as the SDK raises them (ClientAuthenticationError for 401,
@@ -34,6 +35,19 @@ def get_json(
     params: dict[str, str],
     retry_policy: policies.RetryPolicy[Any, Any] | None = None,
 ) -> Any:
+    return send_json("GET", url, credential, scope, params, retry_policy=retry_policy)
+
+
+def send_json(
+    method: str,
+    url: str,
+    credential: TokenCredential,
+    scope: str,
+    params: dict[str, str],
+    body: Any = None,
+    retry_policy: policies.RetryPolicy[Any, Any] | None = None,
+) -> Any:
+    """The answer's JSON (None for an empty one); `body` is sent as JSON when not None."""
     pipeline = [
         policies.HeadersPolicy(),
         policies.UserAgentPolicy(sdk_moniker=f"llmops/{__version__}"),
@@ -44,8 +58,10 @@ def get_json(
     ]
     client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(url, policies=pipeline)
     with client:
-        response = client.send_request(HttpRequest("GET", url, params=params, headers={"Accept": "application/json"}))
+        content: dict[str, Any] = {} if body is None else {"json": body}
+        response = client.send_request(
+            HttpRequest(method, url, params=params, headers={"Accept": "application/json"}, **content))
         if response.status_code >= 400:
             map_error(response.status_code, response, _ERRORS)
             raise HttpResponseError(response=response)  # reads the service's {"error": {code, message}}
-        return response.json()
+        return response.json() if response.content else None

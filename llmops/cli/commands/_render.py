@@ -16,7 +16,7 @@ _SUMMARY_PREFIXES = ("macro_", "micro_", "weighted_", "mean_", "overall_")
 def runs_table(results: list[Any]) -> None:
     for r in results:
         rec = r.record
-        how = "reused" if r.reused else f"ran {r.executed_lines} lines"
+        how = "reused" if r.reused else f"ran {lines_text(r.executed_lines)}"
         out(f"{rec.name}: {rec.lines_total} lines, {rec.lines_failed} failed ({how})" + _metrics_text(rec.metrics))
 
 

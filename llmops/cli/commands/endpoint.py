@@ -5,9 +5,11 @@ from typing import Any
 
 from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
 from llmops.cli.llm_args import add_llm_options
+from llmops.cli.targets import add_target
 
 NAME = "endpoint"
-HELP = "the env's local endpoint: up, down, status, traffic --set blue=90,green=10, rollback"
+HELP = ("the env's endpoint: up, down (local only), status, traffic --set blue=90,green=10, rollback (local, an "
+        "Azure ML online endpoint or a web app, --target)")
 EXAMPLE = "llmops endpoint up --use-case web_classification --env dev --provider replay"
 
 
@@ -25,12 +27,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", metavar="MAP",
                         help="traffic: mirror shares, e.g. green=10 (at most 50, to a deployment with no live "
                              "traffic); 'none' clears it")
+    add_target(parser)
     add_json(parser)
 
 
 def _show_status(status: Any) -> None:
     data = status.to_dict()
-    if data["running"]:
+    if data["target"] != "local":
+        out(f"endpoint {data['endpoint']} ({data['target']})")
+        out(f"scoring url: {data['scoring_url']}")
+    elif data["running"]:
         health = "healthy" if data["healthy"] else "NOT answering /health"
         out(f"endpoint {data['endpoint']}: running (pid {data['pid']}, provider {data['provider']}), {health}")
         out(f"scoring url: {data['scoring_url']}")
@@ -38,18 +44,29 @@ def _show_status(status: Any) -> None:
         out(f"endpoint {data['endpoint']}: not running")
     for d in data["deployments"]:
         mirror = f", mirror {d['mirror']}%" if d["mirror"] else ""
-        out(f"deployment {d['name']}: model {d['model']} version {d['model_version']}, variant {d['variant']}, "
+        slot = f" ({d['slot']} slot)" if d["slot"] else ""
+        out(f"deployment {d['name']}{slot}: model {d['model']} version {d['model_version']}, variant {d['variant']}, "
             f"traffic {d['traffic']}%{mirror}")
     if not data["deployments"]:
         out("no deployments yet; deploy with: llmops deploy --use-case <name> --env <env>")
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.cli.targets import open_cli_target, resolve_target
     from llmops.config.use_case import load_use_case
     from llmops.steps import deploy as steps
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
+    # up and down start and stop this machine's server: auto means local for them
+    target = "local" if args.action in ("up", "down") and args.target == "auto" else resolve_target(
+        uc, args.env, args.target)
+    if target != "local" and args.action in ("up", "down"):
+        from llmops.errors import UsageError
+
+        raise UsageError(f"endpoint {args.action} starts or stops the local endpoint server; a cloud endpoint "
+                         f"({target}) is made by: llmops deploy --use-case {uc.name} --env {args.env} "
+                         f"--target {target}")
     if args.action == "down":  # stops the server this machine runs; no registry needed
         stopped = steps.endpoint_down(ws, uc, args.env)
         out(f"endpoint stopped (pid {stopped.pid})" if stopped else "endpoint was not running")
@@ -57,14 +74,16 @@ def run(args: argparse.Namespace) -> int:
     backend = env_backend(args, ws, uc)
     if args.action == "up":
         return _up(args, ws, uc, backend)
+    # A cloud target is opened here, with what this command read (a web app's Azure variables); local by name.
+    opened = target if target == "local" else open_cli_target(args, ws, uc, backend, target)
     if args.action == "traffic":
-        return _traffic(args, ws, uc, backend)
+        return _traffic(args, ws, uc, backend, opened)
     if args.action == "rollback":
-        undone, restored = steps.rollback(ws, uc, args.env, backend)
+        undone, restored = steps.rollback(ws, uc, args.env, backend, opened)
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
-        _note_if_stopped(ws, uc, args.env, backend)
+        _note_if_stopped(ws, uc, args.env, backend, target)
         return 0
-    status = steps.endpoint_status(ws, uc, args.env, backend)
+    status = steps.endpoint_status(ws, uc, args.env, backend, opened)
     if args.json:
         out_json(status.to_dict())
     else:
@@ -95,25 +114,27 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     return 0
 
 
-def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
+def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any) -> int:
     from llmops.steps.deploy import parse_traffic, set_traffic, traffic_history
 
     if args.set is None and args.mirror is None:
-        for entry in traffic_history(ws, uc, args.env, backend):
+        for entry in traffic_history(ws, uc, args.env, backend, target):
             state = " (rolled back)" if entry.rolled_back else ""
             out(f"{entry.seq}: {entry.split.describe()}  {entry.created_at}  {entry.reason}{state}")
         return 0
     live, mirror = parse_traffic(args.set, args.mirror)
-    applied = set_traffic(ws, uc, args.env, live, mirror, backend)
+    applied = set_traffic(ws, uc, args.env, live, mirror, backend, target)
     out(f"traffic: {applied.split.describe()}")
-    _note_if_stopped(ws, uc, args.env, backend)
+    _note_if_stopped(ws, uc, args.env, backend, target if isinstance(target, str) else target.kind)
     return 0
 
 
-def _note_if_stopped(ws: Any, uc: Any, env: str, backend: Any) -> None:
-    """A traffic change is recorded either way; say when no server is there to apply it yet."""
+def _note_if_stopped(ws: Any, uc: Any, env: str, backend: Any, target: str) -> None:
+    """A traffic change is recorded either way; say when no local server is there to apply it yet."""
     from llmops.steps.deploy import endpoint_status
 
+    if target != "local":
+        return
     if endpoint_status(ws, uc, env, backend).server is None:
         out(f"note: the endpoint is not running; this map applies when it starts (llmops endpoint up "
             f"--use-case {uc.name} --env {env})")

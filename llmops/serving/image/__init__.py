@@ -12,7 +12,7 @@ Dockerfile is refused with what to do.
     requirements.py  requirements.txt: every package pinned
     dockerfile.py    which Dockerfile, and a check of what its instructions read from the context
     context.py       the build context, written reproducibly
-    docker.py        the image's name and tag, the docker / az acr commands, whether an engine answers
+    docker.py        the docker / az acr commands, whether an engine answers (the name: backends/serving_image.py)
     fixed_records.py where the image's server takes its deployment from: the snapshot in flow/, at 100%
     server.py        the server the ENTRYPOINT starts (python -m llmops.serving.image --context /app): the local
                      endpoint's server (serving/server_assembly.py) on those fixed records

@@ -1,57 +1,24 @@
-"""The image's name and the commands that build and push it: run when a Docker engine answers, else printed.
+"""The commands that build and push the image: run when a Docker engine answers, else printed.
 
-The tag is `<model version>-<first 12 of the snapshot's sha256>`: the version says which release, the hash
-says which files, so a flow changed and registered again never reuses a tag. The repository is the use case's
-name (lower case, as registries require), under the registry's login server when one is configured
-(`REGISTRY_NAME` of the env's webapp_endpoint block, or `image build --registry`): an Azure Container Registry's
-short name `myacr` stands for `myacr.azurecr.io`.
+The image's name is llmops.backends.serving_image's (the one place it is made, for the deploy targets too), under
+the registry configured (`REGISTRY_NAME` of the env's webapp_endpoint block, or `image build --registry`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import shlex
 import shutil
 import subprocess
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
+from llmops.backends.serving_image import ImageName
 from llmops.errors import LlmopsError
 
 logger = logging.getLogger(__name__)
 
-ACR_SUFFIX = ".azurecr.io"
 ENGINE_TIMEOUT_S = 20.0
-TAG_HASH_LENGTH = 12
-
-
-@dataclass(frozen=True)
-class ImageName:
-    registry: str  # a login server (myacr.azurecr.io), or "" for a name on this machine only
-    repository: str
-    tag: str
-
-    @property
-    def reference(self) -> str:
-        local = f"{self.repository}:{self.tag}"
-        return f"{self.registry}/{local}" if self.registry else local
-
-    @property
-    def acr_name(self) -> str:
-        """The registry's name as `az acr` takes it; "" unless it is an Azure Container Registry."""
-        return self.registry[: -len(ACR_SUFFIX)] if self.registry.endswith(ACR_SUFFIX) else ""
-
-
-def login_server(registry: str) -> str:
-    name = registry.strip().rstrip("/").lower()
-    return name if not name or "." in name or ":" in name else name + ACR_SUFFIX
-
-
-def image_name(registry: str, use_case: str, model_version: int, sha256: str) -> ImageName:
-    repository = re.sub(r"[^a-z0-9._-]+", "-", use_case.lower()).strip("._-") or "flow"
-    return ImageName(login_server(registry), repository, f"{model_version}-{sha256[:TAG_HASH_LENGTH]}")
 
 
 def build_command(context: Path, image: ImageName) -> list[str]:

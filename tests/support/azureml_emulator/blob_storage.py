@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from azure.storage.blob import ContainerClient, ContainerSasPermissions, generat
 DATASTORE = "workspaceblobstore"
 ARTIFACT_DATASTORE = "workspaceartifactstore"  # job logs, under ExperimentRun/dcid.<job name>/
 ARTIFACT_CONTAINER = "azureml"
+DOWNLOAD_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,21 @@ class BlobStorage:
         """
         client = self.container_client(location.container)
         prefix = location.prefix
-        written = []
+        wanted: dict[str, Path] = {}  # blob name -> local file
         for blob in client.list_blobs(name_starts_with=prefix):
             if prefix and blob.name != prefix and not blob.name.startswith(prefix + "/"):
                 continue  # `data/a` must not pick up `data/ab`
             relative = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
-            target = destination / (relative or Path(blob.name).name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(client.download_blob(blob.name).readall())
-            written.append(target)
-        return written
+            wanted[blob.name] = destination / (relative or Path(blob.name).name)
+
+        def fetch(name: str) -> None:
+            wanted[name].parent.mkdir(parents=True, exist_ok=True)
+            wanted[name].write_bytes(client.download_blob(name).readall())
+
+        # A job's code is a few hundred small files: one request each, so several at a time.
+        with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+            list(pool.map(fetch, wanted))
+        return list(wanted.values())
 
     def clear(self, location: BlobLocation) -> None:
         """Deletes the blobs under `location`."""

@@ -17,6 +17,8 @@ from .stores import ResourceStore
 
 if TYPE_CHECKING:
     from .jobs.runner import JobRunner
+    from .online_serving import OnlineServing
+    from .web_apps import WebApps
 
 # The roles the emulator's identity holds on the workspace, as the permissions route reports them.
 DEFAULT_ROLES = ("AzureML Data Scientist",)
@@ -31,6 +33,9 @@ class Context:
     store: ResourceStore = field(default_factory=ResourceStore)
     base_url: str = ""  # set once the server listens
     jobs: JobRunner | None = None
+    web_apps: WebApps | None = None  # App Service beside the workspace (web_apps.py)
+    serving: OnlineServing | None = None  # online deployments' processes and the scoring URL
+    role_assignments: list[dict[str, str]] = field(default_factory=list)  # scope, principalId, roleDefinitionId, name
     lro_retry_after: int = 1  # seconds the SDK waits between polls of an operation
     identity_header: str = field(default_factory=lambda: secrets.token_hex(16))  # the managed identity's secret
     tokens_issued: list[str] = field(default_factory=list)  # resources the managed identity gave tokens for

@@ -16,15 +16,17 @@ from .faults import Faults
 from .jobs.runner import JobRunner
 from .key_vault import RESOURCE as KEY_VAULT_RESOURCE
 from .key_vault import KeyVault
+from .online_serving import OnlineServing
 from .operations import Operations
 from .quota import Quota
 from .routes import managed_identity, register_all
 from .routes.datastores import seed_datastores
-from .routes.workspace import seed_compute
+from .routes.workspace import seed_compute, seed_kubernetes
 from .routing import Router
 from .scope import Scope
 from .server import LoopbackServer
 from .stores import ResourceStore
+from .web_apps import WebApps
 
 
 class AzureMLEmulator:
@@ -33,7 +35,8 @@ class AzureMLEmulator:
     `ml_client()` gives a real MLClient whose every call lands here; `faults` arms failures;
     `store` holds the resources (REST models); `requests` logs what the client sent. Beside the
     workspace: a managed identity endpoint (`identity_environment()`), the identity's permissions
-    (`context.roles`), the region's VM sizes and quota (`quota`) and the Key Vault (`key_vault`).
+    (`context.roles`), the region's VM sizes and quota (`quota`) and the Key Vault (`key_vault`). Online
+    deployments run as local endpoint server processes (`serving`), behind each endpoint's scoring URL.
     """
 
     def __init__(
@@ -53,12 +56,21 @@ class AzureMLEmulator:
         self._server = LoopbackServer(self.app, str(cert), str(key))
         self.context.base_url = f"https://127.0.0.1:{self._server.port}"
         self.context.jobs = JobRunner(self.context, work_dir)
+        self.context.web_apps = WebApps(self.context.key_vault, self.vault_url, cert, key, work_dir / "webapps")
+        self.context.serving = OnlineServing(self.context, work_dir / "online")
         storage.ensure_container()
         self._seed()
 
     def _seed(self) -> None:
         seed_datastores(self.context)
         seed_compute(self.context, "cpu-cluster", "STANDARD_DS3_V2", max_nodes=4)
+        # The workspace's own container registry, where online deployments pull their images from (push_image).
+        self.web_apps.add_registry(self.workspace_registry, self.scope.resource_group)
+
+    @property
+    def workspace_registry(self) -> str:
+        """The name of the workspace's container registry (its containerRegistry id ends with it)."""
+        return self.scope.workspace.replace("-", "")
 
     @property
     def base_url(self) -> str:
@@ -80,6 +92,21 @@ class AzureMLEmulator:
     @property
     def requests(self) -> list[LoggedRequest]:
         return self.app.requests
+
+    @property
+    def web_apps(self) -> WebApps:
+        assert self.context.web_apps is not None
+        return self.context.web_apps
+
+    @property
+    def vault_url(self) -> str:
+        """Where the workspace's Key Vault answers (routes/key_vault.py)."""
+        return f"{self.base_url}/keyvault/{self.scope.key_vault}"
+
+    @property
+    def serving(self) -> OnlineServing:
+        assert self.context.serving is not None
+        return self.context.serving
 
     @property
     def key_vault(self) -> KeyVault:
@@ -132,10 +159,22 @@ class AzureMLEmulator:
     def add_compute(self, name: str, vm_size: str = "STANDARD_DS3_V2", max_nodes: int = 4) -> None:
         seed_compute(self.context, name, vm_size, max_nodes)
 
+    def attach_kubernetes(self, name: str) -> None:
+        """A Kubernetes cluster attached to the workspace as compute `name` (for Kubernetes online endpoints)."""
+        seed_kubernetes(self.context, name)
+
+    def grant(self, principal_id: str, role_definition_id: str, scope: str) -> None:
+        """A role assignment made outside llmops (an owner running `az role assignment create`)."""
+        self.context.role_assignments.append({"scope": scope, "name": principal_id + role_definition_id[-8:],
+                                              "principalId": principal_id, "roleDefinitionId": role_definition_id})
+
     def reset(self) -> None:
         """Back to a fresh workspace: no resources but the seeded ones, no faults, an empty log."""
         self.jobs.cancel_all()
+        self.web_apps.clear()
+        self.serving.stop_all()
         self.faults.clear()
+        self.context.role_assignments.clear()
         self.context.store.clear()
         self.app.requests.clear()
         self.context.tokens_issued.clear()
@@ -145,5 +184,7 @@ class AzureMLEmulator:
         self._seed()
 
     def stop(self) -> None:
+        self.serving.close()
         self.jobs.stop()
+        self.web_apps.clear()
         self._server.stop()

@@ -4,7 +4,7 @@ HTTP faults answer instead of the handler: 429 or 503 with `Retry-After` for the
 requests, a 403 naming the role action and scope (worded as ARM words it, or as Key Vault's RBAC does
 for a vault's routes), any other error in the service's shape (`fail`), or a connection closed
 without an answer (`reset`). Job faults are read by the job runner: a job that fails, a node process
-killed in the middle of a mini-batch.
+killed in the middle of a mini-batch. An online deployment whose provisioning fails is read by its route.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Faults:
         self._forbidden: list[tuple[str, str | None]] = []  # (action fragment, path fragment)
         self._failing_jobs: dict[str, str] = {}  # job name ("*" for the next one) -> error message
         self._node_kills: dict[str, NodeKill] = {}  # job name or "*" -> kill plan
+        self._failing_deployments: dict[str, ServiceError] = {}  # online deployment name or "*" -> its failure
 
     def clear(self) -> None:
         with self._lock:
@@ -60,6 +61,7 @@ class Faults:
             self._forbidden.clear()
             self._failing_jobs.clear()
             self._node_kills.clear()
+            self._failing_deployments.clear()
 
     def throttle(
         self,
@@ -111,6 +113,20 @@ class Faults:
         """The action fragments `forbid` was given, for the permissions route."""
         with self._lock:
             return [action for action, _ in self._forbidden]
+
+    def fail_provisioning(
+        self,
+        deployment: str = "*",
+        code: str = "ResourceNotReady",
+        message: str = "User container has crashed or terminated: Liveness probe failed (injected by the test).",
+    ) -> None:
+        """The next create or update of online deployment `deployment` (or of any) ends Failed with this error."""
+        with self._lock:
+            self._failing_deployments[deployment.lower()] = ServiceError(400, code, message)
+
+    def provisioning_failure(self, deployment: str) -> ServiceError | None:
+        with self._lock:
+            return self._failing_deployments.pop(deployment.lower(), None) or self._failing_deployments.pop("*", None)
 
     def fail_job(self, name: str = "*", message: str = "Execution failed: injected by the test.") -> None:
         """The job `name` (or the next job submitted) fails with `message` instead of running."""

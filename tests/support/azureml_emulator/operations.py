@@ -3,7 +3,8 @@
 Azure ML answers a create, update or delete of an endpoint or deployment with 201/202 and two headers:
 `Azure-AsyncOperation` (.../mfeOperationsStatus/{id}: {"status": "InProgress" | "Succeeded" | ...}) and
 `Location` (.../mfeOperationResults/{id}). Here an operation stays InProgress for a set number of
-status polls, then completes: its `on_done` callback settles the resource (provisioningState), and
+status polls (and, when it has one, until its `ready` check says so: an online deployment's server
+answers), then completes: its `on_done` callback settles the resource (provisioningState), and
 the next poll reports Succeeded, or Failed with the error the callback raised.
 """
 
@@ -27,6 +28,7 @@ class Operation:
     id: str
     polls_left: int
     on_done: Callable[[], None]
+    ready: Callable[[], bool] | None = None  # None: done after its polls
     status: str = "InProgress"
     error: ServiceError | None = None
     start_time: str = field(default_factory=now)
@@ -47,8 +49,8 @@ class Operations:
         self._operations: dict[str, Operation] = {}
         self._lock = threading.Lock()
 
-    def start(self, on_done: Callable[[], None]) -> Operation:
-        operation = Operation(str(uuid.uuid4()), self._in_progress_polls, on_done)
+    def start(self, on_done: Callable[[], None], ready: Callable[[], bool] | None = None) -> Operation:
+        operation = Operation(str(uuid.uuid4()), self._in_progress_polls, on_done, ready)
         with self._lock:
             self._operations[operation.id] = operation
         return operation
@@ -61,6 +63,8 @@ class Operations:
                 return operation
             if operation.polls_left > 0:
                 operation.polls_left -= 1
+                return operation
+            if operation.ready is not None and not operation.ready():
                 return operation
             try:
                 operation.on_done()

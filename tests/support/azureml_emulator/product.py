@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from llmops.backends.azureml.jobs import tracking
 from llmops.backends.azureml.settings import AzureSettings, AzureVariables, azure_settings
 from llmops.config.use_case import load_use_case
 from llmops.config.workspace import Workspace
@@ -25,6 +26,7 @@ from tests.support.mini_use_case import edit_json, write_use_case
 from .emulator import AzureMLEmulator
 
 ENV = "azure"
+EMULATOR_POLL_S = 0.5
 # Variables through which a shell may carry an Azure identity or cloud of its own.
 _AZURE_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "AZUREML_", "LLMOPS_AZURE_", "ARM_CLOUD_METADATA_URL")
 
@@ -71,6 +73,10 @@ def use_environment(monkeypatch: pytest.MonkeyPatch, emulator: AzureMLEmulator, 
     environment = {**llmops_environment(emulator), **changes}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    # Steps run in this process poll their jobs every half second: the emulator's jobs take seconds, not the
+    # minutes the product's slower polls are made for.
+    monkeypatch.setattr(tracking, "FIRST_POLL_S", EMULATOR_POLL_S)
+    monkeypatch.setattr(tracking, "MAX_POLL_S", EMULATOR_POLL_S)
     return environment
 
 

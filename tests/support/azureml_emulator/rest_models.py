@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime
 import enum
 import functools
+import importlib
 import json
 import types
 import typing
 from typing import Any, TypeVar
 
-from azure.ai.ml._restclient.arm_ml_service import models as rest
 from azure.ai.ml._restclient.arm_ml_service._utils.model_base import Model, SdkJSONEncoder, _deserialize
 
 from .errors import Problem, bad_request
@@ -30,7 +30,9 @@ _NONE = type(None)
 @functools.cache
 def _hints(cls: type[Model]) -> dict[str, Any]:
     cls.__new__(cls)  # the first construction fills in the rest names of the class's fields
-    return typing.get_type_hints(cls, localns={"_models": rest})
+    # Annotations name `_models.X` of the class's own package: azure-ai-ml's, or another SDK's (azure-mgmt-web).
+    package = importlib.import_module(cls.__module__.rsplit(".", 1)[0])
+    return typing.get_type_hints(cls, localns={"_models": package})
 
 
 def _fields(cls: type[Model]) -> list[tuple[str, Any, Any]]:

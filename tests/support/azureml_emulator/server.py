@@ -14,6 +14,9 @@ App = Callable[[Request], Response]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as ARM offers; azure-core reuses its connections
+    # Headers and body go out in two writes: with Nagle's algorithm on, a kept-alive client's delayed ACK holds the
+    # body back about 40 ms per answer (1,000 scoring requests took 56 s instead of a few).
+    disable_nagle_algorithm = True
     server: _Server
 
     def _serve(self) -> None:

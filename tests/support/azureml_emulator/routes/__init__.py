@@ -15,6 +15,7 @@ from . import (
     operations,
     quota,
     run_history,
+    webapps,
     workspace,
 )
 
@@ -30,6 +31,7 @@ MODULES = (
     quota,
     key_vault,
     managed_identity,
+    webapps,
 )
 
 

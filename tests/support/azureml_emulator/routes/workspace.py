@@ -76,6 +76,22 @@ def seed_compute(context: Context, name: str, vm_size: str, max_nodes: int) -> N
     )
 
 
+def seed_kubernetes(context: Context, name: str) -> None:
+    """A Kubernetes cluster attached as compute (what `az ml compute attach --type Kubernetes` makes)."""
+    body = {
+        "location": context.scope.location,
+        "properties": {
+            "computeType": "Kubernetes",
+            "computeLocation": context.scope.location,
+            "provisioningState": "Succeeded",
+            "properties": {"namespace": "default", "defaultInstanceType": "defaultinstancetype"},
+        },
+    }
+    context.store.put(
+        stamp(_deserialize(rest.ComputeResource, body), context.scope, "computes", name), "computes", name
+    )
+
+
 def register(router: Router, context: Context) -> None:
     def get_workspace(request: Request, params: dict[str, str]) -> Response:
         return json_response(workspace(context))
