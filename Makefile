@@ -30,11 +30,11 @@ test: install node_modules/.package-lock.json
 # The use cases' own tests: use_cases/*/tests and the *_test.py / test_*.py files beside the flows; every
 # use case's, or only FLOW_TESTS_USE_CASE's (build validation names the use case a PR changes).
 # The requirements.txt beside each flow (of REQUIREMENTS_USE_CASE, or of every use case), within the project's pins.
+# One pip command for all of them: one resolution (seconds each), and requirements that conflict are told, not
+# installed one over the other.
+FLOW_REQUIREMENTS = $(wildcard use_cases/$(or $(REQUIREMENTS_USE_CASE),*)/flows/*/requirements.txt)
 flow-requirements: install
-	@for file in $(wildcard use_cases/$(or $(REQUIREMENTS_USE_CASE),*)/flows/*/requirements.txt); do \
-	  echo "pip install -r $$file"; \
-	  $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r $$file || exit 1; \
-	done
+	$(if $(FLOW_REQUIREMENTS),$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt $(addprefix -r ,$(FLOW_REQUIREMENTS)))
 
 test-flows: install
 	$(BIN)/llmops test-flows $(if $(FLOW_TESTS_USE_CASE),--use-case $(FLOW_TESTS_USE_CASE))

@@ -1,6 +1,7 @@
-"""`llmops azure check` as a user runs it, against the emulator: a child process with the environment a CI job
-exports (subscription, cloud, the platform's managed identity), a repository with an azureml env; the exact
-lines, stderr and exit code of each case."""
+"""`llmops azure check` against the emulator, with the environment a CI job exports (subscription, cloud, the
+platform's managed identity) and a repository with an azureml env: the exact lines, stderr and exit code of each
+case. The cases run in this process (the check's Azure calls are what differ; a child process would add seconds
+of imports to each); one runs as a user runs it, in a child process with exactly that environment."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ import pytest
 
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.credential import CLIENT_ID, OBJECT_ID, TENANT_ID
-from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment, write_azure_use_case
+from tests.support.azureml_emulator.product import (
+    ENV,
+    clean_environment,
+    llmops_environment,
+    use_environment,
+    write_azure_use_case,
+)
 from tests.support.azureml_emulator.quota import SIZES
 from tests.support.azureml_emulator.routes.workspace import WORKSPACE_GUID
+from tests.support.cli import Done, llmops
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
 pytestmark = pytest.mark.timeout(300)
@@ -86,8 +94,6 @@ CASES = [
         "compute: skipped (needs the credential)", "key vault: skipped (needs the credential)",
         "roles: skipped (needs the credential)", "1 of 6 checks failed"],
         changes={"IDENTITY_HEADER": "not the platform's"}),
-    Case("throttled, then ok", 0, ALL_OK,
-         arrange=lambda e: e.faults.throttle(2, status=429, retry_after=1, path="/workspaces/llmops-ws", method="GET")),
     Case("no subscription id", 1, [],
          "error: AZURE_SUBSCRIPTION_ID is not set: put it in .env or the environment (az account show --query id -o "
          "tsv)\n", unset=("AZURE_SUBSCRIPTION_ID",)),
@@ -118,45 +124,63 @@ CASES = [
 
 
 def llmops_process(repo: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    # A child process with exactly the environment a CI job exports, which each case changes or unsets.
+    # A child process with exactly the environment a CI job exports.
     return subprocess.run([sys.executable, "-m", "llmops", "--root", str(repo), *args], env=environment,
                           capture_output=True, text=True, timeout=240)
 
 
-def _run(emulator: AzureMLEmulator, tmp_path: Path, case: Case, *args: str) -> subprocess.CompletedProcess[str]:
+def _arrange(emulator: AzureMLEmulator, tmp_path: Path, case: Case) -> None:
     write_azure_use_case(tmp_path, emulator, **case.keys)
     if case.env_file:
         (tmp_path / ".env").write_text(case.env_file, encoding="utf-8")
     for name in ("aoai-key", "openai-key"):
         emulator.key_vault.set_secret(name, "a value no check reads")
     case.arrange(emulator)
-    environment = {**clean_environment(), **llmops_environment(emulator), **case.changes, "PYTHONPATH": str(REPO)}
+
+
+def _run(emulator: AzureMLEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: Case, *args: str) -> Done:
+    """The check in this process, with the CI job's environment (and the case's changes) and no login of the shell."""
+    _arrange(emulator, tmp_path, case)
+    use_environment(monkeypatch, emulator, **case.changes)
     for name in case.unset:
-        environment.pop(name)
-    assert "REQUESTS_CA_BUNDLE" in environment  # the emulator's CA, which the fixtures made this session trust
-    return llmops_process(tmp_path, environment, "azure", "check", "-u", "mini", "-e", ENV, *args)
+        monkeypatch.delenv(name)
+    assert "REQUESTS_CA_BUNDLE" in os.environ  # the emulator's CA, which the fixtures made this session trust
+    return llmops(tmp_path, "azure", "check", "-u", "mini", "-e", ENV, *args)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_azure_check_prints_one_line_per_check_and_exits_by_the_result(azureml_emulator, tmp_path, case):
-    done = _run(azureml_emulator, tmp_path, case)
+def test_azure_check_prints_one_line_per_check_and_exits_by_the_result(azureml_emulator, tmp_path, monkeypatch,
+                                                                      case):
+    done = _run(azureml_emulator, tmp_path, monkeypatch, case)
+    assert (done.out.splitlines(), done.err, done.code) == (case.stdout, case.stderr, case.exit_code)
+
+
+def test_a_child_process_with_the_ci_jobs_environment_gets_the_same_lines(azureml_emulator, tmp_path):
+    case = CASES[0]  # all ok
+    _arrange(azureml_emulator, tmp_path, case)
+    environment = {**clean_environment(), **llmops_environment(azureml_emulator), "PYTHONPATH": str(REPO)}
+    assert "REQUESTS_CA_BUNDLE" in environment
+    done = llmops_process(tmp_path, environment, "azure", "check", "-u", "mini", "-e", ENV)
     assert (done.stdout.splitlines(), done.stderr, done.returncode) == (case.stdout, case.stderr, case.exit_code)
+    assert azureml_emulator.context.tokens_issued  # the child's own credential asked the managed identity
 
 
-def test_the_throttled_workspace_read_waited_as_retry_after_asked(azureml_emulator, tmp_path):
-    case = next(c for c in CASES if c.id == "throttled, then ok")
-    assert _run(azureml_emulator, tmp_path, case).returncode == 0
+def test_the_throttled_workspace_read_waited_as_retry_after_asked_then_all_is_ok(azureml_emulator, tmp_path,
+                                                                                 monkeypatch):
+    case = Case("throttled, then ok", 0, ALL_OK, arrange=lambda e: e.faults.throttle(
+        2, status=429, retry_after=1, path="/workspaces/llmops-ws", method="GET"))
+    done = _run(azureml_emulator, tmp_path, monkeypatch, case)
+    assert (done.out.splitlines(), done.err, done.code) == (case.stdout, case.stderr, case.exit_code)
     tries = [r for r in azureml_emulator.requests if r.path == WS_ID]
     assert [r.status for r in tries] == [429, 429, 200]
     assert all(b.received_at - a.received_at >= 1.0 for a, b in zip(tries, tries[1:], strict=False))
-    assert azureml_emulator.context.tokens_issued  # the product's own credential asked the managed identity
 
 
-def test_json_gives_each_check_and_the_verdict(azureml_emulator, tmp_path):
+def test_json_gives_each_check_and_the_verdict(azureml_emulator, tmp_path, monkeypatch):
     case = Case("json", 1, [], arrange=lambda e: e.faults.forbid("workspaces/data/versions/write"))
-    done = _run(azureml_emulator, tmp_path, case, "--json")
-    result = json.loads(done.stdout)
-    assert (result["ok"], result["env"], done.returncode) == (False, ENV, 1)
+    done = _run(azureml_emulator, tmp_path, monkeypatch, case, "--json")
+    result = json.loads(done.out)
+    assert (result["ok"], result["env"], done.code) == (False, ENV, 1)
     assert [(c["name"], c["status"]) for c in result["checks"]] == [
         ("credential", "ok"), ("workspace", "ok"), ("datastore", "ok"), ("compute", "ok"), ("key vault", "ok"),
         ("roles", "problem")]
