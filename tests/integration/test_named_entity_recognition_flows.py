@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.quiet_prompt_flow import quiet_prompt_flow as local_prompt_flow
+
 USE_CASE = Path(__file__).resolve().parents[2] / "use_cases" / "named_entity_recognition"
 FLOWS = USE_CASE / "flows"
 
@@ -102,12 +104,7 @@ def test_the_run_metrics_are_line_means_and_micro_averages() -> None:
 @pytest.fixture(scope="module")
 def quiet_prompt_flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep prompt flow off the network and out of ~/.promptflow: no trace service, no telemetry."""
-    home = tmp_path_factory.mktemp("pf_home")
-    (home / "pf.yaml").write_text("telemetry:\n  enabled: false\ntrace:\n  destination: none\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PF_TRACING_SKIP_LOCAL_SETUP", "true")
-        patch.setenv("PF_HOME_DIRECTORY", str(home))
-        patch.setenv("APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED", "true")
+    with local_prompt_flow(tmp_path_factory.mktemp("pf_home")):
         yield
 
 
