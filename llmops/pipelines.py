@@ -9,11 +9,13 @@ from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
 from llmops.backends.types import ProgressFactory
 from llmops.config.flow_modules import require_flow_modules
+from llmops.config.gate_rule import compares_with_production
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed
 from llmops.steps.evaluate import EvaluationResult, evaluate
 from llmops.steps.experiment import ExperimentResult, experiment
+from llmops.steps.production_runs import ProductionRunsResult, run_production
 from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
 
@@ -32,6 +34,7 @@ class ExperimentPipelineResult:
     evaluation: EvaluationResult
     report: ReportStepResult
     failure: LlmopsError | None  # raised by the caller once the results are shown
+    production: ProductionRunsResult | None = None  # production's runs on the same lines, when a gate compares
 
 
 def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
@@ -51,6 +54,9 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
     exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False,
                      backend=backend, cancel=cancel)
     ev = evaluate(workspace, use_case, env, session, progress, backend, cancel=cancel)
+    production = None
+    if compares_with_production(use_case.env(env).GATES):  # production on the same lines, for the gates
+        production = run_production(workspace, use_case, env, session, progress, backend)
     rep = report(workspace, use_case, env, enforce_gates=False, backend=backend)
     failure: LlmopsError | None = None
     if exp.failing_runs:
@@ -60,7 +66,7 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
                              f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
     elif not rep.report.gates_passed:
         failure = GateFailed(str(rep.report.gate_failure_message))
-    return ExperimentPipelineResult(data, exp, ev, rep, failure)
+    return ExperimentPipelineResult(data, exp, ev, rep, failure, production)
 
 
 @dataclass(frozen=True)

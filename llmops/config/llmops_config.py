@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from llmops.config.base import ConfigFile, ConfigModel
+from llmops.config.gate_rule import GateRule, validated_rules
 
 GATE_FORM = "'<op> <number>' with op one of >=, >, <=, <, == (for example '>= 0.6')"
 
@@ -24,7 +25,12 @@ class EnvConfig(ConfigModel):
     # Settings this project adds; optional, with defaults.
     BACKEND: Literal["local", "azureml"] = "local"
     PROVIDER: Literal["auto", "azure_openai", "openai", "openai_compatible", "embedded", "replay"] = "auto"
-    GATES: dict[str, str] = Field(default_factory=dict)
+    GATES: dict[str, str | GateRule] = Field(default_factory=dict, description=(
+        "metric -> a fixed threshold ('>= 0.6') or an object with 'threshold' and/or 'vs_production' "
+        "(configs/schemas and the README's 'Gates against production')"))
+    PRODUCTION_ENV: str = Field(default="", description=(
+        "The env whose endpoint serves users, for vs_production gates; empty: this env when "
+        "deployment_config.json names an endpoint for it, else dev"))
     FAILED_LINE_THRESHOLD: float = Field(default=0.2, ge=0.0, le=1.0)
     CONCURRENCY: int = Field(default=8, ge=1, le=256, description=(
         "LLM calls in flight at once per LLM service (the embedded model takes one at a time); runs keep "
@@ -51,12 +57,19 @@ class EnvConfig(ConfigModel):
     def _int_is_a_number(cls, value: object) -> object:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    @field_validator("GATES", mode="before")
+    @classmethod
+    def _gate_rules(cls, gates: object) -> object:
+        return validated_rules(gates)
+
     @field_validator("GATES")
     @classmethod
-    def _gates_parse(cls, gates: dict[str, str]) -> dict[str, str]:
-        for metric, expression in gates.items():
-            if parse_gate(expression) is None:
-                raise ValueError(f"gate for '{metric}' is '{expression}'; expected {GATE_FORM}")
+    def _gates_parse(cls, gates: dict[str, str | GateRule]) -> dict[str, str | GateRule]:
+        for metric, rule in gates.items():
+            expression = rule.threshold if isinstance(rule, GateRule) else rule
+            if expression is not None and parse_gate(expression) is None:
+                where = f"{metric}.threshold" if isinstance(rule, GateRule) else f"gate for '{metric}'"
+                raise ValueError(f"{where} is '{expression}'; expected {GATE_FORM}")
         return gates
 
     @property

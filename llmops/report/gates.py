@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from llmops.config.gate_rule import GateRule
 from llmops.errors import ConfigError
 from llmops.report.comparison import Comparison, MetricComparison, VariantFigure
 from llmops.report.formatting import exact
@@ -87,7 +88,10 @@ def shown_value(value: float | None, note: str) -> str:
 def parse_gates(spec: Mapping[str, object], where: str = "llmops_config.json: gates") -> tuple[Gate, ...]:
     """Parse {"metric": "<op> <number>"}; every bad entry is reported at once as a ConfigError."""
     gates, problems = [], []
-    for metric, expression in spec.items():
+    for metric, rule in spec.items():
+        if _object_form(rule) and threshold_of(rule) is None:  # only vs_production: production_gates.py checks it
+            continue
+        expression = threshold_of(rule)
         match = _EXPRESSION.match(expression) if isinstance(expression, str) else None
         if not isinstance(metric, str) or not metric.strip():
             problems.append(f"{where}: {metric!r} is not a metric name; use a name an evaluation flow logs")
@@ -98,6 +102,21 @@ def parse_gates(spec: Mapping[str, object], where: str = "llmops_config.json: ga
     if problems:
         raise ConfigError(problems)
     return tuple(gates)
+
+
+def threshold_of(rule: object) -> object:
+    """The fixed threshold of a gate's rule: the string form itself, or the object form's "threshold" (None when it
+    has none)."""
+    if isinstance(rule, GateRule):
+        return rule.threshold
+    if _object_form(rule) and isinstance(rule, Mapping):
+        return rule.get("threshold")
+    return rule
+
+
+def _object_form(rule: object) -> bool:
+    return isinstance(rule, GateRule) or (
+        isinstance(rule, Mapping) and bool(rule) and set(rule) <= {"threshold", "vs_production"})
 
 
 def evaluate_gates(gates: Sequence[Gate], comparison: Comparison,

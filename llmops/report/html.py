@@ -16,6 +16,7 @@ from llmops.report.charts import metric_chart
 from llmops.report.comparison import Comparison, MetricComparison
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import GateResult
+from llmops.report.production_render import html_section
 from llmops.report.stats import METHOD_NOTE
 from llmops.report.worst_lines import WorstLines, worst_lines
 
@@ -23,7 +24,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_TEXT_CHARS = 1200  # per input/output value in the worst-lines section
 
 
-def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: Sequence[GateResult]) -> str:
+def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: Sequence[GateResult],
+                against_production: dict[str, Any] | None = None) -> str:
     # Jinja2 is imported here so that importing llmops.report (and the CLI's --help) stays fast.
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -42,6 +44,7 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         aggregate_only=sorted({g.metric for g in comparison.metrics if not g.has_line_values}),
         usage_rows=_usage_rows(comparison),
         gate_rows=[_gate_row(r) for r in gate_results],
+        against_production=html_section(against_production),
         failures=[_failure_row(group) for group in summary["failures"]],
         failures_note=f"{fmt.lines(sum(g['lines'] for g in summary['failures']))} failed; {RETRIED}.",
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],

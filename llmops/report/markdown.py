@@ -13,6 +13,7 @@ from typing import Any
 from llmops.report import formatting as fmt
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import shown_value
+from llmops.report.production_render import markdown_lines
 
 MAX_LINES = 60
 MAX_TABLE_ROWS = 8
@@ -37,6 +38,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head += _failed_gates(summary["gates"]["results"])
     head += _skipped(summary.get("skipped_evaluations", []))
     head += _failures(summary["failures"])
+    head += markdown_lines(summary.get("against_production"))
     footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
     available = MAX_LINES - len(head) - len(footer) - omission_note

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmops.config.gate_rule import USAGE_METRICS
 from llmops.errors import StepFailed, UsageError
 from llmops.report.comparison import Comparison, compare
 from llmops.report.csv_files import write_metrics_csv, write_results_csv
@@ -24,7 +25,15 @@ from llmops.report.failures import FailureContext, FailureGroup, failed_lines_of
 from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_message, parse_gates
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
+from llmops.report.production_gates import (
+    ProductionBaseline,
+    ProductionGates,
+    check_against_production,
+    section_json,
+    usage_threshold_results,
+)
 from llmops.report.summary import build_summary
+from llmops.report.usage_metrics import RunCalls
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +55,16 @@ class ReportResult:
     gate_results: tuple[GateResult, ...]
     failures: tuple[FailureGroup, ...]  # failed lines grouped by cause, most lines first
     summary: dict[str, Any]
+    production: ProductionGates | None = None  # the checks against production, when a gate has vs_production
 
     @property
     def gates_passed(self) -> bool:
-        return all(r.passed for r in self.gate_results)
+        return all(r.passed for r in self.gate_results) and (self.production is None or self.production.passed)
 
     @property
     def gate_failure_message(self) -> str | None:
         """The message for GateFailed, or None when every gate passed."""
-        return failure_message(self.gate_results)
+        return production_failure_message(failure_message(self.gate_results), self.production)
 
 
 def write_report(
@@ -62,11 +72,13 @@ def write_report(
     env: str,
     runs: Sequence[ExperimentRun],
     evaluations: Sequence[EvaluationRun],
-    gates: Mapping[str, str] | Sequence[Gate],
+    gates: Mapping[str, object] | Sequence[Gate],
     out_root: Path,
     now: datetime | None = None,
     context: FailureContext | None = None,
     skipped: Sequence[object] = (),
+    production: ProductionBaseline | None = None,
+    calls: Mapping[str, RunCalls] | None = None,
 ) -> ReportResult:
     """Compare the variants, check the gates, group the failed lines by cause and write every report file.
 
@@ -74,6 +86,8 @@ def write_report(
     Gate objects. Gate failures are returned, not raised: the caller decides (GateFailed, exit 3).
     `context` lets a fix name the flows' requirements files; without it, fixes name only use case and env.
     `skipped`: the evaluations the env skipped, each saying why as its text (a gate on their metric names them).
+    `production`: the model serving users and its runs on these lines, for gates with vs_production; `calls`: each
+    run's LLM calls (run id -> RunCalls), for gates on cost_per_line, latency_p50 and latency_p95.
     """
     for kind, name in (("use case", use_case), ("environment", env)):
         if not _FOLDER_NAME.fullmatch(name) or name in (".", ".."):
@@ -86,7 +100,13 @@ def write_report(
         )
     parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
-    gate_results = evaluate_gates(parsed, comparison, skipped)
+    gate_results = evaluate_gates([g for g in parsed if g.metric not in USAGE_METRICS], comparison, skipped)
+    usage_results, usage_shown = usage_threshold_results([g for g in parsed if g.metric in USAGE_METRICS],
+                                                         comparison, calls or {})
+    gate_results += usage_results
+    checks = check_against_production(gates, comparison, production or ProductionBaseline(
+        "", unavailable="no production model was looked up for this report"), calls or {}) if isinstance(
+        gates, Mapping) else None
     failures = group_failures(failed_lines_of(runs, evaluations), context or FailureContext(use_case, env))
 
     created = (now or datetime.now(UTC)).astimezone(UTC)
@@ -94,6 +114,9 @@ def write_report(
     folder = _new_folder(env_folder, created.strftime("%Y%m%d-%H%M%S"))
     summary = build_summary(use_case, env, created, folder.name, comparison, gate_results, failures,
                             [str(skip) for skip in skipped])
+    against_production = section_json(checks, usage_shown)
+    if against_production is not None:
+        summary["against_production"] = against_production
 
     result = ReportResult(
         folder=folder,
@@ -107,6 +130,7 @@ def write_report(
         gate_results=gate_results,
         failures=failures,
         summary=summary,
+        production=checks,
     )
     write_results_csv(result.results_csv, comparison.runs)
     write_metrics_csv(result.metrics_csv, comparison)
@@ -115,11 +139,22 @@ def write_report(
     # The HTML renderer pulls in Jinja2; import it only when a report is written.
     from llmops.report.html import render_html
 
-    result.html.write_text(render_html(summary, comparison, gate_results), encoding="utf-8")
+    result.html.write_text(render_html(summary, comparison, gate_results, against_production), encoding="utf-8")
     # Point `latest` here only now that every file is complete.
     _point_latest(env_folder, folder.name)
     logger.info("report written to %s (gates %s)", folder, "passed" if result.gates_passed else "failed")
     return result
+
+
+def production_failure_message(message: str | None, production: ProductionGates | None) -> str | None:
+    """The gate failure message with the failed checks against production added."""
+    from llmops.report.production_gates import failure_lines
+
+    failed = failure_lines(production) if production else []
+    if not failed:
+        return message
+    head = f"{len(failed)} of {len(production.checks) if production else 0} checks against production failed:"
+    return "\n".join(filter(None, [message, head, *failed]))
 
 
 def _new_folder(env_folder: Path, stamp: str) -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
+from llmops.config.gate_rule import USAGE_METRICS, compares_with_production
 from llmops.config.skipped_evaluations import skipped_evaluations
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
@@ -16,6 +18,8 @@ from llmops.errors import GateFailed, LlmopsError
 if TYPE_CHECKING:  # the report model is imported when a report is made, not with the step
     from llmops.backends.types import LineOutcome, RunRecord
     from llmops.report.model import EvaluationRun, ExperimentRun, UsageTotals
+    from llmops.report.production_gates import ProductionBaseline
+    from llmops.report.usage_metrics import RunCalls
     from llmops.report.writer import ReportResult
 
 
@@ -41,7 +45,8 @@ def _usage(accounting: Path, run_id: str) -> UsageTotals | None:
 
 
 def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "experiment",
-              backend: Backend | None = None) -> tuple[list[ExperimentRun], list[EvaluationRun]]:
+              backend: Backend | None = None, evaluation_kind: str = "evaluation",
+              ) -> tuple[list[ExperimentRun], list[EvaluationRun]]:
     """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
 
@@ -50,7 +55,7 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
     if not run_ids:
         raise LlmopsError(f"no {kind} of '{use_case.name}' in env '{env}' yet; run: llmops run "
                           f"--use-case {use_case.name} --env {env}")
-    eval_ids = set(run_registry.latest_run_set("evaluation", use_case.name, env) or [])
+    eval_ids = set(run_registry.latest_run_set(evaluation_kind, use_case.name, env) or [])
     accounting = workspace.state_dir / "llm_calls.sqlite"
     runs: list[ExperimentRun] = []
     evaluations: list[EvaluationRun] = []
@@ -112,9 +117,44 @@ def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: boo
     from llmops.report.failures import FailureContext
     from llmops.report.writer import write_report
 
+    backend = backend or open_backend(workspace, use_case, env)
     runs, evaluations = load_runs(workspace, use_case, env, backend=backend)
-    result = write_report(use_case.name, env, runs, evaluations, use_case.env(env).GATES, workspace.reports_dir,
-                          context=FailureContext.of(use_case, env), skipped=skipped_evaluations(use_case, env))
+    gates = use_case.env(env).GATES
+    production = _production(workspace, use_case, env, backend) if compares_with_production(gates) else None
+    result = write_report(use_case.name, env, runs, evaluations, gates, workspace.reports_dir,
+                          context=FailureContext.of(use_case, env), skipped=skipped_evaluations(use_case, env),
+                          production=production,
+                          calls=_calls(workspace, [*runs, *(production.runs if production else ())], gates))
     if enforce_gates and not result.gates_passed:
         raise GateFailed(f"{result.gate_failure_message} (report: {result.folder})")
     return ReportStepResult(report=result)
+
+
+def _production(workspace: Workspace, use_case: UseCase, env: str, backend: Backend) -> ProductionBaseline:
+    """The release serving users and its runs on the env's lines (made by the production_runs step)."""
+    from llmops.backends.production_release import find_release, production_backend
+    from llmops.report.production_gates import ProductionBaseline
+
+    release = find_release(use_case, env, production_backend(workspace, use_case, env, backend).registry)
+    if isinstance(release, str):
+        return ProductionBaseline("", absent=release)
+    kind = release.run_set_kind
+    if not backend.registry.runs.latest_run_set(kind, use_case.name, env):
+        return ProductionBaseline(release.describe(), unavailable=(
+            f"production ({release.describe()}) has not run on this env's lines yet; run: llmops run "
+            f"--use-case {use_case.name} --env {env}"))
+    runs, evaluations = load_runs(workspace, use_case, env, kind, backend, evaluation_kind=kind + ":evaluation")
+    return ProductionBaseline(release.describe(), tuple(runs), tuple(evaluations))
+
+
+def _calls(workspace: Workspace, runs: list[ExperimentRun], gates: Mapping[str, object]) -> dict[str, RunCalls]:
+    """Each run's LLM calls with their upstream cost and latency, when a gate reads them."""
+    from llmops.llm.gateway.call_figures import call_figures
+    from llmops.report.usage_metrics import CallFigure, RunCalls
+
+    if not any(metric in USAGE_METRICS for metric in gates):
+        return {}
+    figures = call_figures(workspace.state_dir / "llm_calls.sqlite", [run.run_id for run in runs])
+    return {run.run_id: RunCalls(len({line.index for line in run.lines}), tuple(
+        CallFigure(f.line, f.cost_usd, f.latency_ms) for f in figures.get(run.run_id, [])))
+        for run in runs}

@@ -19,7 +19,7 @@ LC, MC, DC, XC = (f"{UC}/llmops_config.json", f"{UC}/configs/mapping_config.json
 
 ENV_KEYS = ("BACKEND, COMPUTE_NAME, CONCURRENCY, ENV_NAME, EVALUATION_FLOW_PATH, FAILED_LINE_THRESHOLD, GATES, "
             "INSTANCE_COUNT, INSTANCE_TYPE, KEYVAULT_NAME, MAX_CONCURRENCY_PER_INSTANCE, "
-            "POST_PROD_EVALUATION_FLOW_PATH, PROMPTY_VARIANTS, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, "
+            "POST_PROD_EVALUATION_FLOW_PATH, PRODUCTION_ENV, PROMPTY_VARIANTS, PROVIDER, RESOURCE_GROUP_NAME, RUNTIME_NAME, "
             "STANDARD_FLOW_PATH, WORKSPACE_NAME")
 
 
@@ -92,6 +92,22 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("bad gate", env0("GATES", {"accuracy": "about 0.6"}),
      [f"{LC}: envs[0].GATES: gate for 'accuracy' is 'about 0.6'; expected '<op> <number>' with op one of "
       ">=, >, <=, <, == (for example '>= 0.6')"]),
+    ("gate object with nothing to check", env0("GATES", {"accuracy": {}}),
+     [f"{LC}: envs[0].GATES: accuracy: gives neither 'threshold' nor 'vs_production'; give one or both"]),
+    ("gate object: bad threshold", env0("GATES", {"accuracy": {"threshold": "about 0.6"}}),
+     [f"{LC}: envs[0].GATES: accuracy.threshold is 'about 0.6'; expected '<op> <number>' with op one of "
+      ">=, >, <=, <, == (for example '>= 0.6')"]),
+    ("gate against production: every problem at once", env0("GATES", {"accuracy": {"vs_production": {
+        "margin": "5%", "pass": ["fine"], "alpha": 0.05}}}),
+     [f"{LC}: envs[0].GATES: accuracy.vs_production.margin: expected a number, got \"5%\"; "
+      "accuracy.vs_production.pass[0]: \"fine\" is not a verdict; use better, non-inferior, inconclusive, worse; "
+      "accuracy.vs_production.alpha: unknown key; valid keys: threshold, vs_production (and in vs_production: "
+      "margin, pass)"]),
+    ("gate against production without a margin", env0("GATES", {"accuracy": {"vs_production": {}}}),
+     [f"{LC}: envs[0].GATES: accuracy.vs_production.margin: required key is missing"]),
+    ("gate against production: negative margin", env0("GATES", {"accuracy": {"vs_production": {"margin": -1}}}),
+     [f"{LC}: envs[0].GATES: accuracy.vs_production.margin: must be 0.0 or more (the worst acceptable "
+      "difference, as a positive number), got -1.0"]),
     ("evaluation flow missing", env0("EVALUATION_FLOW_PATH", "flows/eval,flows/missing"),
      [f"{LC}: envs[0].EVALUATION_FLOW_PATH: flow folder '{UC}/flows/missing' not found"]),
     ("flow folder without dag", remove("flows/eval/flow.dag.yaml"),

@@ -60,3 +60,20 @@ def gate_checks(results: Sequence[Any]) -> None:
         on = f" on {gate.checked_on}" if gate.checked_on else ""
         value = gate.value if gate.value is not None else gate.note  # a value as Python prints it: 1.0, 0.75
         out(f"gate {gate.metric} {gate.expression}{on}: {value} -> {'pass' if gate.passed else 'FAIL'}")
+
+
+def production_checks(production: Any) -> None:
+    """One line per check against production: its verdict, improvement and interval at the Holm-adjusted level."""
+    if production is None:
+        return
+    out(f"production: {production.production}")
+    for check in production.checks:
+        where = " · ".join(filter(None, [check.variant_label, check.eval_flow, check.dataset]))
+        decision = check.decision
+        found = check.verdict or "no verdict"
+        if decision is not None and decision.low is not None and decision.high is not None:
+            found += (f" (improvement {decision.estimate:+.3f}, {decision.level:.2%} interval "
+                      f"[{decision.low:+.3f}, {decision.high:+.3f}], margin {check.margin:g})")
+        note = "; ".join(filter(None, [check.note, decision.note if decision else ""]))
+        out(f"gate {check.metric} vs production{f' on {where}' if where else ''}: {found}"
+            f"{f' [{note}]' if note else ''} -> {'pass' if check.passed else 'FAIL'}")

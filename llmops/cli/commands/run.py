@@ -19,7 +19,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
-    from llmops.cli.commands._render import failure_groups, gate_checks, runs_table, skipped_evaluations
+    from llmops.cli.commands._render import (
+        failure_groups,
+        gate_checks,
+        production_checks,
+        runs_table,
+        skipped_evaluations,
+    )
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.pipelines import experiment_pipeline
@@ -33,11 +39,12 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
                                      backend, cancel=args.cancel)
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
-    runs_table(result.experiment.runs + result.evaluation.runs)
+    runs_table(result.experiment.runs + result.evaluation.runs + (result.production.runs if result.production else []))
     skipped_evaluations(result.evaluation.skipped)
     rep = result.report.report
     failure_groups(rep.failures)
     gate_checks(rep.gate_results)
+    production_checks(rep.production)
     out(f"report: {rep.folder}")
     if result.failure is not None:
         raise result.failure
