@@ -93,7 +93,8 @@ def _message(err: Any) -> str:
     if kind in ("float_type", "float_parsing"):
         return f"expected a number, got {json.dumps(value)[:60]}"
     if kind == "greater_than_equal":
-        return f"must be {err['ctx']['ge']} or more (the worst acceptable difference, as a positive number), got {value}"
+        return (f"must be {err['ctx']['ge']} or more (the worst acceptable difference, as a positive number), "
+                f"got {value}")
     if kind == "too_short":
         return "must name at least one verdict"
     message = str(err["msg"])
