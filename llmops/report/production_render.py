@@ -12,6 +12,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return _NOTHING if value is None else f"{value:.{digits}f}"
 
 
+def _figure(value: float | None) -> str:
+    """Cost per line is often a small fraction of a cent: four significant digits, whatever the scale."""
+    return _NOTHING if value is None else f"{value:.4g}"
+
+
 def _signed(value: float | None) -> str:
     return _NOTHING if value is None else f"{value:+.3f}"
 
@@ -44,14 +49,14 @@ _CHECK_COLUMNS = ("metric", "checked", "candidate", "production", "improvement",
 
 
 def _check_cells(check: dict[str, Any]) -> list[str]:
-    return [check["metric"], _where(check), _fmt(check["candidate"]), _fmt(check["production"]),
+    return [check["metric"], _where(check), _figure(check["candidate"]), _figure(check["production"]),
             _signed(check["improvement"]), _interval(check), _level(check), _margin(check), _verdict(check),
             check["note"]]
 
 
 def _usage_cells(row: dict[str, Any]) -> list[str]:
-    interval = _NOTHING if row["ci_low"] is None else f"[{_fmt(row['ci_low'], 4)}, {_fmt(row['ci_high'], 4)}]"
-    return [row["metric"], row["variant_label"], row["dataset"], _fmt(row["value"], 4), interval, str(row["calls"]),
+    interval = _NOTHING if row["ci_low"] is None else f"[{_figure(row['ci_low'])}, {_figure(row['ci_high'])}]"
+    return [row["metric"], row["variant_label"], row["dataset"], _figure(row["value"]), interval, str(row["calls"]),
             row["note"]]
 
 
