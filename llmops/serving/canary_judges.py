@@ -87,13 +87,16 @@ class JudgeContext:
     flow_path: str  # the flow as the repository shows it (Workspace.shown)
 
 
-def _run(context: JudgeContext, flow: Flow, mapping: dict[str, str], rows: list[dict[str, Any]]) -> list[Any]:
-    """Run `flow` over `rows` as one content-addressed run; each line's outputs, None where the line failed."""
+def _run(context: JudgeContext, flow: Flow, mapping: dict[str, str], rows: list[dict[str, Any]],
+         answers: list[dict[str, Any]] | None = None) -> list[Any]:
+    """Run `flow` over `rows` as one content-addressed run; each line's outputs, None where the line failed.
+    `answers` (one per row) are what `${run.outputs.<name>}` reads, so an evaluation flow mapped for experiment runs
+    (a prediction against the request's ground truth, when the traffic carries it) judges answers too."""
     digest = hashlib.sha256("".join(_text(r) + "\n" for r in rows).encode()).hexdigest()
     spec = RunSpec(use_case=context.use_case, env=context.env, kind=KIND, flow=flow, flow_path=context.flow_path,
                    variant=flow.default_variants(), variant_label=KIND, dataset=f"{context.endpoint}_canary",
                    dataset_version=0, data_sha256=digest, mapping=mapping,
-                   rows=[(i, map_inputs(mapping, row)) for i, row in enumerate(rows)])
+                   rows=[(i, map_inputs(mapping, row, answers[i] if answers else None)) for i, row in enumerate(rows)])
     result = context.backend.executor.execute([spec], context.session, 4)[0]
     by_index = {line.index: line for line in result.lines}
     return [by_index[i].outputs if i in by_index and by_index[i].error is None else None for i in range(len(rows))]
@@ -121,8 +124,9 @@ class FlowJudge:
         return float(value) if isinstance(value, int | float) else None
 
     def judge(self, pairs: Sequence[AnswerPair]) -> list[float | None]:
+        answers = [a for p in pairs for a in (p.canary_outputs, p.live_outputs)]
         rows = [row for p in pairs for row in ({**p.inputs, **p.canary_outputs}, {**p.inputs, **p.live_outputs})]
-        outputs = _run(self.context, self.flow, self.mapping, rows)
+        outputs = _run(self.context, self.flow, self.mapping, rows, answers)
         outcomes: list[float | None] = []
         for i in range(len(pairs)):
             canary, live = self._score(outputs[2 * i]), self._score(outputs[2 * i + 1])
