@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from llmops.backends.canary import CanaryDecision
 from llmops.backends.endpoints import Deployment, Endpoint, TrafficMap
 from llmops.backends.traffic import Split
 from llmops.backends.types import DataVersion, LineOutcome, ModelVersion, ProgressFactory, RunRecord, RunResult, RunSpec
@@ -162,6 +163,14 @@ class EndpointRegistry(Protocol):
 
     def history(self, endpoint: str) -> list[TrafficMap]:
         """Every traffic map the endpoint has had, oldest first, rolled back ones marked."""
+        ...
+
+    def record_decision(self, decision: CanaryDecision) -> CanaryDecision:
+        """Keep a canary watch's decision with its evidence; returns it with its sequence number and time."""
+        ...
+
+    def decisions(self, endpoint: str, limit: int | None = None) -> list[CanaryDecision]:
+        """The endpoint's canary decisions, oldest first (the newest `limit` of them when given)."""
         ...
 
 

@@ -30,6 +30,40 @@ def parse_share(value: Share) -> int | None:
     return value
 
 
+JUDGES = ("auto", "post_prod_flow", "pairwise")
+
+
+class CanarySettings(ConfigModel):
+    """How `llmops endpoint watch` judges a canary against the live deployment and when it promotes or rolls back."""
+
+    # auto: the env's post-production evaluation flow when it has one, else the pairwise LLM judge.
+    JUDGE: str = Field(default="auto", json_schema_extra={"enum": list(JUDGES)})
+    # The post-production flow's output compared between the two answers; empty: its first numeric output.
+    METRIC: str = ""
+    # The connection the pairwise judge's prompt goes through; empty: the first one the standard flow uses.
+    JUDGE_CONNECTION: str = ""
+    ALPHA: float = Field(default=0.05, gt=0.0, lt=0.5)
+    MARGIN: float = Field(default=0.1, ge=0.0, lt=1.0)  # on delta = P(canary better) - P(canary worse)
+    MIN_SAMPLE: int = Field(default=20, ge=1)  # judged requests at each share before the next promotion step
+    PROMOTION_STEPS: list[int] = Field(default_factory=lambda: [10, 50, 100])
+    MAX_DURATION_MINUTES: float = Field(default=60.0, gt=0.0)
+    POLL_SECONDS: float = Field(default=5.0, gt=0.0)
+
+    @field_validator("JUDGE")
+    @classmethod
+    def _known_judge(cls, value: str) -> str:
+        if value not in JUDGES:
+            raise ValueError(f"must be one of {', '.join(JUDGES)}, got '{value}'")
+        return value
+
+    @field_validator("PROMOTION_STEPS")
+    @classmethod
+    def _rising_to_100(cls, value: list[int]) -> list[int]:
+        if not value or value[-1] != 100 or any(not 0 < s <= 100 for s in value) or value != sorted(set(value)):
+            raise ValueError(f"must be rising shares from 1 to 100 ending with 100, such as [10, 50, 100]; got {value}")
+        return value
+
+
 class _Target(ConfigModel):
     ENV_NAME: str = Field(min_length=1)
     TEST_FILE_PATH: str = "sample-request.json"
@@ -48,6 +82,8 @@ class OnlineEndpoint(_Target):
     ENVIRONMENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
     # Share of live requests also sent to the current deployment as shadow traffic (never returned).
     MIRROR_TRAFFIC_ALLOCATION: Share = ""
+    # `llmops endpoint watch`: the canary's sequential test, promotion steps and limits.
+    CANARY: CanarySettings = Field(default_factory=CanarySettings)
 
     @field_validator("PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION", "CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
     @classmethod

@@ -187,21 +187,21 @@ class EndpointApp:
                                    self._too_large)
             inputs = parse_json(body)
         except Refused as refused:
-            self._log(None, False, started, refused.status, None, {})
+            self._log(None, False, started, refused.status, None, {}, request_id)
             raise
         snapshot = await self.deployments.current()
         forced = text(headers.get(_DEPLOYMENT)).strip()
         if forced:
             if forced not in snapshot.deployments:
                 known = ", ".join(sorted(snapshot.deployments)) or "(none)"
-                self._log(None, False, started, 404, inputs, {})
+                self._log(None, False, started, 404, inputs, {}, request_id, forced=True)
                 return Answer(404, error(f"deployment '{forced}' not found on endpoint '{self.endpoint}'; "
                                          f"deployments: {known}"))
             name: str | None = forced
         else:
             name = snapshot.router.choose(text(headers.get(self.sticky)) if self.sticky else None)
         if name is None:
-            self._log(None, False, started, 503, inputs, {})
+            self._log(None, False, started, 503, inputs, {}, request_id)
             return Answer(503, error(f"no deployment of endpoint '{self.endpoint}' takes traffic; deploy one with "
                                      "llmops deploy, or set traffic with llmops endpoint traffic --set"))
         deployment = snapshot.deployments[name]
@@ -209,7 +209,8 @@ class EndpointApp:
         trace.describe(**{"llmops.deployment": name, "llmops.model.name": record.model_name,
                           "llmops.model.version": record.model_version, "llmops.variant": record.variant_label})
         status, outputs = await self._run(deployment, inputs, request_id, trace)
-        self._log(name, False, started, status, inputs, outputs if status == 200 else {})
+        self._log(name, False, started, status, inputs, outputs if status == 200 else {}, request_id,
+                  forced=bool(forced))
         if status == 200 and not forced:
             self._mirror(snapshot, name, inputs, request_id)
         return Answer(status, outputs, name)
@@ -249,9 +250,11 @@ class EndpointApp:
     async def _shadow(self, deployment: LoadedDeployment, inputs: dict[str, Any], request_id: str) -> None:
         started = time.perf_counter()
         status, outputs = await self._run(deployment, inputs, f"{request_id} (mirror)")
-        self._log(deployment.record.name, True, started, status, inputs, outputs if status == 200 else {})
+        self._log(deployment.record.name, True, started, status, inputs, outputs if status == 200 else {},
+                  request_id)
 
     def _log(self, deployment: str | None, mirror: bool, started: float, status: int, inputs: Any,
-             outputs: dict[str, Any]) -> None:
+             outputs: dict[str, Any], request_id: str | None = None, forced: bool = False) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
-        self.log.append(make_entry(self.endpoint, deployment, mirror, latency_ms, status, inputs, outputs))
+        self.log.append(make_entry(self.endpoint, deployment, mirror, latency_ms, status, inputs, outputs,
+                                   request_id, forced))

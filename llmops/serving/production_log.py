@@ -3,7 +3,8 @@
 `<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest). With
 LOG_DIR_ENV set (a server in an image), `<that folder>/<endpoint>/<host name>/production_log.jsonl`
 instead: one file per replica, since replicas of a deployment may share the folder (see log_location).
-A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs:
+A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs, the request
+id (shared by a request and its mirror copy) and `forced` when the request named its deployment:
 never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
 an entry that was cut says so in `truncated`.
 """
@@ -58,12 +59,20 @@ def log_location(state_dir: Path, endpoint: str, environ: Mapping[str, str]) -> 
 
 
 def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
-               inputs: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+               inputs: Any, outputs: dict[str, Any], request_id: str | None = None,
+               forced: bool = False) -> dict[str, Any]:
+    """`request_id` is the same for a request and its mirror copies (how a canary watch pairs their answers);
+    `forced`: the request named its deployment (a smoke test, a canary watch's shadow request), marked so readers
+    can tell it from user traffic."""
     kept_inputs, inputs_size = bound(inputs)
     kept_outputs, outputs_size = bound(outputs)
     entry = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "endpoint": endpoint,
              "deployment": deployment, "mirror": mirror, "latency_ms": round(latency_ms, 3), "status": status,
              "inputs": kept_inputs, "outputs": kept_outputs}
+    if request_id is not None:
+        entry["request_id"] = request_id
+    if forced:
+        entry["forced"] = True
     truncated = {name: size for name, size in (("inputs", inputs_size), ("outputs", outputs_size)) if size}
     if truncated:  # field -> its original size in JSON characters
         entry["truncated"] = truncated

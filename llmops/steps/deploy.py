@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llmops.backends import open_backend
+from llmops.backends.canary import CanaryDecision
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.protocols import Backend, EndpointRegistry
 from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
@@ -36,6 +37,7 @@ from llmops.serving.targets import choose_target, open_target, target_block
 from llmops.serving.variant_choice import VariantChoice, choose_variant, registered_variant
 
 logger = logging.getLogger(__name__)
+SHOWN_DECISIONS = 10  # the canary decisions `endpoint status` shows, newest last
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,12 @@ def _opened(workspace: Workspace, use_case: UseCase, env: str, target: str | Dep
         kind = choose_target(use_case, env, target)
         return open_target(workspace, use_case, env, kind, backend or open_backend(workspace, use_case, env), key)
     return target
+
+
+def open_deployment_target(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None,
+                           backend: Backend | None) -> DeploymentTarget:
+    """The target a command acts on: one the caller opened, or the one `target` names (None or auto: the env's)."""
+    return _opened(workspace, use_case, env, target, backend)
 
 
 def _variant(workspace: Workspace, use_case: UseCase, env: str, kind: str, model: ModelVersion,
@@ -142,6 +150,7 @@ class EndpointStatus:
     production_log: Path | None  # the local endpoint's
     target: str = LOCAL
     cloud_scoring_url: str | None = None  # a cloud endpoint's
+    canary_decisions: list[CanaryDecision] = field(default_factory=list)  # `endpoint watch`'s newest ones
 
     def to_dict(self) -> dict[str, Any]:
         server, endpoint = self.server, self.endpoint
@@ -159,6 +168,7 @@ class EndpointStatus:
                              "variant": d.variant_label, "traffic": split.live.get(d.name, 0) if split else 0,
                              "mirror": split.mirror.get(d.name, 0) if split else 0}
                             for d in (endpoint.deployments if endpoint else ())],
+            "canary_decisions": [d.to_dict() for d in self.canary_decisions],
         }
 
 
@@ -215,7 +225,8 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: 
     if kind != LOCAL:
         chosen = _opened(workspace, use_case, env, target if target is not None else kind, backend)
         state = chosen.state()
-        return EndpointStatus(chosen.endpoint, None, True, state, None, kind, chosen.scoring_url())
+        return EndpointStatus(chosen.endpoint, None, True, state, None, kind, chosen.scoring_url(),
+                              _endpoints(workspace, use_case, env, backend).decisions(chosen.endpoint, SHOWN_DECISIONS))
     endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
@@ -224,7 +235,8 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: 
     except LlmopsError:
         endpoint = None
     return EndpointStatus(name, server, server is not None and process.healthy(server), endpoint,
-                          log_path(workspace.state_dir, name))
+                          log_path(workspace.state_dir, name),
+                          canary_decisions=endpoints.decisions(name, SHOWN_DECISIONS))
 
 
 def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,

@@ -76,10 +76,14 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      [f"{MC}: evaluations: unknown key; did you mean 'evaluation'? valid keys: $schema, evaluation, experiment"]),
     ("unknown deployment key", local("ENDPOINT", "x"),
      [f"{XC}: local_endpoint[0].ENDPOINT: unknown key; did you mean 'ENDPOINT_NAME'? valid keys: AUTH_KEY_VARIABLE, "
-      "CURRENT_DEPLOYMENT_NAME, CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION, DEPLOYMENT_DESC, DEPLOYMENT_INSTANCE_COUNT, "
-      "DEPLOYMENT_VM_SIZE, ENDPOINT_DESC, ENDPOINT_NAME, ENVIRONMENT_VARIABLES, ENV_NAME, MAX_REQUEST_BODY_BYTES, "
+      "CANARY, CURRENT_DEPLOYMENT_NAME, CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION, DEPLOYMENT_DESC, "
+      "DEPLOYMENT_INSTANCE_COUNT, DEPLOYMENT_VM_SIZE, ENDPOINT_DESC, ENDPOINT_NAME, ENVIRONMENT_VARIABLES, ENV_NAME, "
+      "MAX_REQUEST_BODY_BYTES, "
       "MIRROR_TRAFFIC_ALLOCATION, PRIOR_DEPLOYMENT_NAME, PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION, STICKY_SESSION_HEADER, "
       "TEST_FILE_PATH"]),
+    ("canary steps that do not rise to 100", local("CANARY", {"PROMOTION_STEPS": [50, 10]}),
+     [f"{XC}: local_endpoint[0].CANARY.PROMOTION_STEPS: must be rising shares from 1 to 100 ending with 100, such as "
+      "[10, 50, 100]; got [50, 10]"]),
     ("wrong type", local("DEPLOYMENT_INSTANCE_COUNT", "two"),
      [f'{XC}: local_endpoint[0].DEPLOYMENT_INSTANCE_COUNT: expected a whole number, got a string "two"']),
     ("empty env list", lambda f: edit_json(f / "llmops_config.json", lambda d: d.__setitem__("envs", [])),

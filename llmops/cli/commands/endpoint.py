@@ -9,12 +9,13 @@ from llmops.cli.targets import add_target
 
 NAME = "endpoint"
 HELP = ("the env's endpoint: up, down (local only), status, traffic --set blue=90,green=10, rollback (local, an "
-        "Azure ML online endpoint or a web app, --target)")
+        "Azure ML online endpoint or a web app, --target); watch: judge the canary against the live deployment and "
+        "promote or roll it back (exit 3 on a rollback)")
 EXAMPLE = "llmops endpoint up --use-case web_classification --env dev --provider replay"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["up", "down", "status", "traffic", "rollback"])
+    parser.add_argument("action", choices=["up", "down", "status", "traffic", "rollback", "watch"])
     add_use_case(parser)
     add_llm_options(parser)
     parser.add_argument("--port", type=int, default=0, metavar="N", help="up: port on 127.0.0.1 (default: any free)")
@@ -27,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", metavar="MAP",
                         help="traffic: mirror shares, e.g. green=10 (at most 50, to a deployment with no live "
                              "traffic); 'none' clears it")
+    parser.add_argument("--once", action="store_true", help="watch: judge what is logged now, decide once, return")
+    parser.add_argument("--max-minutes", type=float, metavar="M",
+                        help="watch: stop after M minutes, traffic left as it is (default CANARY.MAX_DURATION_MINUTES)")
+    parser.add_argument("--poll-seconds", type=float, metavar="S",
+                        help="watch: look for new answers every S seconds (default CANARY.POLL_SECONDS)")
     add_target(parser)
     add_json(parser)
 
@@ -49,6 +55,10 @@ def _show_status(status: Any) -> None:
             f"traffic {d['traffic']}%{mirror}")
     if not data["deployments"]:
         out("no deployments yet; deploy with: llmops deploy --use-case <name> --env <env>")
+    if data.get("canary_decisions"):
+        out("canary decisions (newest last):")
+        for decision in status.canary_decisions:
+            out(f"  {decision.describe()}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     opened = target if target == "local" else open_cli_target(args, ws, uc, backend, target)
     if args.action == "traffic":
         return _traffic(args, ws, uc, backend, opened)
+    if args.action == "watch":
+        return _watch(args, ws, uc, backend, opened)
     if args.action == "rollback":
         undone, restored = steps.rollback(ws, uc, args.env, backend, opened)
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
@@ -112,6 +124,27 @@ def _up(args: argparse.Namespace, ws: Any, uc: Any, backend: Any) -> int:
     out(f"endpoint {info.endpoint}: {how} at {info.url} (pid {info.pid}, provider {info.provider})")
     out(f"scoring url: {info.scoring_url}")
     return 0
+
+
+def _watch(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any) -> int:
+    from llmops.cli.llm_args import open_session
+    from llmops.steps.canary_watch import choose_judge, make_judge, watch
+    from llmops.steps.deploy import open_deployment_target
+
+    opened = open_deployment_target(ws, uc, args.env, target, backend)
+    choice = choose_judge(ws, uc, args.env, opened.kind)
+    with open_session(args, ws, uc, args.env, [choice.flow], backend) as session:
+        judge = make_judge(ws, uc, args.env, choice, backend, session, opened.endpoint, opened.kind)
+        result = watch(ws, uc, args.env, opened, backend, judge, once=args.once, max_minutes=args.max_minutes,
+                       poll_seconds=args.poll_seconds)
+    if args.json:
+        out_json(result.to_dict())
+    else:
+        for decision in result.decisions:
+            out(decision.describe())
+        live = ",".join(f"{k}={v}" for k, v in sorted(result.split.live.items()))
+        out(f"traffic: {live}")
+    return 3 if result.rolled_back else 0
 
 
 def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any) -> int:

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmops.backends.canary import CanaryDecision
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.local.registry import db
+from llmops.backends.local.registry import canary_log, db
 from llmops.backends.traffic import Split, check_split
 from llmops.errors import LlmopsError, unknown_name
 
@@ -226,3 +227,9 @@ class LocalEndpointRegistry:
 
     def history(self, endpoint: str) -> list[TrafficMap]:
         return history(self.state_dir, endpoint)
+
+    def record_decision(self, decision: CanaryDecision) -> CanaryDecision:
+        return canary_log.record(self.state_dir, decision)
+
+    def decisions(self, endpoint: str, limit: int | None = None) -> list[CanaryDecision]:
+        return canary_log.decisions(self.state_dir, endpoint, limit)
