@@ -35,14 +35,17 @@ def config_key(kind: str) -> str:
 
 # Variables llmops sets for the endpoint server in an image; ENVIRONMENT_VARIABLES are the user's.
 RELEASE_PREFIX = "LLMOPS_"
+# What the image's server reads of them (llmops/serving/image/release_settings.py): `<model>:<version>`, and the
+# variant as compact JSON (node -> variant id), and the variant's label where a target sets one (a web app).
+MODEL_VARIABLE, VARIANT_VARIABLE, LABEL_VARIABLE = "LLMOPS_MODEL", "LLMOPS_VARIANT", "LLMOPS_VARIANT_LABEL"
 
 
 def release_variables(deployment: Deployment) -> dict[str, str]:
     """What a cloud target tells the endpoint server in the image about its release, beside the user's variables:
     the model version and the variant (the image serves the variant registered with the model, the one deploy
     chooses for an image target)."""
-    return {"LLMOPS_MODEL": f"{deployment.model_name}:{deployment.model_version}",
-            "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
+    return {MODEL_VARIABLE: f"{deployment.model_name}:{deployment.model_version}",
+            VARIANT_VARIABLE: json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
 
 
 @dataclass(frozen=True)

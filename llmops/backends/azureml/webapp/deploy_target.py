@@ -30,7 +30,7 @@ from llmops.backends.azureml.webapp import routing as site_routing
 from llmops.backends.azureml.webapp.host import AzureWebApp
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.serving_image import image_name
-from llmops.backends.targets import WEBAPP, ScoringReply, release_variables
+from llmops.backends.targets import LABEL_VARIABLE, WEBAPP, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.backends.webapp import PRODUCTION, STAGING, WebAppRelease, WebAppRouting
@@ -38,7 +38,7 @@ from llmops.errors import LlmopsError
 
 # App Service's own switch: a request carrying it goes to the production slot whatever the ramp-up rules say.
 PRODUCTION_ONLY = "?x-ms-routing-name=self"
-FLOW_VARIABLE, LABEL_VARIABLE = "LLMOPS_FLOW", "LLMOPS_VARIANT_LABEL"
+FLOW_VARIABLE = "LLMOPS_FLOW"
 
 
 @dataclass
