@@ -63,3 +63,26 @@ def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, e
 
     assert isinstance(backend, AzureBackend)  # the only backend named azureml
     return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)
+
+
+def workspace_registry(backend: Backend, env: str) -> tuple[str, str]:
+    """(name, resource group) of the env's Azure ML workspace's own container registry, read from its
+    `container_registry` resource id: where Azure ML online deployments pull the serving image from, so where
+    `image build` pushes it."""
+    from llmops.errors import LlmopsError
+
+    if backend.name != "azureml":
+        raise LlmopsError(f"env '{env}' has BACKEND '{backend.name}', so it has no Azure ML workspace whose container "
+                          "registry the image could go to; pass --registry NAME, or set BACKEND to azureml")
+    from llmops.backends.azureml.backend import AzureBackend
+
+    assert isinstance(backend, AzureBackend)  # the only backend named azureml
+    access = backend.access
+    with access.errors():
+        found = access.client.workspaces.get(access.settings.workspace).container_registry
+    if not found:
+        raise LlmopsError(f"workspace '{access.settings.workspace}' has no container registry for the serving image; "
+                          "attach one (az ml workspace update --container-registry <id>) or pass --registry NAME")
+    parts = str(found).rstrip("/").split("/")
+    group = next((parts[i + 1] for i, part in enumerate(parts[:-1]) if part.lower() == "resourcegroups"), "")
+    return parts[-1], group

@@ -35,15 +35,21 @@ PLANTED_ENV = "sk-planted-fedcba9876543210-in-environ"
 ENDPOINT_KEY = "endpoint-key-planted-0123456789"
 
 
-def fake_docker(folder: Path, engine: bool) -> dict[str, str]:
-    """A `docker` first on PATH: `info` fails without an engine; with one, every call is recorded and succeeds."""
+def fake_docker(folder: Path, engine: bool, az: bool = False) -> dict[str, str]:
+    """A `docker` first on PATH: `info` fails without an engine; with one, every call is recorded and succeeds. With
+    `az`, an Azure CLI beside it that records its calls (az acr login / az acr build) and succeeds; without, no `az`
+    on PATH at all."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "docker"
     log = folder / "calls.txt"
-    body = f'echo "$@" >> "{log}"\n' + ("exit 0\n" if engine else 'if [ "$1" = info ]; then exit 1; fi\nexit 0\n')
-    script.write_text("#!/bin/sh\n" + body, encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    tools = {"docker": "exit 0\n" if engine else 'if [ "$1" = info ]; then exit 1; fi\nexit 0\n'}
+    if az:
+        tools["az"] = "exit 0\n"
+    for name, rest in tools.items():
+        script = folder / name
+        script.write_text(f'#!/bin/sh\necho "{name} $@" >> "{log}"\n' + rest, encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    others = [p for p in os.environ["PATH"].split(os.pathsep) if p and not (Path(p) / "az").exists()]
+    return {"PATH": os.pathsep.join([str(folder), *others])}
 
 
 @pytest.fixture()
@@ -135,7 +141,7 @@ def test_no_engine_prints_the_commands_and_exits_0(repo: Path, tmp_path: Path) -
     with_registry(repo)
     model = register(repo)
     context = (tmp_path / "ctx").resolve()
-    code, out, err = build(repo, "--context-dir", str(context), "--push")
+    code, out, err = build(repo, "--context-dir", str(context))
     assert code == 0, err
     tag = f"1-{model['sha256'][:12]}"
     lines = out.splitlines()
@@ -146,7 +152,38 @@ def test_no_engine_prints_the_commands_and_exits_0(repo: Path, tmp_path: Path) -
             f"{context}/Dockerfile {context}") in lines
     assert f"  docker push myacr.azurecr.io/mini:{tag}" in lines
     calls = (tmp_path / "no-engine" / "calls.txt").read_text().splitlines()
-    assert calls == ["info"]  # asked whether an engine runs, then built and pushed nothing
+    assert calls == ["docker info"]  # asked whether an engine runs, then built and pushed nothing
+
+
+def test_push_without_an_engine_or_the_azure_cli_fails_naming_the_commands(repo: Path, tmp_path: Path) -> None:
+    with_registry(repo)
+    model = register(repo)
+    context = (tmp_path / "ctx").resolve()
+    code, out, err = build(repo, "--context-dir", str(context), "--push")
+    reference, tag = f"myacr.azurecr.io/mini:1-{model['sha256'][:12]}", f"1-{model['sha256'][:12]}"
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: --push: no Docker engine answers here (docker info failed) and the Azure CLI (az) is not installed "
+        f"for `az acr build`, so {reference} was neither built nor pushed; its build context is written to "
+        f"{context}: run az acr build --registry myacr --resource-group rg-images --image mini:{tag} --file "
+        f"{context}/Dockerfile {context} (or, where Docker runs, docker build --tag {reference} --file "
+        f"{context}/Dockerfile {context} && docker push {reference})"]
+    assert (context / "llmops-image.json").is_file()
+
+
+def test_push_without_an_engine_builds_in_azure_container_registry(repo: Path, tmp_path: Path) -> None:
+    with_registry(repo)
+    model = register(repo)
+    context = (tmp_path / "ctx").resolve()
+    tag = f"1-{model['sha256'][:12]}"
+    done = llmops(repo, "image", "build", "-u", "mini", "-e", "dev", "--context-dir", str(context), "--push", "--json",
+                  env=fake_docker(tmp_path / "az", engine=False, az=True))
+    assert done.code == 0, done.err
+    result = json.loads(done.out)
+    assert (result["built"], result["pushed"], result["builder"]) == (True, True, "acr")
+    acr_build = (f"az acr build --registry myacr --resource-group rg-images --image mini:{tag} --file "
+                 f"{context}/Dockerfile {context}")
+    assert (tmp_path / "az" / "calls.txt").read_text().splitlines() == ["docker info", acr_build]
 
 
 def test_an_engine_builds_and_pushes(repo: Path, tmp_path: Path) -> None:
@@ -158,8 +195,23 @@ def test_an_engine_builds_and_pushes(repo: Path, tmp_path: Path) -> None:
     reference = f"registry.example.com:5000/mini:1-{model['sha256'][:12]}"
     assert f"built {reference} and pushed it" in out.splitlines()
     calls = (tmp_path / "engine" / "calls.txt").read_text().splitlines()
-    assert calls == ["info", f"build --tag {reference} --file {context}/Dockerfile {context}", f"push {reference}"]
+    assert calls == ["docker info", f"docker build --tag {reference} --file {context}/Dockerfile {context}",
+                     f"docker push {reference}"]
     assert "az acr build" not in out  # not an Azure Container Registry
+
+
+def test_an_engine_logs_in_to_azure_container_registry_before_pushing(repo: Path, tmp_path: Path) -> None:
+    """What a GitHub runner does: Docker is there, and azure/login left an Azure CLI login to get a docker login."""
+    with_registry(repo)
+    model = register(repo)
+    context = (tmp_path / "ctx").resolve()
+    done = llmops(repo, "image", "build", "-u", "mini", "-e", "dev", "--context-dir", str(context), "--push",
+                  env=fake_docker(tmp_path / "runner", engine=True, az=True))
+    assert done.code == 0, done.err
+    reference = f"myacr.azurecr.io/mini:1-{model['sha256'][:12]}"
+    assert (tmp_path / "runner" / "calls.txt").read_text().splitlines() == [
+        "docker info", f"docker build --tag {reference} --file {context}/Dockerfile {context}",
+        "az acr login --name myacr", f"docker push {reference}"]
 
 
 def test_a_changed_flow_gets_a_new_tag_and_the_old_version_keeps_its_own(repo: Path) -> None:

@@ -66,6 +66,7 @@ class Release:
         self.workspace = Workspace.find(root)
         emulator.web_apps.add_registry(REGISTRY, "llmops-rg")
         emulator.web_apps.add_identity(IDENTITY, "llmops-rg")
+        emulator.context.roles.append("User Access Administrator")  # this login may grant the identity AcrPull
         emulator.key_vault.set_secret("llmops-connection-aoai", connection_json(VAULT_VALUE))
 
     @property
