@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
     from llmops.backends.azureml.settings import AzureVariables
     from llmops.backends.protocols import Backend
-    from llmops.backends.targets import DeploymentTarget
+    from llmops.backends.targets import DeploymentTarget, ImageDigest
     from llmops.config.deployment_config import AzureOnlineEndpoint
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
@@ -48,8 +48,8 @@ def azure_edge(environ: Mapping[str, str], env_file: Path, verbose: bool) -> Azu
     return azure_variables(environ, env_file)
 
 
-def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str,
-                      where: str) -> DeploymentTarget:
+def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str, where: str,
+                      image_digest: ImageDigest) -> DeploymentTarget:
     """The Azure ML online endpoint (`kind`: azure_managed or kubernetes) the env's block names,
     in the env's workspace. It serves model versions of that workspace, so the env's BACKEND must be azureml."""
     from llmops.errors import LlmopsError
@@ -62,7 +62,7 @@ def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, e
     from llmops.backends.azureml.online import open_online_target
 
     assert isinstance(backend, AzureBackend)  # the only backend named azureml
-    return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)
+    return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where, image_digest)
 
 
 def workspace_registry(backend: Backend, env: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ run on another machine (a CI runner, a laptop) finds the map to restore.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +47,12 @@ def release_variables(deployment: Deployment) -> dict[str, str]:
     chooses for an image target)."""
     return {MODEL_VARIABLE: f"{deployment.model_name}:{deployment.model_version}",
             VARIANT_VARIABLE: json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
+
+
+# The content digest of a model version's serving image, which its tag is made of (serving_image.image_name). Given to
+# a cloud target by the one that opens it (serving/targets.py: llmops/serving/image/plan.py's planned_digest), so
+# the target names the image `llmops image build` made of that version.
+ImageDigest = Callable[[ModelVersion], str]
 
 
 @dataclass(frozen=True)

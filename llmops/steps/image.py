@@ -1,7 +1,7 @@
 """Step: the serving image of a registered model version, `llmops image build`.
 
 Resolves the model version (the latest of `<use_case>_<env>` by default), writes its build context
-(llmops/serving/image/context.py), names the image `<registry>/<use case>:<version>-<snapshot sha256 prefix>`,
+(llmops/serving/image/plan.py), names the image `<registry>/<use case>:<version>-<content digest prefix>`,
 and builds it (and pushes it, when asked) where a Docker engine answers. Where none does, the context is still
 written and the result carries the exact `docker build`, `az acr build` and `docker push` commands for it.
 """
@@ -19,23 +19,17 @@ from llmops.backends.serving_image import ImageName, image_name
 from llmops.backends.targets import AZURE_ML_TARGETS
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import WebAppEndpoint
-from llmops.config.flow_requirements import requirements_file
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.llm.providers import check_profile
-from llmops.serving.image import docker, dockerfile
-from llmops.serving.image.context import BuildContext, ContextInputs, write_context
+from llmops.serving.image import docker
+from llmops.serving.image.context import BuildContext
 from llmops.serving.image.entry import ImageEntry
-from llmops.serving.image.requirements import image_requirements
-from llmops.serving.model_flow import model_flow
+from llmops.serving.image.plan import image_digest, image_entry, write_model_context
 from llmops.serving.targets import choose_target
-from llmops.version import __version__
 
 logger = logging.getLogger(__name__)
-CONSTRAINTS = "constraints.txt"
-# The targets whose block names the endpoint and deployment the image answers as, most specific first.
-NAMING_TARGETS = ("azure_managed", "kubernetes", "local")
 
 
 @dataclass(frozen=True)
@@ -74,16 +68,6 @@ def _model(backend: Backend, use_case: UseCase, env: str, version: int | None) -
     return backend.registry.models.get(name, version if version is not None else versions[-1])
 
 
-def _names(use_case: UseCase, env: str) -> tuple[str, str]:
-    """(endpoint, deployment) the image answers as by default: the env's first online endpoint block's."""
-    for target in NAMING_TARGETS:
-        block = use_case.deployment.for_env(target, env)
-        endpoint, deployment = getattr(block, "ENDPOINT_NAME", ""), getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
-        if endpoint and deployment:
-            return endpoint, deployment
-    return f"{use_case.name.replace('_', '-')}-{env}", "blue"
-
-
 def _registry(use_case: UseCase, env: str, registry: str | None, kind: str, backend: Backend) -> tuple[str, str]:
     """(registry, its resource group): --registry; else, for an Azure ML target, the workspace's own container registry
     (where its online deployments pull from); else REGISTRY_NAME of the env's webapp_endpoint block."""
@@ -96,29 +80,6 @@ def _registry(use_case: UseCase, env: str, registry: str | None, kind: str, back
     if isinstance(block, WebAppEndpoint) and block.REGISTRY_NAME:
         return block.REGISTRY_NAME, block.REGISTRY_RG_NAME
     return "", ""
-
-
-def _entry(use_case: UseCase, env: str, model: ModelVersion, provider: str | None) -> ImageEntry:
-    lineage = model.lineage
-    flow = model_flow(model)
-    endpoint, deployment = _names(use_case, env)
-    variant = {str(k): str(v) for k, v in (lineage.get("variant") or flow.default_variants()).items()}
-    return ImageEntry(
-        use_case=use_case.name, env=env, endpoint=endpoint, deployment=deployment, model_name=model.name,
-        model_version=model.version, sha256=model.sha256, flow=str(lineage.get("flow") or flow.name),
-        flow_file=flow.relative_file, flow_variants=tuple(str(v) for v in lineage.get("flow_variants") or ()),
-        variant=variant, variant_label=str(lineage.get("variant_label") or "defaults"),
-        provider=provider or use_case.env(env).PROVIDER, max_concurrency=use_case.env(env).CONCURRENCY,
-        llmops_version=__version__, git_commit=str((lineage.get("git") or {}).get("commit") or ""))
-
-
-def _requirements(workspace: Workspace, model: ModelVersion) -> list[str]:
-    file = requirements_file(model_flow(model))
-    flow_lines = None
-    if file is not None:
-        shown = f"model {model.name} version {model.version}: {file.relative_to(model.snapshot).as_posix()}"
-        flow_lines = (shown, file.read_text(encoding="utf-8").splitlines())
-    return image_requirements(workspace.root / CONSTRAINTS, flow_lines)
 
 
 def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_version: int | None = None,
@@ -137,14 +98,12 @@ def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_vers
         raise LlmopsError(f"--push needs a registry: set REGISTRY_NAME of the webapp_endpoint block for env '{env}' in "
                          f"use_cases/{use_case.name}/configs/deployment_config.json, or pass --registry NAME")
     model = _model(backend, use_case, env, model_version)
-    entry = _entry(use_case, env, model, provider)
-    image = image_name(registry_name, use_case.name, model.version, model.sha256)
-    folder = context_dir or workspace.state_dir / "images" / image.repository / image.tag
-    choice = dockerfile.choose(use_case.folder, workspace.shown(use_case.folder))
-    cassettes = use_case.folder / "cassettes" if entry.provider == "replay" else None
-    context = write_context(folder.resolve(), ContextInputs(entry, model.snapshot, choice,
-                                                            _requirements(workspace, model),
-                                                            workspace.root / CONSTRAINTS, cassettes))
+    entry = image_entry(use_case, env, model, provider)
+    repository = image_name(registry_name, use_case.name, model.version, "").repository
+    # Written first, then named by its digest: the default folder is per version and provider, the tag per content.
+    folder = context_dir or workspace.state_dir / "images" / repository / f"{model.version}-{entry.provider}"
+    context = write_model_context(workspace, use_case, entry, model, folder)
+    image = image_name(registry_name, use_case.name, model.version, image_digest(context.folder))
     commands = {"build": docker.shown(docker.build_command(context.folder, image))}
     if registry_name:  # an image named for this machine only has nowhere to go
         commands["push"] = docker.shown(docker.push_command(image))

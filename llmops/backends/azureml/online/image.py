@@ -17,10 +17,10 @@ HEALTH_PATH = "/health"
 SCORE_PATH = "/score"
 
 
-def workspace_image(container_registry_id: str, use_case: str, model: ModelVersion) -> ImageName:
+def workspace_image(container_registry_id: str, use_case: str, model: ModelVersion, content_digest: str) -> ImageName:
     """The image in the workspace's registry (`/subscriptions/.../registries/llmopsws` -> llmopsws.azurecr.io)."""
     registry = container_registry_id.rstrip("/").rsplit("/", 1)[-1]
-    return image_name(registry, use_case, model.version, model.sha256)
+    return image_name(registry, use_case, model.version, content_digest)
 
 
 # How Azure ML says a deployment's container image could not be pulled (its troubleshooting guide's BadArgument

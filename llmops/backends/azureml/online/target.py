@@ -28,7 +28,7 @@ from llmops.backends.azureml.online.identity import grant_roles
 from llmops.backends.azureml.online.image import image_not_pulled, serving_environment, workspace_image
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.serving_image import ImageName
-from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ScoringReply, release_variables
+from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ImageDigest, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -67,6 +67,7 @@ class AzureOnlineTarget:
     use_case: str
     env: str
     where: str  # "use_cases/x/configs/deployment_config.json: azure_managed_endpoint for env 'dev'"
+    image_digest: ImageDigest  # names a model version's serving image, as `llmops image build` tagged it
     removes_failed_release: bool = field(default=False, init=False)
 
     @property
@@ -190,7 +191,7 @@ class AzureOnlineTarget:
         tags = {MODEL_TAG: f"{model.name}:{model.version}", FLOW_TAG: deployment.flow,
                 VARIANT_TAG: json.dumps(deployment.variant, sort_keys=True, separators=(",", ":")),
                 LABEL_TAG: deployment.variant_label}
-        image = workspace_image(registry, self.use_case, model)
+        image = workspace_image(registry, self.use_case, model, self.image_digest(model))
         spec = self.flavor.deployment(
             self.block, deployment.name, f"azureml:{model.name}:{model.version}", serving_environment(image, model),
             {**deployment.env_vars, **release_variables(deployment)}, tags)
