@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
     from llmops.backends.azureml.settings import AzureVariables
     from llmops.backends.protocols import Backend
-    from llmops.backends.targets import DeploymentTarget
+    from llmops.backends.targets import DeploymentTarget, ImageDigest
     from llmops.config.deployment_config import AzureOnlineEndpoint
     from llmops.config.use_case import UseCase
     from llmops.config.workspace import Workspace
@@ -48,8 +48,8 @@ def azure_edge(environ: Mapping[str, str], env_file: Path, verbose: bool) -> Azu
     return azure_variables(environ, env_file)
 
 
-def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str,
-                      where: str) -> DeploymentTarget:
+def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, env: str, where: str,
+                      image_digest: ImageDigest) -> DeploymentTarget:
     """The Azure ML online endpoint (`kind`: azure_managed or kubernetes) the env's block names,
     in the env's workspace. It serves model versions of that workspace, so the env's BACKEND must be azureml."""
     from llmops.errors import LlmopsError
@@ -62,4 +62,27 @@ def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, e
     from llmops.backends.azureml.online import open_online_target
 
     assert isinstance(backend, AzureBackend)  # the only backend named azureml
-    return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)
+    return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where, image_digest)
+
+
+def workspace_registry(backend: Backend, env: str) -> tuple[str, str]:
+    """(name, resource group) of the env's Azure ML workspace's own container registry, read from its
+    `container_registry` resource id: where Azure ML online deployments pull the serving image from, so where
+    `image build` pushes it."""
+    from llmops.errors import LlmopsError
+
+    if backend.name != "azureml":
+        raise LlmopsError(f"env '{env}' has BACKEND '{backend.name}', so it has no Azure ML workspace whose container "
+                          "registry the image could go to; pass --registry NAME, or set BACKEND to azureml")
+    from llmops.backends.azureml.backend import AzureBackend
+
+    assert isinstance(backend, AzureBackend)  # the only backend named azureml
+    access = backend.access
+    with access.errors():
+        found = access.client.workspaces.get(access.settings.workspace).container_registry
+    if not found:
+        raise LlmopsError(f"workspace '{access.settings.workspace}' has no container registry for the serving image; "
+                          "attach one (az ml workspace update --container-registry <id>) or pass --registry NAME")
+    parts = str(found).rstrip("/").split("/")
+    group = next((parts[i + 1] for i, part in enumerate(parts[:-1]) if part.lower() == "resourcegroups"), "")
+    return parts[-1], group

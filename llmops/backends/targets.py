@@ -14,6 +14,7 @@ run on another machine (a CI runner, a laptop) finds the map to restore.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,14 +36,23 @@ def config_key(kind: str) -> str:
 
 # Variables llmops sets for the endpoint server in an image; ENVIRONMENT_VARIABLES are the user's.
 RELEASE_PREFIX = "LLMOPS_"
+# What the image's server reads of them (llmops/serving/image/release_settings.py): `<model>:<version>`, and the
+# variant as compact JSON (node -> variant id), and the variant's label where a target sets one (a web app).
+MODEL_VARIABLE, VARIANT_VARIABLE, LABEL_VARIABLE = "LLMOPS_MODEL", "LLMOPS_VARIANT", "LLMOPS_VARIANT_LABEL"
 
 
 def release_variables(deployment: Deployment) -> dict[str, str]:
     """What a cloud target tells the endpoint server in the image about its release, beside the user's variables:
     the model version and the variant (the image serves the variant registered with the model, the one deploy
     chooses for an image target)."""
-    return {"LLMOPS_MODEL": f"{deployment.model_name}:{deployment.model_version}",
-            "LLMOPS_VARIANT": json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
+    return {MODEL_VARIABLE: f"{deployment.model_name}:{deployment.model_version}",
+            VARIANT_VARIABLE: json.dumps(deployment.variant, sort_keys=True, separators=(",", ":"))}
+
+
+# The content digest of a model version's serving image, which its tag is made of (serving_image.image_name). Given to
+# a cloud target by the one that opens it (serving/targets.py: llmops/serving/image/plan.py's planned_digest), so
+# the target names the image `llmops image build` made of that version.
+ImageDigest = Callable[[ModelVersion], str]
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,15 @@ if TYPE_CHECKING:
 
     from llmops.backends.azureml.settings import AzureVariables
     from llmops.backends.azureml.webapp.deploy_target import WebAppDeployTarget
+    from llmops.backends.targets import ImageDigest
     from llmops.config.use_case import UseCase
 
 
-def open_webapp(use_case: UseCase, env: str, azure: AzureVariables | None = None,
+def open_webapp(use_case: UseCase, env: str, image_digest: ImageDigest, azure: AzureVariables | None = None,
                 credential: TokenCredential | None = None, start_timeout: float | None = None) -> WebAppDeployTarget:
-    """The env's web app; an LlmopsError naming every missing or malformed key otherwise. `start_timeout`: how long
-    a slot may take to answer /health after a release (default: host.START_TIMEOUT_S)."""
+    """The env's web app; an LlmopsError naming every missing or malformed key otherwise. `image_digest` names a
+    model version's image; `start_timeout`: how long a slot may take to answer /health after a release (default:
+    host.START_TIMEOUT_S)."""
     from llmops.backends.azureml.settings import AzureVariables, azure_settings
     from llmops.backends.azureml.webapp.deploy_target import WebAppDeployTarget
     from llmops.backends.azureml.webapp.host import START_TIMEOUT_S, AzureWebApp
@@ -28,4 +30,4 @@ def open_webapp(use_case: UseCase, env: str, azure: AzureVariables | None = None
     settings = azure_settings(use_case, env, azure or AzureVariables())
     host = AzureWebApp(webapp_target(use_case, env, settings), credential,
                        START_TIMEOUT_S if start_timeout is None else start_timeout)
-    return WebAppDeployTarget(host, use_case.name, env)
+    return WebAppDeployTarget(host, use_case.name, env, image_digest)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from llmops.backends import open_cloud_target
 from llmops.backends.protocols import Backend
 from llmops.backends.targets import LOCAL, WEBAPP, DeploymentTarget, config_key
+from llmops.backends.types import ModelVersion
 from llmops.backends.webapp_target import open_webapp
 from llmops.config.deployment_config import DEPLOYMENT_TARGETS, AzureOnlineEndpoint, OnlineEndpoint, WebAppEndpoint
 from llmops.config.use_case import UseCase
@@ -20,6 +21,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, UsageError
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.image.plan import planned_digest
 from llmops.serving.local_target import LocalTarget
 
 if TYPE_CHECKING:
@@ -72,10 +74,19 @@ def open_target(workspace: Workspace, use_case: UseCase, env: str, kind: str, ba
     """`key`: the local endpoint's (resolve_key); an Azure endpoint's key is read from Azure when needed. `azure`: the
     Azure variables the CLI edge read (azure_edge), which a web app needs whatever the env's BACKEND."""
     block = target_block(use_case, env, kind)
+
+    digests: dict[tuple[str, int, str], str] = {}  # a deploy names the image more than once: one context written
+
+    def image_digest(model: ModelVersion) -> str:  # the image `llmops image build` makes of the version, by default
+        key = (model.name, model.version, model.sha256)
+        if key not in digests:
+            digests[key] = planned_digest(workspace, use_case, env, model)
+        return digests[key]
+
     if kind == WEBAPP:
-        return open_webapp(use_case, env, azure)
+        return open_webapp(use_case, env, image_digest, azure)
     if kind == LOCAL:
         return LocalTarget(workspace.state_dir, use_case.name, env, local_endpoint(use_case, env),
                            backend.registry.endpoints, key)
     assert isinstance(block, AzureOnlineEndpoint)
-    return open_cloud_target(backend, kind, block, env, where(use_case, env, kind))
+    return open_cloud_target(backend, kind, block, env, where(use_case, env, kind), image_digest)

@@ -1,7 +1,7 @@
 """Step: the serving image of a registered model version, `llmops image build`.
 
 Resolves the model version (the latest of `<use_case>_<env>` by default), writes its build context
-(llmops/serving/image/context.py), names the image `<registry>/<use case>:<version>-<snapshot sha256 prefix>`,
+(llmops/serving/image/plan.py), names the image `<registry>/<use case>:<version>-<content digest prefix>`,
 and builds it (and pushes it, when asked) where a Docker engine answers. Where none does, the context is still
 written and the result carries the exact `docker build`, `az acr build` and `docker push` commands for it.
 """
@@ -13,27 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmops.backends import open_backend
+from llmops.backends import open_backend, workspace_registry
 from llmops.backends.protocols import Backend
 from llmops.backends.serving_image import ImageName, image_name
+from llmops.backends.targets import AZURE_ML_TARGETS
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import WebAppEndpoint
-from llmops.config.flow_requirements import requirements_file
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.llm.providers import check_profile
-from llmops.serving.image import docker, dockerfile
-from llmops.serving.image.context import BuildContext, ContextInputs, write_context
+from llmops.serving.image import docker
+from llmops.serving.image.context import BuildContext
 from llmops.serving.image.entry import ImageEntry
-from llmops.serving.image.requirements import image_requirements
-from llmops.serving.model_flow import model_flow
-from llmops.version import __version__
+from llmops.serving.image.plan import image_digest, image_entry, write_model_context
+from llmops.serving.targets import choose_target
 
 logger = logging.getLogger(__name__)
-CONSTRAINTS = "constraints.txt"
-# The targets whose block names the endpoint and deployment the image answers as, most specific first.
-NAMING_TARGETS = ("azure_managed", "kubernetes", "local")
 
 
 @dataclass(frozen=True)
@@ -47,6 +43,7 @@ class ImageBuildResult:
     pushed: bool
     commands: dict[str, str]  # build; push with a registry; acr_build when it is an Azure Container Registry
     notes: list[str] = field(default_factory=list)
+    builder: str = ""  # what built it: docker (the engine here), acr (az acr build, no engine), "" (nothing)
 
     def to_dict(self) -> dict[str, Any]:
         return {"use_case": self.entry.use_case, "env": self.entry.env, "model": self.model.name,
@@ -56,7 +53,8 @@ class ImageBuildResult:
                 "dockerfile": self.context.dockerfile_source, "endpoint": self.entry.endpoint,
                 "deployment": self.entry.deployment, "variant": self.entry.variant,
                 "variant_label": self.entry.variant_label, "provider": self.entry.provider, "engine": self.engine,
-                "built": self.built, "pushed": self.pushed, "commands": self.commands, "notes": self.notes}
+                "built": self.built, "pushed": self.pushed, "builder": self.builder, "commands": self.commands,
+                "notes": self.notes}
 
 
 def _model(backend: Backend, use_case: UseCase, env: str, version: int | None) -> ModelVersion:
@@ -70,71 +68,42 @@ def _model(backend: Backend, use_case: UseCase, env: str, version: int | None) -
     return backend.registry.models.get(name, version if version is not None else versions[-1])
 
 
-def _names(use_case: UseCase, env: str) -> tuple[str, str]:
-    """(endpoint, deployment) the image answers as by default: the env's first online endpoint block's."""
-    for target in NAMING_TARGETS:
-        block = use_case.deployment.for_env(target, env)
-        endpoint, deployment = getattr(block, "ENDPOINT_NAME", ""), getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
-        if endpoint and deployment:
-            return endpoint, deployment
-    return f"{use_case.name.replace('_', '-')}-{env}", "blue"
-
-
-def _registry(use_case: UseCase, env: str, registry: str | None) -> tuple[str, str]:
-    """(registry, its resource group): --registry, else REGISTRY_NAME of the env's webapp_endpoint block."""
+def _registry(use_case: UseCase, env: str, registry: str | None, kind: str, backend: Backend) -> tuple[str, str]:
+    """(registry, its resource group): --registry; else, for an Azure ML target, the workspace's own container registry
+    (where its online deployments pull from); else REGISTRY_NAME of the env's webapp_endpoint block."""
     block = use_case.deployment.for_env("webapp", env)
+    group = block.REGISTRY_RG_NAME if isinstance(block, WebAppEndpoint) else ""
     if registry is not None:
-        return registry, block.REGISTRY_RG_NAME if isinstance(block, WebAppEndpoint) else ""
+        return registry, group
+    if kind in AZURE_ML_TARGETS:
+        return workspace_registry(backend, env)
     if isinstance(block, WebAppEndpoint) and block.REGISTRY_NAME:
         return block.REGISTRY_NAME, block.REGISTRY_RG_NAME
     return "", ""
 
 
-def _entry(use_case: UseCase, env: str, model: ModelVersion, provider: str | None) -> ImageEntry:
-    lineage = model.lineage
-    flow = model_flow(model)
-    endpoint, deployment = _names(use_case, env)
-    variant = {str(k): str(v) for k, v in (lineage.get("variant") or flow.default_variants()).items()}
-    return ImageEntry(
-        use_case=use_case.name, env=env, endpoint=endpoint, deployment=deployment, model_name=model.name,
-        model_version=model.version, sha256=model.sha256, flow=str(lineage.get("flow") or flow.name),
-        flow_file=flow.relative_file, flow_variants=tuple(str(v) for v in lineage.get("flow_variants") or ()),
-        variant=variant, variant_label=str(lineage.get("variant_label") or "defaults"),
-        provider=provider or use_case.env(env).PROVIDER, max_concurrency=use_case.env(env).CONCURRENCY,
-        llmops_version=__version__, git_commit=str((lineage.get("git") or {}).get("commit") or ""))
-
-
-def _requirements(workspace: Workspace, model: ModelVersion) -> list[str]:
-    file = requirements_file(model_flow(model))
-    flow_lines = None
-    if file is not None:
-        shown = f"model {model.name} version {model.version}: {file.relative_to(model.snapshot).as_posix()}"
-        flow_lines = (shown, file.read_text(encoding="utf-8").splitlines())
-    return image_requirements(workspace.root / CONSTRAINTS, flow_lines)
-
-
 def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_version: int | None = None,
                 push: bool = False, context_dir: Path | None = None, registry: str | None = None,
                 provider: str | None = None, backend: Backend | None = None,
-                engine: bool | None = None) -> ImageBuildResult:
+                engine: bool | None = None, target: str | None = None) -> ImageBuildResult:
     """`engine` None asks `docker info`; `provider` None takes the env's PROVIDER (replay puts the flow's
-    cassettes in the image)."""
+    cassettes in the image); `target` (None or auto: the env's, as deploy chooses it) decides the default registry."""
     use_case.env(env)  # an unknown env is reported as such, with the valid names
     if provider is not None:
         check_profile(provider)
-    registry_name, resource_group = _registry(use_case, env, registry)
+    kind = choose_target(use_case, env, target)
+    backend = backend or open_backend(workspace, use_case, env)
+    registry_name, resource_group = _registry(use_case, env, registry, kind, backend)
     if push and not registry_name:
         raise LlmopsError(f"--push needs a registry: set REGISTRY_NAME of the webapp_endpoint block for env '{env}' in "
                          f"use_cases/{use_case.name}/configs/deployment_config.json, or pass --registry NAME")
-    model = _model(backend or open_backend(workspace, use_case, env), use_case, env, model_version)
-    entry = _entry(use_case, env, model, provider)
-    image = image_name(registry_name, use_case.name, model.version, model.sha256)
-    folder = context_dir or workspace.state_dir / "images" / image.repository / image.tag
-    choice = dockerfile.choose(use_case.folder, workspace.shown(use_case.folder))
-    cassettes = use_case.folder / "cassettes" if entry.provider == "replay" else None
-    context = write_context(folder.resolve(), ContextInputs(entry, model.snapshot, choice,
-                                                            _requirements(workspace, model),
-                                                            workspace.root / CONSTRAINTS, cassettes))
+    model = _model(backend, use_case, env, model_version)
+    entry = image_entry(use_case, env, model, provider)
+    repository = image_name(registry_name, use_case.name, model.version, "").repository
+    # Written first, then named by its digest: the default folder is per version and provider, the tag per content.
+    folder = context_dir or workspace.state_dir / "images" / repository / f"{model.version}-{entry.provider}"
+    context = write_model_context(workspace, use_case, entry, model, folder)
+    image = image_name(registry_name, use_case.name, model.version, image_digest(context.folder))
     commands = {"build": docker.shown(docker.build_command(context.folder, image))}
     if registry_name:  # an image named for this machine only has nowhere to go
         commands["push"] = docker.shown(docker.push_command(image))
@@ -145,11 +114,32 @@ def build_image(workspace: Workspace, use_case: UseCase, env: str, *, model_vers
         f"no registry configured: the image is named for this machine only; set REGISTRY_NAME of the webapp_endpoint "
         f"block for env '{env}' (or pass --registry NAME) to push it or build it in Azure Container Registry"]
     has_engine = docker.engine_available() if engine is None else engine
-    built = pushed = False
+    builder = _build_and_push(image, context, push, has_engine, commands, acr)
+    return ImageBuildResult(model, image, context, entry, has_engine, bool(builder), push and bool(builder), commands,
+                            notes, builder)
+
+
+def _build_and_push(image: ImageName, context: BuildContext, push: bool, has_engine: bool,
+                    commands: dict[str, str], acr: list[str] | None) -> str:
+    """Build (and push when asked) with the engine, else with `az acr build` when pushing; returns what built it
+    ("docker", "acr") or "" when nothing did (no engine, no push: the commands are the result)."""
     if has_engine:
         docker.run(docker.build_command(context.folder, image))
-        built = True
         if push:
+            login = docker.acr_login_command(image)
+            if login is not None and docker.az_available():  # else docker's own credentials for the registry
+                docker.run(login)
             docker.run(docker.push_command(image))
-            pushed = True
-    return ImageBuildResult(model, image, context, entry, has_engine, built, pushed, commands, notes)
+        return "docker"
+    if not push:
+        return ""
+    if acr is not None and docker.az_available():  # no engine here: Azure Container Registry builds and pushes
+        docker.run(acr)
+        return "acr"
+    why = ("the Azure CLI (az) is not installed for `az acr build`" if acr is not None
+           else f"registry {image.registry} is not an Azure Container Registry, which could build it without one")
+    instead = (f"run {commands['acr_build']} (or, where Docker runs, {commands['build']} && {commands['push']})"
+               if acr is not None else f"where Docker runs, run {commands['build']} && {commands['push']}")
+    raise LlmopsError(f"--push: no Docker engine answers here (docker info failed) and {why}, so {image.reference} "
+                      f"was neither built nor pushed; its build context is written to {context.folder}: {instead}")
+

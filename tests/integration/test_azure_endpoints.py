@@ -175,12 +175,17 @@ def test_the_first_release_takes_all_traffic(scenario):
     assert scenario.splits["first"] == ({"blue": 100}, {})
 
 
-def test_the_endpoint_identity_got_its_roles(scenario):
+def test_the_endpoint_identity_got_only_the_roles_its_server_needs(scenario):
     first = scenario.steps["first"].out
-    assert "note: granted 'AzureML Data Scientist' on workspace 'llmops-ws' to endpoint" in first
+    principal = scenario.emulator.ml_client().online_endpoints.get(ENDPOINT).identity.principal_id
+    assert f"note: granted 'AcrPull' on container registry 'llmopsws' to endpoint '{ENDPOINT}' (identity " \
+           f"{principal})" in first
     assert "note: granted 'Key Vault Secrets User' on key vault 'llmops-kv' to endpoint" in first
-    assert sorted(a["roleDefinitionId"].rsplit("/", 1)[1] for a in scenario.emulator.context.role_assignments) == \
-        sorted(ROLE_IDS.values())
+    made = {(a["scope"].rsplit("/providers/", 1)[1], a["roleDefinitionId"].rsplit("/", 1)[1])
+            for a in scenario.emulator.context.role_assignments if a["principalId"] == principal}
+    assert made == {("Microsoft.ContainerRegistry/registries/llmopsws", ROLE_IDS["AcrPull"]),
+                    ("Microsoft.KeyVault/vaults/llmops-kv", ROLE_IDS["Key Vault Secrets User"])}
+    assert "AzureML Data Scientist" not in first  # nothing on the workspace: the server makes no Azure ML call
 
 
 def test_a_second_release_is_smoke_tested_at_zero_then_split_as_configured(scenario):
@@ -285,8 +290,8 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
     release_flow(tmp_path, emulator, CLASSIFY_PY)
     refused = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)  # the env's one Azure block: no --target needed
     principal = emulator.ml_client().online_endpoints.get(ENDPOINT).identity.principal_id
-    workspace = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
-                 "Microsoft.MachineLearningServices/workspaces/llmops-ws")
+    registry = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
+                "Microsoft.ContainerRegistry/registries/llmopsws")
     vault = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/" \
             "Microsoft.KeyVault/vaults/llmops-kv"
     command = "az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role " \
@@ -294,15 +299,61 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
     assert refused.code == 1
     assert refused.err == (
         f"error: endpoint '{ENDPOINT}' needs its identity (object id "
-        f"{principal}) to hold 'AzureML Data Scientist' on workspace 'llmops-ws', 'Key Vault Secrets User' on key "
-        "vault 'llmops-kv', and this login may not assign roles (that takes Owner or User Access Administrator); ask "
-        f"an owner to run once: {command.format(principal, 'AzureML Data Scientist', workspace)} && "
+        f"{principal}) to hold 'AcrPull' on container registry 'llmopsws', 'Key Vault Secrets User' on key vault "
+        "'llmops-kv', and this login may not assign roles (that takes Owner or User Access Administrator); ask an "
+        f"owner to run once: {command.format(principal, 'AcrPull', registry)} && "
         f"{command.format(principal, 'Key Vault Secrets User', vault)}; then deploy again (no deployment was made)\n")
     assert list(emulator.ml_client().online_deployments.list(endpoint_name=ENDPOINT)) == []
 
     definitions = "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
-    for role, scope in (("AzureML Data Scientist", workspace), ("Key Vault Secrets User", vault)):  # the owner ran it
+    for role, scope in (("AcrPull", registry), ("Key Vault Secrets User", vault)):  # the owner ran it
         emulator.grant(principal, definitions + ROLE_IDS[role], scope)
     done = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)
     assert (done.code, done.out.splitlines()[-1]) == (0, "traffic: blue=100")
     assert "granted" not in done.out
+
+
+def test_an_image_never_pushed_fails_the_deploy_in_one_line_naming_it_and_the_fix(azureml_emulator, tmp_path,
+                                                                                  monkeypatch):
+    emulator = azureml_emulator
+    emulator.context.roles.append("User Access Administrator")
+    write_azure_use_case(tmp_path, emulator)
+    configure(tmp_path, "azure_managed")
+    for name, value in llmops_environment(emulator).items():
+        monkeypatch.setenv(name, value)
+    release_flow(tmp_path, emulator, CLASSIFY_PY)
+    assert llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV).code == 0  # version 1 serves all traffic
+    (tmp_path / "use_cases/mini/flows/standard/classify.py").write_text(V2_PY, encoding="utf-8")
+    assert llmops(tmp_path, "register-model", "-u", "mini", "-e", ENV).code == 0  # version 2: built, never pushed
+    built = json.loads(llmops(tmp_path, "image", "build", "-u", "mini", "-e", ENV, "--json").out)
+    configure(tmp_path, "azure_managed", CURRENT_DEPLOYMENT_NAME="green", PRIOR_DEPLOYMENT_NAME="blue",
+              CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION="10", PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION="90")
+    failed = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)
+    assert failed.code == 1
+    assert failed.err.splitlines()[-1:] == [
+        f"error: deployment 'green' of managed online endpoint '{ENDPOINT}' was not provisioned: its image "
+        f"{built['image']} is not in the workspace's container registry (BadArgument); build and push it: llmops "
+        f"image build --use-case mini --env {ENV} --model-version 2 --push, then deploy again; traffic is unchanged "
+        "(blue=100)"]
+    assert split_of(emulator) == ({"blue": 100}, {})
+    assert emulator.serving.running(ENDPOINT) == ["blue"]
+
+
+def test_image_build_names_the_workspace_registry_for_an_azure_ml_target_and_the_flag_wins(azureml_emulator, tmp_path,
+                                                                                          monkeypatch):
+    write_azure_use_case(tmp_path, azureml_emulator)
+    configure(tmp_path, "kubernetes")
+    for name, value in llmops_environment(azureml_emulator).items():
+        monkeypatch.setenv(name, value)
+    assert llmops(tmp_path, "register-model", "-u", "mini", "-e", ENV).code == 0
+
+    def built(*extra: str) -> dict[str, Any]:
+        done = llmops(tmp_path, "image", "build", "-u", "mini", "-e", ENV, "--json", *extra)
+        assert done.code == 0, done.err
+        return json.loads(done.out)
+
+    default = built()  # the env's one Azure block (kubernetes): its workspace's registry, as the deployment pulls
+    assert (default["registry"], default["image"].split("/")[0]) == ("llmopsws.azurecr.io", "llmopsws.azurecr.io")
+    assert "--resource-group llmops-rg" in default["commands"]["acr_build"]  # the registry's group, from its id
+    assert built("--registry", "otheracr")["registry"] == "otheracr.azurecr.io"
+    assert built("--target", "local")["registry"] == ""  # no Azure ML target, no webapp block: this machine's name

@@ -77,6 +77,33 @@ def test_permissions_list_the_roles_actions_and_a_forbidden_action_among_the_not
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "NoRegisteredProviderFound"
 
 
+def test_role_assignments_live_in_one_store_that_every_scope_and_service_reads(azureml_emulator):
+    """Made on a registry through ARM, listed there and at no sibling scope, and what a web app's pull checks."""
+    emulator, acr_pull = azureml_emulator, "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    emulator.context.roles.append("User Access Administrator")
+    group = f"/subscriptions/{emulator.scope.subscription}/resourceGroups/{emulator.scope.resource_group}"
+    registry = f"{group}/providers/Microsoft.ContainerRegistry/registries/{emulator.workspace_registry}"
+    url = f"{emulator.base_url}{registry}/providers/Microsoft.Authorization/roleAssignments"
+    body = {"properties": {"roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{acr_pull}",
+                           "principalId": "p-1"}}
+    token = policies.BearerTokenCredentialPolicy(FakeCredential(), emulator.base_url + "/.default")
+    with PipelineClient(emulator.base_url, policies=[policies.RetryPolicy(retry_total=0), token]) as client:
+        made = client.send_request(HttpRequest("PUT", f"{url}/a1", params={"api-version": "2022-04-01"}, json=body))
+        again = client.send_request(HttpRequest("PUT", f"{url}/a2", params={"api-version": "2022-04-01"}, json=body))
+        missing = client.send_request(HttpRequest(
+            "PUT", url.replace(emulator.workspace_registry, "nosuchacr") + "/a3", params={"api-version": "2022-04-01"},
+            json=body))
+    assert (made.status_code, again.status_code, again.json()["error"]["code"]) == (201, 409, "RoleAssignmentExists")
+    assert missing.status_code == 404
+    listed = _get(emulator, url, emulator.base_url + "/.default", **{"api-version": "2022-04-01",
+                                                                    "$filter": "principalId eq 'p-1'"})
+    assert [a["name"] for a in listed.json()["value"]] == ["a1"]
+    assert emulator.context.role_assignments.holds("p-1", registry, acr_pull)  # what a slot's image pull asks
+    assert not emulator.context.role_assignments.holds("p-1", emulator.scope.workspace_id, acr_pull)
+    emulator.grant("p-2", f"/providers/Microsoft.Authorization/roleDefinitions/{acr_pull}", group)  # inherited
+    assert emulator.context.role_assignments.holds("p-2", registry, acr_pull)
+
+
 # VM sizes and quota
 
 

@@ -18,12 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from llmops.backends import default_backend
 from llmops.backends.content_hash import flow_files, flow_hash
+from llmops.config.use_case import load_use_case
+from llmops.config.workspace import Workspace
 from llmops.errors import StepFailed
 from llmops.serving.client import get_json, score
 from llmops.serving.endpoint_key import EndpointKey
 from llmops.serving.image import run_context
 from llmops.serving.image.dockerfile import copied_sources, instructions, template_text
+from llmops.serving.image.plan import image_digest, planned_digest
 from llmops.serving.production_log import read_entries
 from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
@@ -35,15 +39,21 @@ PLANTED_ENV = "sk-planted-fedcba9876543210-in-environ"
 ENDPOINT_KEY = "endpoint-key-planted-0123456789"
 
 
-def fake_docker(folder: Path, engine: bool) -> dict[str, str]:
-    """A `docker` first on PATH: `info` fails without an engine; with one, every call is recorded and succeeds."""
+def fake_docker(folder: Path, engine: bool, az: bool = False) -> dict[str, str]:
+    """A `docker` first on PATH: `info` fails without an engine; with one, every call is recorded and succeeds. With
+    `az`, an Azure CLI beside it that records its calls (az acr login / az acr build) and succeeds; without, no `az`
+    on PATH at all."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "docker"
     log = folder / "calls.txt"
-    body = f'echo "$@" >> "{log}"\n' + ("exit 0\n" if engine else 'if [ "$1" = info ]; then exit 1; fi\nexit 0\n')
-    script.write_text("#!/bin/sh\n" + body, encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    tools = {"docker": "exit 0\n" if engine else 'if [ "$1" = info ]; then exit 1; fi\nexit 0\n'}
+    if az:
+        tools["az"] = "exit 0\n"
+    for name, rest in tools.items():
+        script = folder / name
+        script.write_text(f'#!/bin/sh\necho "{name} $@" >> "{log}"\n' + rest, encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    others = [p for p in os.environ["PATH"].split(os.pathsep) if p and not (Path(p) / "az").exists()]
+    return {"PATH": os.pathsep.join([str(folder), *others])}
 
 
 @pytest.fixture()
@@ -70,6 +80,11 @@ def build(root: Path, *extra: str, engine: bool = False, tmp: Path | None = None
     env = fake_docker((tmp or root.parent) / ("engine" if engine else "no-engine"), engine)
     done = llmops(root, "image", "build", "-u", "mini", "-e", "dev", *extra, env=env)
     return done.code, done.out, done.err
+
+
+def tag_of(context: Path, version: int = 1) -> str:
+    """The tag `image build` gives the image of this context: the version and its content digest (plan.py)."""
+    return f"{version}-{image_digest(context)[:12]}"
 
 
 def build_json(root: Path, *extra: str) -> dict:
@@ -133,11 +148,11 @@ def test_dockerfile_reads_only_what_the_context_holds(repo: Path, tmp_path: Path
 
 def test_no_engine_prints_the_commands_and_exits_0(repo: Path, tmp_path: Path) -> None:
     with_registry(repo)
-    model = register(repo)
+    register(repo)
     context = (tmp_path / "ctx").resolve()
-    code, out, err = build(repo, "--context-dir", str(context), "--push")
+    code, out, err = build(repo, "--context-dir", str(context))
     assert code == 0, err
-    tag = f"1-{model['sha256'][:12]}"
+    tag = tag_of(context)
     lines = out.splitlines()
     assert f"image: myacr.azurecr.io/mini:{tag}" in lines
     assert "no Docker engine found (docker info failed): the build context is written; build the image with:" in lines
@@ -146,33 +161,105 @@ def test_no_engine_prints_the_commands_and_exits_0(repo: Path, tmp_path: Path) -
             f"{context}/Dockerfile {context}") in lines
     assert f"  docker push myacr.azurecr.io/mini:{tag}" in lines
     calls = (tmp_path / "no-engine" / "calls.txt").read_text().splitlines()
-    assert calls == ["info"]  # asked whether an engine runs, then built and pushed nothing
+    assert calls == ["docker info"]  # asked whether an engine runs, then built and pushed nothing
+
+
+def test_push_without_an_engine_or_the_azure_cli_fails_naming_the_commands(repo: Path, tmp_path: Path) -> None:
+    with_registry(repo)
+    register(repo)
+    context = (tmp_path / "ctx").resolve()
+    code, out, err = build(repo, "--context-dir", str(context), "--push")
+    tag = tag_of(context)
+    reference = f"myacr.azurecr.io/mini:{tag}"
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: --push: no Docker engine answers here (docker info failed) and the Azure CLI (az) is not installed "
+        f"for `az acr build`, so {reference} was neither built nor pushed; its build context is written to "
+        f"{context}: run az acr build --registry myacr --resource-group rg-images --image mini:{tag} --file "
+        f"{context}/Dockerfile {context} (or, where Docker runs, docker build --tag {reference} --file "
+        f"{context}/Dockerfile {context} && docker push {reference})"]
+    assert (context / "llmops-image.json").is_file()
+
+
+def test_push_without_an_engine_builds_in_azure_container_registry(repo: Path, tmp_path: Path) -> None:
+    with_registry(repo)
+    register(repo)
+    context = (tmp_path / "ctx").resolve()
+    done = llmops(repo, "image", "build", "-u", "mini", "-e", "dev", "--context-dir", str(context), "--push", "--json",
+                  env=fake_docker(tmp_path / "az", engine=False, az=True))
+    assert done.code == 0, done.err
+    tag = tag_of(context)
+    result = json.loads(done.out)
+    assert (result["built"], result["pushed"], result["builder"]) == (True, True, "acr")
+    acr_build = (f"az acr build --registry myacr --resource-group rg-images --image mini:{tag} --file "
+                 f"{context}/Dockerfile {context}")
+    assert (tmp_path / "az" / "calls.txt").read_text().splitlines() == ["docker info", acr_build]
 
 
 def test_an_engine_builds_and_pushes(repo: Path, tmp_path: Path) -> None:
     with_registry(repo, "registry.example.com:5000")
-    model = register(repo)
+    register(repo)
     context = (tmp_path / "ctx").resolve()
     code, out, err = build(repo, "--context-dir", str(context), "--push", engine=True)
     assert code == 0, err
-    reference = f"registry.example.com:5000/mini:1-{model['sha256'][:12]}"
+    reference = f"registry.example.com:5000/mini:{tag_of(context)}"
     assert f"built {reference} and pushed it" in out.splitlines()
     calls = (tmp_path / "engine" / "calls.txt").read_text().splitlines()
-    assert calls == ["info", f"build --tag {reference} --file {context}/Dockerfile {context}", f"push {reference}"]
+    assert calls == ["docker info", f"docker build --tag {reference} --file {context}/Dockerfile {context}",
+                     f"docker push {reference}"]
     assert "az acr build" not in out  # not an Azure Container Registry
 
 
+def test_an_engine_logs_in_to_azure_container_registry_before_pushing(repo: Path, tmp_path: Path) -> None:
+    """What a GitHub runner does: Docker is there, and azure/login left an Azure CLI login to get a docker login."""
+    with_registry(repo)
+    register(repo)
+    context = (tmp_path / "ctx").resolve()
+    done = llmops(repo, "image", "build", "-u", "mini", "-e", "dev", "--context-dir", str(context), "--push",
+                  env=fake_docker(tmp_path / "runner", engine=True, az=True))
+    assert done.code == 0, done.err
+    reference = f"myacr.azurecr.io/mini:{tag_of(context)}"
+    assert (tmp_path / "runner" / "calls.txt").read_text().splitlines() == [
+        "docker info", f"docker build --tag {reference} --file {context}/Dockerfile {context}",
+        "az acr login --name myacr", f"docker push {reference}"]
+
+
 def test_a_changed_flow_gets_a_new_tag_and_the_old_version_keeps_its_own(repo: Path) -> None:
-    first = register(repo)
+    register(repo)
     one = build_json(repo)
-    assert one["tag"] == f"1-{first['sha256'][:12]}" and one["image"] == f"mini:{one['tag']}"
+    assert one["tag"] == tag_of(Path(one["context_dir"])) and one["image"] == f"mini:{one['tag']}"
     classify = repo / "use_cases/mini/flows/standard/classify.py"
     classify.write_text(classify.read_text() + "\n# tuned\n")
-    second = register(repo)
+    register(repo)
     two = build_json(repo)
-    assert (two["model_version"], two["tag"]) == (2, f"2-{second['sha256'][:12]}") and two["tag"] != one["tag"]
+    assert (two["model_version"], two["tag"]) == (2, tag_of(Path(two["context_dir"]), 2)) and two["tag"] != one["tag"]
     again = build_json(repo, "--model-version", "1")
     assert (again["tag"], again["context_digest"]) == (one["tag"], one["context_digest"])
+
+
+def test_the_tag_addresses_the_image_content_replay_or_live_not_the_names_it_runs_under(repo: Path) -> None:
+    """A replay image bakes the flow's recorded answers in: it is another image of the same version, so another tag.
+    The endpoint and deployment names are run-time defaults: renaming the deployment keeps the tag. A deploy target
+    names the image by the same digest (planned_digest), without the context `image build` wrote."""
+    register(repo)
+    cassettes = repo / "use_cases/mini/cassettes"
+    cassettes.mkdir(parents=True, exist_ok=True)
+    (cassettes / "standard.jsonl").write_text('{"recorded": "answer"}\n', encoding="utf-8")
+    live, replay = build_json(repo, "--provider", "openai"), build_json(repo, "--provider", "replay")
+    assert live["tag"].split("-")[0] == replay["tag"].split("-")[0] == "1" and live["tag"] != replay["tag"]
+    assert live["context_dir"] != replay["context_dir"]  # each kept beside the other
+    assert [p.name for p in (Path(replay["context_dir"]) / "cassettes").iterdir()] == ["standard.jsonl"]
+    (cassettes / "standard.jsonl").write_text('{"recorded": "another answer"}\n', encoding="utf-8")
+    assert build_json(repo, "--provider", "replay")["tag"] != replay["tag"]  # re-recorded answers: a new image
+    edit_json(repo / "use_cases/mini/configs/deployment_config.json",
+              lambda data: data["local_endpoint"][0].update(CURRENT_DEPLOYMENT_NAME="renamed"))
+    renamed = build_json(repo, "--provider", "openai")
+    assert (renamed["deployment"], renamed["tag"]) == ("renamed", live["tag"])
+
+    workspace = Workspace.find(repo)
+    use_case = load_use_case(workspace, "mini")
+    model = default_backend(workspace).registry.models.get("mini_dev", 1)
+    assert f"1-{planned_digest(workspace, use_case, 'dev', model, 'openai')[:12]}" == live["tag"]
 
 
 def test_the_same_model_version_gives_the_same_context(repo: Path, tmp_path: Path) -> None:

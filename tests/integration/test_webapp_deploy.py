@@ -26,6 +26,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.serving.client import score
 from llmops.serving.endpoint_key import EndpointKey
+from llmops.serving.image.plan import planned_digest
 from llmops.steps.deploy import DeployResult, deploy, rollback
 from llmops.steps.image import build_image
 from llmops.steps.register_model import register_model
@@ -66,6 +67,7 @@ class Release:
         self.workspace = Workspace.find(root)
         emulator.web_apps.add_registry(REGISTRY, "llmops-rg")
         emulator.web_apps.add_identity(IDENTITY, "llmops-rg")
+        emulator.context.roles.append("User Access Administrator")  # this login may grant the identity AcrPull
         emulator.key_vault.set_secret("llmops-connection-aoai", connection_json(VAULT_VALUE))
 
     @property
@@ -76,7 +78,9 @@ class Release:
         if changes:
             configure(self.folder, **changes)
         variables = azure_variables(os.environ, self.root / ".env")
-        return open_webapp(self.use_case, ENV, variables, start_timeout=60)
+        use_case = self.use_case
+        return open_webapp(use_case, ENV, lambda model: planned_digest(self.workspace, use_case, ENV, model), variables,
+                           start_timeout=60)
 
     def register(self, word: str = "App", fail: bool = False) -> str:
         """A model version whose flow answers `word` (or raises), built and pushed; returns its release name."""

@@ -263,6 +263,20 @@ def test_the_azure_job_runs_the_local_jobs_commands_after_its_login_and_check(wo
     assert jobs["backend"]["permissions"] == {"contents": "read"}
 
 
+def test_cd_builds_and_pushes_the_image_for_an_azure_target_only_after_its_login() -> None:
+    steps = _workflow_jobs("platform_cd_dev_workflow.yml")["deploy"]["steps"]
+    names = [step["name"] for step in steps]
+    [build] = [step for step in steps if "image build" in step.get("run", "")]
+    assert build["if"] == "steps.target.outputs.target != 'local'"  # the local target serves the snapshot itself
+    assert build["env"] == {"TARGET": "${{ steps.target.outputs.target }}"}
+    assert build["run"] == ('.venv/bin/llmops image build --use-case "$USE_CASE" --env "$LLMOPS_ENV" '
+                            '--target "$TARGET" --push >> "$GITHUB_STEP_SUMMARY"')
+    login = next(i for i, step in enumerate(steps) if step.get("uses") == AZURE_LOGIN)
+    state = names.index("Download the registry state and report from CI")  # the model version to build
+    deploy = names.index("Deploy (0%, smoke test, then the configured split)")
+    assert login < state < names.index(build["name"]) < deploy
+
+
 def test_the_pr_comment_takes_the_report_of_either_path_and_cd_only_a_local_one() -> None:
     comment = _workflow_jobs("platform_pr_dev_workflow.yml")["comment"]
     assert comment["needs"] == ["pipeline", "azureml"]
@@ -461,6 +475,7 @@ def test_cd_job_deploys_smoke_tests_and_stops_the_endpoint(ci_cd_run: Run) -> No
     assert any("environment 'dev'" in note for note in cd.notes)
     assert cd.step("Stop the local endpoint").outcome == "success"
     assert cd.step("Azure login").outcome == "skipped"  # the local target needs no Azure
+    assert cd.step("Build and push the serving image (Azure targets)").outcome == "skipped"  # nor an image
     assert not any(note.startswith("ended orphan") for note in cd.notes)  # the workflow stopped its own server
     summary = ci_cd_run.summaries["cd/deploy"]
     assert "(best variant of report " in summary.splitlines()[0]  # CI's report travelled with the state

@@ -44,6 +44,7 @@ ROLE_FOR: tuple[tuple[str, str], ...] = (
     ("Microsoft.KeyVault/vaults/secrets/setSecret/action", "Key Vault Secrets Officer"),
     ("Microsoft.KeyVault/vaults/secrets/*", "Key Vault Secrets User"),
     ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*", "Storage Blob Data Contributor"),
+    ("Microsoft.ContainerRegistry/registries/pull/read", "AcrPull"),
     ("Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", "Managed Identity Operator"),
     ("*/read", "Reader"),
     ("*", "Contributor"),

@@ -4,6 +4,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from llmops.cli.common import add_json, out, out_json, workspace
+from llmops.cli.targets import add_target
 
 if TYPE_CHECKING:  # types only: `llmops --help` must not load the steps
     from llmops.steps.image import ImageBuildResult
@@ -22,12 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-version", type=int, metavar="N",
                         help="build: this version of <use_case>_<env> (default: the latest registered)")
     parser.add_argument("--push", action="store_true",
-                        help="build: push the image (docker push) once built; without an engine the command is printed")
+                        help="build: push the image once built (docker push; to an Azure Container Registry after az "
+                             "acr login); without a Docker engine, az acr build builds and pushes it in the registry, "
+                             "and without that either the command fails, naming the commands to run")
     parser.add_argument("--context-dir", metavar="DIR",
                         help="build: write the build context here (default: .llmops/images/<use case>/<tag>)")
     parser.add_argument("--registry", metavar="NAME",
-                        help="build: registry to name the image under (default: REGISTRY_NAME of the env's "
-                             "webapp_endpoint block); an Azure Container Registry's short name is enough")
+                        help="build: registry to name the image under (default: for an Azure ML target, the "
+                             "workspace's own container registry; else REGISTRY_NAME of the env's webapp_endpoint "
+                             "block); an Azure Container Registry's short name is enough")
+    add_target(parser)  # build: the target the image is for, which decides the default registry
     parser.add_argument("--provider", metavar="NAME",
                         help="build: LLM provider the image runs with (default: the env's PROVIDER; replay puts the "
                              "flow's recorded answers in the image)")
@@ -44,7 +49,10 @@ def _show(result: ImageBuildResult) -> None:
     for note in data["notes"]:
         out(f"note: {note}")
     commands = data["commands"]
-    if data["built"]:
+    if data["builder"] == "acr":
+        out(f"built and pushed {data['image']} in Azure Container Registry (no Docker engine here): "
+            f"{commands['acr_build']}")
+    elif data["built"]:
         pushed = " and pushed it" if data["pushed"] else (f"; push it with: {commands['push']}" if "push" in commands
                                                           else "")
         out(f"built {data['image']}{pushed}")
@@ -81,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     uc = load_use_case(ws, args.use_case)
     result = build_image(ws, uc, args.env, model_version=args.model_version, push=args.push,
                          context_dir=Path(args.context_dir) if args.context_dir else None, registry=args.registry,
-                         provider=args.provider, backend=env_backend(args, ws, uc))
+                         provider=args.provider, backend=env_backend(args, ws, uc), target=args.target)
     if args.json:
         out_json(result.to_dict())
     else:

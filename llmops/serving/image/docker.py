@@ -1,7 +1,10 @@
-"""The commands that build and push the image: run when a Docker engine answers, else printed.
+"""The commands that build and push the image: run when a Docker engine answers, else printed (or, to push without
+an engine, `az acr build`, which builds in the registry itself).
 
 The image's name is llmops.backends.serving_image's (the one place it is made, for the deploy targets too), under
-the registry configured (`REGISTRY_NAME` of the env's webapp_endpoint block, or `image build --registry`).
+the registry configured (`image build --registry`, the Azure ML workspace's registry, or `REGISTRY_NAME` of the
+env's webapp_endpoint block). Pushing to an Azure Container Registry takes a docker login to it: `az acr login`
+gives one from the Azure CLI's login (on a GitHub runner, the OIDC login of azure/login).
 """
 
 from __future__ import annotations
@@ -36,6 +39,16 @@ def acr_build_command(context: Path, image: ImageName, resource_group: str = "")
     group = ["--resource-group", resource_group] if resource_group else []
     return ["az", "acr", "build", "--registry", image.acr_name, *group, "--image",
             f"{image.repository}:{image.tag}", "--file", str(context / "Dockerfile"), str(context)]
+
+
+def acr_login_command(image: ImageName) -> list[str] | None:
+    """`docker login` to an Azure Container Registry with the Azure CLI's login; None when the registry is not one."""
+    return ["az", "acr", "login", "--name", image.acr_name] if image.acr_name else None
+
+
+def az_available() -> bool:
+    """Whether the Azure CLI is installed (its login is checked by the command that uses it)."""
+    return shutil.which("az") is not None
 
 
 def shown(command: list[str]) -> str:

@@ -32,6 +32,7 @@ from llmops.llm.session import LlmSession, LlmSettings
 from llmops.serving.endpoint_key import KEY_ENV, EndpointKey, check_key_value
 from llmops.serving.image.entry import CASSETTES_DIR, FLOW_DIR, ImageEntry, read_entry
 from llmops.serving.image.fixed_records import FixedRecords, one_deployment_endpoint
+from llmops.serving.image.release_settings import served_release
 from llmops.serving.model_flow import model_flow
 from llmops.serving.ports import LOOPBACK
 from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
@@ -105,19 +106,20 @@ def serve_context(options: ContextServeOptions, environ: Mapping[str, str] | Non
     configure_promptflow(options.state_dir)
     model = _model(entry, options.context_dir)
     flow = model_flow(model)
+    served = served_release(entry, flow, environ)  # the deployment's LLMOPS_MODEL / LLMOPS_VARIANT, checked
     # Said at start, before the port is taken: a live provider without its connection can never answer.
     session = _session(entry, options, [Use(entry.flow, node, name) for node, name in flow.connections()], environ)
     deployment = Deployment(endpoint_name, deployment_name, entry.model_name, entry.model_version, entry.flow,
-                            entry.variant, entry.variant_label)
+                            served.variant, served.variant_label)
     records = FixedRecords(one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider),
                            model)
     plan = ServerPlan(endpoint_name, options.state_dir, listen, ServerLimits(body_limit_source=BODY_LIMIT_SOURCE),
                       options.threads)
 
     def listening(port: int) -> None:
-        logger.info("serving model %s version %d (variant %s) as %s/%s on http://%s:%d%s", entry.model_name,
-                    entry.model_version, entry.variant_label, endpoint_name, deployment_name, options.host, port,
-                    ", key required" if listen.key else "")
+        logger.info("serving model %s version %d (variant %s, from %s) as %s/%s on http://%s:%d%s", entry.model_name,
+                    entry.model_version, served.variant_label, served.source, endpoint_name, deployment_name,
+                    options.host, port, ", key required" if listen.key else "")
         if options.ready_file is not None:
             _write_ready(options.ready_file, {"pid": os.getpid(), "host": options.host, "port": port})
 

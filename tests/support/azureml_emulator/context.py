@@ -11,6 +11,7 @@ from .faults import Faults
 from .key_vault import KeyVault
 from .operations import Operations
 from .quota import Quota
+from .role_assignments import RoleAssignments
 from .routing import PROVIDER
 from .scope import Scope
 from .stores import ResourceStore
@@ -35,7 +36,7 @@ class Context:
     jobs: JobRunner | None = None
     web_apps: WebApps | None = None  # App Service beside the workspace (web_apps.py)
     serving: OnlineServing | None = None  # online deployments' processes and the scoring URL
-    role_assignments: list[dict[str, str]] = field(default_factory=list)  # scope, principalId, roleDefinitionId, name
+    role_assignments: RoleAssignments = field(default_factory=RoleAssignments)  # at every scope (role_assignments.py)
     lro_retry_after: int = 1  # seconds the SDK waits between polls of an operation
     identity_header: str = field(default_factory=lambda: secrets.token_hex(16))  # the managed identity's secret
     tokens_issued: list[str] = field(default_factory=list)  # resources the managed identity gave tokens for

@@ -56,7 +56,8 @@ class AzureMLEmulator:
         self._server = LoopbackServer(self.app, str(cert), str(key))
         self.context.base_url = f"https://127.0.0.1:{self._server.port}"
         self.context.jobs = JobRunner(self.context, work_dir)
-        self.context.web_apps = WebApps(self.context.key_vault, self.vault_url, cert, key, work_dir / "webapps")
+        self.context.web_apps = WebApps(self.context.key_vault, self.vault_url, cert, key, work_dir / "webapps",
+                                        self.context.role_assignments, self.context.scope.subscription)
         self.context.serving = OnlineServing(self.context, work_dir / "online")
         storage.ensure_container()
         self._seed()
@@ -165,8 +166,8 @@ class AzureMLEmulator:
 
     def grant(self, principal_id: str, role_definition_id: str, scope: str) -> None:
         """A role assignment made outside llmops (an owner running `az role assignment create`)."""
-        self.context.role_assignments.append({"scope": scope, "name": principal_id + role_definition_id[-8:],
-                                              "principalId": principal_id, "roleDefinitionId": role_definition_id})
+        self.context.role_assignments.put(scope, principal_id + role_definition_id[-8:], principal_id,
+                                          role_definition_id)
 
     def reset(self) -> None:
         """Back to a fresh workspace: no resources but the seeded ones, no faults, an empty log."""

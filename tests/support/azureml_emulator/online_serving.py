@@ -2,8 +2,9 @@
 
 When a deployment's create (or update) operation is accepted, its server starts in the background from its
 image's build context (deployment_server.py); the operation stays InProgress until the server answers, then
-succeeds, or fails with the server's own last words, or because its image was never pushed (a deployment that
-fails to provision leaves traffic as it was).
+succeeds, or fails with the server's own last words, or because its image was never pushed (BadArgument, "Unable
+to download user container image ...", as the service says it; a deployment that fails to provision leaves traffic
+as it was). An image exists when a registry here holds it (`web_apps.push_image`, standing in for a push).
 Deleting the deployment, or its endpoint, stops its process.
 
 The scoring URL (`<base_url>/inference/<endpoint>/score`, the endpoint's scoringUri) does what Azure
@@ -96,9 +97,10 @@ class OnlineServing:
         image = str(((environment or {}).get("properties") or {}).get("image") or "")
         assert self.context.web_apps is not None
         context_dir = self.context.web_apps.image(image)
-        if context_dir is None:
-            raise ServiceError(400, "ResourceNotReady", f"User container image {image or '(none)'} could not be "
-                                                        "pulled: manifest unknown (push it to the registry first).")
+        if context_dir is None:  # the service's words for an image its registry lacks (aka.ms/oe-tsg#error-badargument)
+            raise ServiceError(400, "BadArgument", f"Unable to download user container image {image or '(none)'}: "
+                                                   "manifest unknown. Make sure the image is in the workspace's "
+                                                   "container registry.")
         variables = {str(k): str(v) for k, v in (properties.get("environmentVariables") or {}).items()}
         return Release(endpoint, deployment["name"], context_dir, variables)
 

@@ -33,6 +33,7 @@ from llmops.errors import LlmopsError
 from llmops.serving.image.run import RunningContext, run_context
 
 from .key_vault import KeyVault
+from .role_assignments import RoleAssignments
 
 PRODUCTION = "production"
 ROUTING_NAME = "x-ms-routing-name"
@@ -80,8 +81,11 @@ class Identity:
 
 
 class WebApps:
-    def __init__(self, key_vault: KeyVault, vault_url: str, cert: Path, key: Path, work_dir: Path) -> None:
+    def __init__(self, key_vault: KeyVault, vault_url: str, cert: Path, key: Path, work_dir: Path,
+                 role_assignments: RoleAssignments, subscription: str) -> None:
         self.key_vault = key_vault
+        self.role_assignments = role_assignments  # the emulator's one store (role_assignments.py), read here
+        self.subscription = subscription
         self.vault_url = vault_url  # <base>/keyvault/<name>: what a reference's SecretUri starts with
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(str(cert), str(key))
@@ -91,7 +95,6 @@ class WebApps:
         self.slots: dict[tuple[str, str], Slot] = {}  # (site, slot) lower-cased
         self.registries: dict[str, Registry] = {}
         self.identities: dict[str, Identity] = {}  # lower-cased name
-        self.role_assignments: dict[str, dict[str, Any]] = {}  # id -> {scope, principalId, roleDefinitionId}
         self.routed: list[str] = []  # the slot each request through a site's host went to
 
     # -- what tests set up -------------------------------------------------------------------------
@@ -168,10 +171,9 @@ class WebApps:
             return None, f"manifest for {reference} not found"
         client_id = str(slot.config.get("acrUserManagedIdentityID") or "")
         identity = next((i for i in self.identities.values() if i.client_id == client_id), None)
-        scope = f"/providers/Microsoft.ContainerRegistry/registries/{registry.name}".lower()
-        allowed = identity is not None and any(
-            a["principalId"] == identity.principal_id and a["scope"].lower().endswith(scope)
-            and a["roleDefinitionId"].lower().endswith(ACR_PULL) for a in self.role_assignments.values())
+        registry_id = (f"/subscriptions/{self.subscription}/resourceGroups/{registry.resource_group}/providers/"
+                       f"Microsoft.ContainerRegistry/registries/{registry.name}")
+        allowed = identity is not None and self.role_assignments.holds(identity.principal_id, registry_id, ACR_PULL)
         if not allowed:
             return None, f"unauthorized: the identity {client_id or '(none)'} may not pull {reference}"
         return registry.images[reference], ""
@@ -226,7 +228,6 @@ class WebApps:
             self.plans.clear()
             self.registries.clear()
             self.identities.clear()
-            self.role_assignments.clear()
             self.routed.clear()
 
 

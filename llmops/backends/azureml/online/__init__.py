@@ -10,10 +10,11 @@ from llmops.config.deployment_config import AzureOnlineEndpoint
 if TYPE_CHECKING:
     from llmops.backends.azureml.access import WorkspaceAccess
     from llmops.backends.azureml.online.target import AzureOnlineTarget
+    from llmops.backends.targets import ImageDigest
 
 
 def open_online_target(access: WorkspaceAccess, kind: str, block: AzureOnlineEndpoint, use_case: str, env: str,
-                       where: str) -> AzureOnlineTarget:
+                       where: str, image_digest: ImageDigest) -> AzureOnlineTarget:
     from llmops.backends.azureml.online.target import AzureOnlineTarget
 
-    return AzureOnlineTarget(access, FLAVORS[kind], block, use_case, env, where)
+    return AzureOnlineTarget(access, FLAVORS[kind], block, use_case, env, where, image_digest)

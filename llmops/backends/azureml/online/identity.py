@@ -1,12 +1,15 @@
 """The roles an online endpoint's identity needs, granted when the caller may, else the exact command to grant them.
 
-The endpoint server in the image reads the LLM connections from the env's Key Vault (KEYVAULT_NAME) and writes its
-production log to the workspace's default datastore, as the endpoint's system-assigned identity. The actions it
-performs map to built-in roles through roles.role_for, as every other role llmops names does. An assignment
-that exists is left alone; a missing one is created under a name derived from (scope, principal, role), so two
-deploys never make two; when the caller may not create it (403: assigning roles takes Owner or User Access
-Administrator), the deploy stops before any deployment is made and names the `az role assignment create`
-command an owner runs once.
+Only what the endpoint server in the image does, as its system-assigned identity: pull the image from the
+workspace's container registry (AcrPull; Azure ML grants it too when it creates the identity and may, so a deploy
+does not depend on that), and read the LLM connections' secrets from the env's Key Vault (KEYVAULT_NAME; Key Vault
+Secrets User, when the env names one). Nothing on the workspace: the server makes no Azure ML call (its production
+log goes to a mounted folder, serving/production_log.py), so no workspace role such as AzureML Data Scientist,
+which would let any code in the image read and change the workspace's data, models and jobs. The actions map to
+built-in roles through roles.role_for, as every other role llmops names does. An assignment that exists is left
+alone; a missing one is created under a name derived from (scope, principal, role), so two deploys never make two;
+when the caller may not create it (403: assigning roles takes Owner or User Access Administrator), the deploy
+stops before any deployment is made and names the `az role assignment create` command an owner runs once.
 """
 
 from __future__ import annotations
@@ -18,16 +21,15 @@ from azure.core.exceptions import HttpResponseError
 
 from llmops.backends.azureml.access import WorkspaceAccess
 from llmops.backends.azureml.http import get_json, send_json
-from llmops.backends.azureml.roles import ML, role_for
+from llmops.backends.azureml.roles import role_for
 from llmops.errors import LlmopsError
 
 API_VERSION = "2022-04-01"
-WORKSPACE_ACTIONS = (f"{ML}/workspaces/read", f"{ML}/workspaces/datastores/read",
-                     f"{ML}/workspaces/datastores/listSecrets/action")
+REGISTRY_ACTIONS = ("Microsoft.ContainerRegistry/registries/pull/read",)
 KEY_VAULT_ACTIONS = ("Microsoft.KeyVault/vaults/secrets/getSecret/action",)
 # Built-in role definitions have the same id in every tenant (az role definition list --name <role>).
 ROLE_IDS = {
-    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
 }
 
@@ -35,7 +37,7 @@ ROLE_IDS = {
 @dataclass(frozen=True)
 class Grant:
     scope: str  # an ARM id
-    described: str  # "workspace 'llmops-ws'"
+    described: str  # "key vault 'llmops-kv'"
     role: str
 
     def command(self, principal_id: str) -> str:
@@ -43,23 +45,27 @@ class Grant:
                 f"ServicePrincipal --role \"{self.role}\" --scope {self.scope}")
 
 
-def needed(access: WorkspaceAccess) -> list[Grant]:
+def _grants(scope: str, described: str, actions: tuple[str, ...]) -> list[Grant]:
+    return [Grant(scope, described, role) for role in dict.fromkeys(role_for(a) for a in actions)]
+
+
+def needed(access: WorkspaceAccess, registry_id: str) -> list[Grant]:
+    """`registry_id`: the workspace's container registry (its ARM id), where the deployments pull their image."""
     settings = access.settings
-    grants = [Grant(settings.workspace_id, f"workspace '{settings.workspace}'", role)
-              for role in dict.fromkeys(role_for(a) for a in WORKSPACE_ACTIONS)]
+    grants = _grants(registry_id, f"container registry '{registry_id.rstrip('/').rsplit('/', 1)[-1]}'",
+                     REGISTRY_ACTIONS)
     if settings.keyvault:
         vault = (f"/subscriptions/{settings.subscription_id}/resourceGroups/{settings.resource_group}/providers/"
                  f"Microsoft.KeyVault/vaults/{settings.keyvault}")
-        grants += [Grant(vault, f"key vault '{settings.keyvault}'", role)
-                   for role in dict.fromkeys(role_for(a) for a in KEY_VAULT_ACTIONS)]
+        grants += _grants(vault, f"key vault '{settings.keyvault}'", KEY_VAULT_ACTIONS)
     return grants
 
 
-def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str) -> list[str]:
+def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str, registry_id: str) -> list[str]:
     """Give the endpoint's identity its roles; returns what was granted, for the user. Raises, naming every command
     still to run, when the caller may not grant one."""
     granted, refused = [], []
-    for grant in needed(access):
+    for grant in needed(access, registry_id):
         if _assigned(access, grant, principal_id):
             continue
         try:

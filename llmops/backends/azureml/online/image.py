@@ -17,10 +17,23 @@ HEALTH_PATH = "/health"
 SCORE_PATH = "/score"
 
 
-def workspace_image(container_registry_id: str, use_case: str, model: ModelVersion) -> ImageName:
+def workspace_image(container_registry_id: str, use_case: str, model: ModelVersion, content_digest: str) -> ImageName:
     """The image in the workspace's registry (`/subscriptions/.../registries/llmopsws` -> llmopsws.azurecr.io)."""
     registry = container_registry_id.rstrip("/").rsplit("/", 1)[-1]
-    return image_name(registry, use_case, model.version, model.sha256)
+    return image_name(registry, use_case, model.version, content_digest)
+
+
+# How Azure ML says a deployment's container image could not be pulled (its troubleshooting guide's BadArgument
+# "Unable to download user container image"; a pull's own words otherwise).
+_PULL_FAILURES = ("unable to download user container image", "manifest unknown", "failed to pull image",
+                  "image not found")
+
+
+def image_not_pulled(message: str, image: ImageName) -> bool:
+    """Whether a failed deployment's message says its image could not be pulled (never pushed, or pushed elsewhere)."""
+    text = message.lower()
+    return any(phrase in text for phrase in _PULL_FAILURES) or (
+        image.reference.lower() in text and "pull" in text)
 
 
 def serving_environment(image: ImageName, model: ModelVersion) -> Any:

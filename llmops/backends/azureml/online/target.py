@@ -25,9 +25,10 @@ from llmops.backends.azureml.access import WorkspaceAccess
 from llmops.backends.azureml.errors import azure_error, is_azure_error, missing_in_workspace
 from llmops.backends.azureml.online.flavors import Flavor
 from llmops.backends.azureml.online.identity import grant_roles
-from llmops.backends.azureml.online.image import serving_environment, workspace_image
+from llmops.backends.azureml.online.image import image_not_pulled, serving_environment, workspace_image
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ScoringReply, release_variables
+from llmops.backends.serving_image import ImageName
+from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ImageDigest, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -66,6 +67,7 @@ class AzureOnlineTarget:
     use_case: str
     env: str
     where: str  # "use_cases/x/configs/deployment_config.json: azure_managed_endpoint for env 'dev'"
+    image_digest: ImageDigest  # names a model version's serving image, as `llmops image build` tagged it
     removes_failed_release: bool = field(default=False, init=False)
 
     @property
@@ -133,8 +135,9 @@ class AzureOnlineTarget:
                               "Kubernetes one; give this target another ENDPOINT_NAME")
         principal = getattr(getattr(found, "identity", None), "principal_id", None)
         if principal:
+            registry = self._workspace_registry()
             notes += self._call(f"granting roles to endpoint '{self.endpoint}'",
-                                lambda: grant_roles(self.access, self.endpoint, principal))
+                                lambda: grant_roles(self.access, self.endpoint, principal, registry))
         return self._record(found), notes
 
     def state(self) -> Endpoint:
@@ -184,17 +187,13 @@ class AzureOnlineTarget:
             raise DeploymentInUse(existing, split)
         if existing is not None and existing.same_release(deployment) and self._provisioned(deployment.name):
             return existing
-        registry = self._call("reading the workspace's container registry",
-                              lambda: self._client.workspaces.get(self.access.settings.workspace).container_registry)
-        if not registry:
-            raise LlmopsError(f"workspace '{self.access.settings.workspace}' has no container registry for the "
-                              f"serving image; attach one (az ml workspace update --container-registry <id>)")
+        registry = self._workspace_registry()
         tags = {MODEL_TAG: f"{model.name}:{model.version}", FLOW_TAG: deployment.flow,
                 VARIANT_TAG: json.dumps(deployment.variant, sort_keys=True, separators=(",", ":")),
                 LABEL_TAG: deployment.variant_label}
+        image = workspace_image(registry, self.use_case, model, self.image_digest(model))
         spec = self.flavor.deployment(
-            self.block, deployment.name, f"azureml:{model.name}:{model.version}",
-            serving_environment(workspace_image(registry, self.use_case, model), model),
+            self.block, deployment.name, f"azureml:{model.name}:{model.version}", serving_environment(image, model),
             {**deployment.env_vars, **release_variables(deployment)}, tags)
         logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
                     deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
@@ -204,15 +203,25 @@ class AzureOnlineTarget:
         except Exception as error:
             if not is_azure_error(error):
                 raise
-            raise self._not_provisioned(deployment.name, error, split) from error
+            raise self._not_provisioned(deployment.name, error, split, image, model) from error
         return self._deployment(made)
+
+    def _workspace_registry(self) -> str:
+        """The ARM id of the workspace's container registry: where its deployments pull the serving image from."""
+        registry = self._call("reading the workspace's container registry",
+                              lambda: self._client.workspaces.get(self.access.settings.workspace).container_registry)
+        if not registry:
+            raise LlmopsError(f"workspace '{self.access.settings.workspace}' has no container registry for the "
+                              f"serving image; attach one (az ml workspace update --container-registry <id>)")
+        return str(registry)
 
     def _provisioned(self, name: str) -> bool:
         found = self._call(f"reading deployment '{name}'",
                            lambda: self._client.online_deployments.get(name=name, endpoint_name=self.endpoint))
         return str(found.provisioning_state).lower().endswith("succeeded")
 
-    def _not_provisioned(self, name: str, error: BaseException, split: Split) -> LlmopsError:
+    def _not_provisioned(self, name: str, error: BaseException, split: Split, image: ImageName,
+                         model: ModelVersion) -> LlmopsError:
         """One line: why the deployment's operation failed (the service's code and first line), and what to do."""
         from azure.core.exceptions import HttpResponseError
 
@@ -220,6 +229,12 @@ class AzureOnlineTarget:
         code, message = str(getattr(details, "code", "") or ""), str(getattr(details, "message", "") or "")
         first = next((line.strip() for line in message.splitlines() if line.strip()), "").rstrip(".")
         where = f"; traffic is unchanged ({split.describe()})"
+        if image_not_pulled(message, image):  # the image was never pushed: the fix is llmops', not the logs'
+            return LlmopsError(
+                f"deployment '{name}' of {self.flavor.described} '{self.endpoint}' was not provisioned: its image "
+                f"{image.reference} is not in the workspace's container registry ({code}); build and push it: llmops "
+                f"image build --use-case {self.use_case} --env {self.env} --model-version {model.version} --push, "
+                f"then deploy again{where}")
         if code in QUOTA_CODES or "quota" in message.lower():  # nothing ran, so there are no logs to read
             size = self.block.DEPLOYMENT_VM_SIZE or "the default size"
             return LlmopsError(

@@ -30,7 +30,7 @@ from llmops.backends.azureml.webapp import routing as site_routing
 from llmops.backends.azureml.webapp.host import AzureWebApp
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.serving_image import image_name
-from llmops.backends.targets import WEBAPP, ScoringReply, release_variables
+from llmops.backends.targets import LABEL_VARIABLE, WEBAPP, ImageDigest, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
 from llmops.backends.types import ModelVersion
 from llmops.backends.webapp import PRODUCTION, STAGING, WebAppRelease, WebAppRouting
@@ -38,7 +38,7 @@ from llmops.errors import LlmopsError
 
 # App Service's own switch: a request carrying it goes to the production slot whatever the ramp-up rules say.
 PRODUCTION_ONLY = "?x-ms-routing-name=self"
-FLOW_VARIABLE, LABEL_VARIABLE = "LLMOPS_FLOW", "LLMOPS_VARIANT_LABEL"
+FLOW_VARIABLE = "LLMOPS_FLOW"
 
 
 @dataclass
@@ -46,6 +46,7 @@ class WebAppDeployTarget:
     host: AzureWebApp
     use_case: str
     env: str
+    image_digest: ImageDigest  # names a model version's serving image, as `llmops image build` tagged it
     kind: str = field(default=WEBAPP, init=False)
     # A failed release stays on the staging slot at 0% (its container's log is there to read); the next replaces it.
     removes_failed_release: bool = field(default=False, init=False)
@@ -56,7 +57,7 @@ class WebAppDeployTarget:
 
     def release(self, model: ModelVersion, deployment: Deployment | None = None) -> WebAppRelease:
         """`model`'s image in the block's registry, as `llmops image build --push` named it."""
-        image = image_name(self.host.target.registry, self.use_case, model.version, model.sha256)
+        image = image_name(self.host.target.registry, self.use_case, model.version, self.image_digest(model))
         variables = {} if deployment is None else {**release_variables(deployment), FLOW_VARIABLE: deployment.flow,
                                                    LABEL_VARIABLE: deployment.variant_label}
         return WebAppRelease(image.reference, image.tag, model.name, model.version, variables)

@@ -6,11 +6,12 @@ identity holds the roles in `context.roles` (AzureML Data Scientist by default);
 forbids (`faults.forbid`) is added to each set's notActions, so what a caller reads here agrees with
 the 403s it gets.
 
-Role assignments (`{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, on the workspace and
-on the key vault): listed with `$filter=principalId eq '<id>'`, created with PUT when the caller's roles
-allow `Microsoft.Authorization/roleAssignments/write` (Owner, User Access Administrator: not AzureML Data
-Scientist), else ARM's AuthorizationFailed; the same role for the same principal at the same scope under
-another name is a 409 RoleAssignmentExists.
+Role assignments (`{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, on the workspace, the
+key vault and a container registry), kept in the one store of ..role_assignments: listed with `$filter=principalId
+eq '<id>'` (those made at the scope or above it), created with PUT when the caller's roles allow
+`Microsoft.Authorization/roleAssignments/write` (Owner, User Access Administrator: not AzureML Data Scientist),
+else ARM's AuthorizationFailed; the same role for the same principal at the same scope under another name is a
+409 RoleAssignmentExists. A registry the emulator does not hold is a 404, as ARM answers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from typing import Any
 
 from ..context import Context
-from ..errors import ServiceError, bad_request
+from ..errors import bad_request, not_found
 from ..faults import _arm_forbidden
 from ..http import Request, Response, json_response
 from ..routing import PROVIDER, WORKSPACE_PATH, Router
@@ -111,34 +112,32 @@ def register(router: Router, context: Context) -> None:
                 "properties": {"scope": found["scope"], "principalId": found["principalId"],
                                "roleDefinitionId": found["roleDefinitionId"], "principalType": "ServicePrincipal"}}
 
+    def check_resource(params: dict[str, str]) -> None:
+        registry = params.get("registry")
+        if registry is not None and (context.web_apps is None or registry.lower() not in context.web_apps.registries):
+            raise not_found(f"Microsoft.ContainerRegistry/registries/{registry}", params["resource_group"])
+
     def list_assignments(request: Request, params: dict[str, str]) -> Response:
-        scope = scope_of(request).lower()
+        check_resource(params)
         wanted = re.search(r"principalId eq '([^']+)'", request.query.get("$filter", ""))
-        found = [a for a in context.role_assignments if scope.startswith(a["scope"].lower())
-                 and (wanted is None or a["principalId"] == wanted[1])]
+        found = context.role_assignments.applying(scope_of(request), wanted[1] if wanted else None)
         return json_response({"value": [assignment(a) for a in found]})
 
     def put_assignment(request: Request, params: dict[str, str]) -> Response:
+        check_resource(params)
         if not may_assign():
             raise _arm_forbidden(request, "Microsoft.Authorization/roleAssignments/write")
         properties = (request.json() or {}).get("properties") or {}
         if not properties.get("roleDefinitionId") or not properties.get("principalId"):
             raise bad_request("A role assignment needs properties.roleDefinitionId and properties.principalId.")
-        scope = scope_of(request)
-        new = {"scope": scope, "name": params["name"], "principalId": properties["principalId"],
-               "roleDefinitionId": properties["roleDefinitionId"]}
-        for existing in context.role_assignments:
-            same = (existing["scope"].lower(), existing["principalId"], existing["roleDefinitionId"].lower()) == (
-                scope.lower(), new["principalId"], new["roleDefinitionId"].lower())
-            if same and existing["name"] != new["name"]:
-                raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
-            if same:
-                return json_response(assignment(existing))
-        context.role_assignments.append(new)
-        return json_response(assignment(new), 201)
+        made, new = context.role_assignments.put(scope_of(request), params["name"], properties["principalId"],
+                                                 properties["roleDefinitionId"])
+        return json_response(assignment(made), 201 if new else 200)
 
-    vault = "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults/{vault}"
-    for base in (WORKSPACE_PATH, vault):
+    group = "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers"
+    vault = group + "/Microsoft.KeyVault/vaults/{vault}"
+    registry = group + "/Microsoft.ContainerRegistry/registries/{registry}"
+    for base in (WORKSPACE_PATH, vault, registry):
         assignments = base + "/providers/Microsoft.Authorization/roleAssignments"
         options: dict[str, Any] = {"provider": AUTHORIZATION, "api_versions": AUTHORIZATION_API_VERSIONS}
         router.add("GET", assignments, "roleAssignments", list_assignments, **options)

@@ -2,11 +2,11 @@
 
 Plans (serverfarms), sites and their slots, a site's web configuration (container, ramp-up rules), its app
 settings, slot swaps (a long-running POST), tags at a site's scope, and beside them the resource group, the
-container registry, user-assigned identities and role assignments on a registry. Bodies are read with
-azure-mgmt-web's own models (checked as rest_models checks azure-ai-ml's, then deserialized with the SDK's
-model_base), and what App Service refuses is refused: an unknown SKU, a site on a plan that does not exist, a
-slot on a tier without slots (Free, Shared, Basic), an identity the site was not given, a ramp-up rule to a host
-that is not one of the site's slots. Sites and slots run in ..web_apps.
+container registry and user-assigned identities (role assignments on a registry are routes/authorization.py's).
+Bodies are read with azure-mgmt-web's own models (checked as rest_models checks azure-ai-ml's, then deserialized
+with the SDK's model_base), and what App Service refuses is refused: an unknown SKU, a site on a plan that does not
+exist, a slot on a tier without slots (Free, Shared, Basic), an identity the site was not given, a ramp-up rule to
+a host that is not one of the site's slots. Sites and slots run in ..web_apps.
 """
 
 from __future__ import annotations
@@ -110,27 +110,6 @@ def register(router: Router, context: Context) -> None:
             "location": scope.location,
             "properties": {"tenantId": "00000000-0000-0000-0000-000000000001", "principalId": identity.principal_id,
                            "clientId": identity.client_id}})
-
-    def put_role_assignment(request: Request, params: dict[str, str]) -> Response:
-        group(params)
-        if params["registry"].lower() not in apps().registries:
-            raise not_found("Microsoft.ContainerRegistry/registries", params["registry"], params)
-        body = request.json() or {}
-        properties = body.get("properties") or {}
-        for key in ("roleDefinitionId", "principalId"):
-            if not isinstance(properties.get(key), str) or not properties[key]:
-                raise ServiceError(400, "InvalidRoleAssignmentRequest", f"The {key} property is required.")
-        assignment_scope = request.path.split("/providers/Microsoft.Authorization/", 1)[0]
-        found = next((a for a in apps().role_assignments.values() if a["scope"].lower() == assignment_scope.lower()
-                      and a["principalId"] == properties["principalId"]
-                      and a["roleDefinitionId"].lower() == properties["roleDefinitionId"].lower()), None)
-        if found is not None:
-            raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
-        record = {"scope": assignment_scope, **{k: properties[k] for k in ("roleDefinitionId", "principalId")}}
-        apps().role_assignments[params["assignment"]] = record
-        return json_response({"id": request.path, "name": params["assignment"],
-                              "type": "Microsoft.Authorization/roleAssignments",
-                              "properties": {**record, "principalType": properties.get("principalType", "")}}, 201)
 
     # -- plans -----------------------------------------------------------------------------------
 
@@ -333,9 +312,6 @@ def register(router: Router, context: Context) -> None:
         "Microsoft.ContainerRegistry", ("2023-07-01", "2023-11-01-preview", "2025-04-01"))
     add("GET", GROUP + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity}",
         "userAssignedIdentities", get_identity, "Microsoft.ManagedIdentity", ("2023-01-31", "2024-11-30"))
-    add("PUT", GROUP + "/providers/Microsoft.ContainerRegistry/registries/{registry}/providers/Microsoft.Authorization/"
-        "roleAssignments/{assignment}", "roleAssignments", put_role_assignment, "Microsoft.Authorization",
-        ("2022-04-01",))
     add("GET", GROUP + "/providers/Microsoft.Web/serverfarms/{plan}", "serverfarms", get_plan)
     add("PUT", GROUP + "/providers/Microsoft.Web/serverfarms/{plan}", "serverfarms", put_plan)
     for base, kind in ((SITES, "sites"), (SLOT, "sites/slots")):
