@@ -14,6 +14,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed
 from llmops.steps.evaluate import EvaluationResult, evaluate
 from llmops.steps.experiment import ExperimentResult, experiment
+from llmops.steps.judge_calibration import CalibrationResult, calibrate_judges
 from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
 
@@ -32,12 +33,13 @@ class ExperimentPipelineResult:
     evaluation: EvaluationResult
     report: ReportStepResult
     failure: LlmopsError | None  # raised by the caller once the results are shown
+    calibration: CalibrationResult | None = None  # the env's LLM judges, pinned and measured on their labels
 
 
 def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
                         variants: str = "each", max_runs: int = 16, progress: ProgressFactory | None = None,
                         backend: Backend | None = None, cancel: bool = False) -> ExperimentPipelineResult:
-    """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
+    """register data -> experiment -> evaluate (and calibrate its judges) -> report -> gates: the PR (and CI) pipeline.
 
     The report is written even when runs have too many failed lines or a gate fails, so the reason
     can be read in it; the failure is returned for the caller to raise after showing the results.
@@ -51,6 +53,7 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
     exp = experiment(workspace, use_case, env, session, variants, max_runs, progress, fail_on_failed_lines=False,
                      backend=backend, cancel=cancel)
     ev = evaluate(workspace, use_case, env, session, progress, backend, cancel=cancel)
+    calibration = calibrate_judges(workspace, use_case, env, session, "evaluation", progress, backend, cancel=cancel)
     rep = report(workspace, use_case, env, enforce_gates=False, backend=backend)
     failure: LlmopsError | None = None
     if exp.failing_runs:
@@ -60,7 +63,7 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
                              f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
     elif not rep.report.gates_passed:
         failure = GateFailed(str(rep.report.gate_failure_message))
-    return ExperimentPipelineResult(data, exp, ev, rep, failure)
+    return ExperimentPipelineResult(data, exp, ev, rep, failure, calibration)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ from llmops.report.comparison import Comparison, compare
 from llmops.report.csv_files import write_metrics_csv, write_results_csv
 from llmops.report.failures import FailureContext, FailureGroup, failed_lines_of, group_failures
 from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_message, parse_gates
+from llmops.report.judge_agreement import JudgeRecord
+from llmops.report.judge_gates import judge_gate_results, split_judge_gates
+from llmops.report.judge_section import baseline_judges, judges_section
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
 from llmops.report.summary import build_summary
@@ -67,6 +70,7 @@ def write_report(
     now: datetime | None = None,
     context: FailureContext | None = None,
     skipped: Sequence[object] = (),
+    judges: Sequence[JudgeRecord] = (),
 ) -> ReportResult:
     """Compare the variants, check the gates, group the failed lines by cause and write every report file.
 
@@ -74,6 +78,7 @@ def write_report(
     Gate objects. Gate failures are returned, not raised: the caller decides (GateFailed, exit 3).
     `context` lets a fix name the flows' requirements files; without it, fixes name only use case and env.
     `skipped`: the evaluations the env skipped, each saying why as its text (a gate on their metric names them).
+    `judges`: the LLM judges of the report's evaluations, pinned in it; `judge_kappa` gates are checked on them.
     """
     for kind, name in (("use case", use_case), ("environment", env)):
         if not _FOLDER_NAME.fullmatch(name) or name in (".", ".."):
@@ -84,9 +89,9 @@ def write_report(
         raise StepFailed(
             f"report for '{use_case}' in '{env}': no experiment runs were given; run the experiment first"
         )
-    parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
+    parsed, judge_gates = split_judge_gates(parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates))
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
-    gate_results = evaluate_gates(parsed, comparison, skipped)
+    gate_results = evaluate_gates(parsed, comparison, skipped) + judge_gate_results(judge_gates, judges)
     failures = group_failures(failed_lines_of(runs, evaluations), context or FailureContext(use_case, env))
 
     created = (now or datetime.now(UTC)).astimezone(UTC)
@@ -94,6 +99,7 @@ def write_report(
     folder = _new_folder(env_folder, created.strftime("%Y%m%d-%H%M%S"))
     summary = build_summary(use_case, env, created, folder.name, comparison, gate_results, failures,
                             [str(skip) for skip in skipped])
+    summary["judges"] = judges_section(judges, baseline_judges(env_folder))  # before `latest` moves here
 
     result = ReportResult(
         folder=folder,

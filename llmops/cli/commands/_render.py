@@ -60,3 +60,13 @@ def gate_checks(results: Sequence[Any]) -> None:
         on = f" on {gate.checked_on}" if gate.checked_on else ""
         value = gate.value if gate.value is not None else gate.note  # a value as Python prints it: 1.0, 0.75
         out(f"gate {gate.metric} {gate.expression}{on}: {value} -> {'pass' if gate.passed else 'FAIL'}")
+
+
+def judge_agreements(calibration: Any) -> None:
+    """A line per LLM judge: who it is and how far it agrees with its human labels (a CalibrationResult)."""
+    from llmops.report.judge_section import agreement_text
+
+    for judge in calibration.judges if calibration is not None else []:
+        record = judge.record
+        out(f"judge {record.flow} ({record.model} via {record.provider}, prompt {record.prompt_sha256[:12]}): "
+            f"{agreement_text(record.to_dict()['agreement'])}")
