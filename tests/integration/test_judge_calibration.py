@@ -201,6 +201,12 @@ def test_a_judge_kappa_gate_below_the_agreement_fails_with_exit_3(tmp_path: Path
         passed = llmops(tmp_path, "report", "-u", "mini", "-e", "pr")
         assert passed.code == 0, passed.err
         assert "gate judge_kappa >= 0.4 on judge: 0.5 -> pass" in passed.out
+        # The prompt edited but the judge not calibrated again: its kappa no longer stands for it.
+        (folder / "flows/judge/ask.jinja2").write_text(ASK + "Be strict.\n", encoding="utf-8")
+        stale = llmops(tmp_path, "report", "-u", "mini", "-e", "pr")
+        assert stale.code == 3
+        assert ("needs >= 0.4; its prompt changed since it was calibrated; run: llmops evaluate --use-case mini "
+                "--env pr") in stale.err
 
 
 def test_a_judge_kappa_gate_without_a_calibrated_judge_fails_saying_what_to_add(tmp_path: Path) -> None:
