@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,7 @@ def current_records(state_dir: Path, use_case: str, env: str, flows: Sequence[Fl
                                              or file_sha256(labels) != record.agreement.labels_sha256):
             changed.append(f"its {LABELS_FILE}")
         if changed:
-            record = JudgeRecord(**{**record.__dict__, "stale": f"{' and '.join(changed)} changed since it was "
-                                                                f"calibrated; run: {rerun}"})
+            record = replace(record, stale=f"{' and '.join(changed)} changed since it was calibrated; run: {rerun}")
         records.append(record)
     return records
 
