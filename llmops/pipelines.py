@@ -15,6 +15,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import GateFailed, LlmopsError, StepFailed
 from llmops.steps.evaluate import EvaluationResult, evaluate
 from llmops.steps.experiment import ExperimentResult, experiment
+from llmops.steps.judge_calibration import CalibrationResult, calibrate_judges
 from llmops.steps.production_runs import ProductionRunsResult, run_production
 from llmops.steps.register_data import RegisterDataResult, register_data
 from llmops.steps.report import ReportStepResult, report
@@ -35,12 +36,13 @@ class ExperimentPipelineResult:
     report: ReportStepResult
     failure: LlmopsError | None  # raised by the caller once the results are shown
     production: ProductionRunsResult | None = None  # production's runs on the same lines, when a gate compares
+    calibration: CalibrationResult | None = None  # the env's LLM judges, pinned and measured on their labels
 
 
 def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,
                         variants: str = "each", max_runs: int = 16, progress: ProgressFactory | None = None,
                         backend: Backend | None = None, cancel: bool = False) -> ExperimentPipelineResult:
-    """register data -> experiment -> evaluate -> report -> gates: the PR (and CI) pipeline.
+    """register data -> experiment -> evaluate (and calibrate its judges) -> report -> gates: the PR (and CI) pipeline.
 
     The report is written even when runs have too many failed lines or a gate fails, so the reason
     can be read in it; the failure is returned for the caller to raise after showing the results.
@@ -57,6 +59,7 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
     production = None
     if compares_with_production(use_case.env(env).GATES):  # production on the same lines, for the gates
         production = run_production(workspace, use_case, env, session, progress, backend)
+    calibration = calibrate_judges(workspace, use_case, env, session, "evaluation", progress, backend, cancel=cancel)
     rep = report(workspace, use_case, env, enforce_gates=False, backend=backend)
     failure: LlmopsError | None = None
     if exp.failing_runs:
@@ -66,7 +69,7 @@ def experiment_pipeline(workspace: Workspace, use_case: UseCase, env: str, sessi
                              f"(FAILED_LINE_THRESHOLD in llmops_config.json): {details}")
     elif not rep.report.gates_passed:
         failure = GateFailed(str(rep.report.gate_failure_message))
-    return ExperimentPipelineResult(data, exp, ev, rep, failure, production)
+    return ExperimentPipelineResult(data, exp, ev, rep, failure, production, calibration)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 from llmops.config.data_config import PRODUCTION_LOG_PURPOSES, Dataset
 from llmops.config.datasets import DatasetFile, read_jsonl
 from llmops.config.flow import Flow, flow_name, load_flow
+from llmops.config.judge_calibration import LABELS_FILE, has_calibration, read_calibration
+from llmops.config.judge_flow import is_judge
 from llmops.config.mapping_config import DATA_REF, RUN_OUTPUT_REF
 from llmops.config.problems import Problem, display_path
 from llmops.config.skipped_evaluations import skipped_evaluations
@@ -59,6 +61,7 @@ def check_use_case(use_case: UseCase) -> list[Problem]:
     _check_experiment_mapping(c)
     _check_evaluation_mappings(c)
     _check_deployments(c, envs)
+    _check_calibrations(c)
     return list(dict.fromkeys(c.problems))  # one line per problem even when two envs share a flow
 
 
@@ -194,3 +197,16 @@ def _check_deployments(c: _Checker, envs: list[str]) -> None:
         except json.JSONDecodeError as exc:
             c.add("deployment", f"{where}.TEST_FILE_PATH",
                   f"'{block.TEST_FILE_PATH}' is not valid JSON (line {exc.lineno}: {exc.msg})")
+
+
+def _check_calibrations(c: _Checker) -> None:
+    """Each judge's calibration set (llmops/config/judge_calibration.py), once per flow."""
+    for flow in {f.folder: f for f in c.flows.values() if f is not None}.values():
+        if not has_calibration(flow):
+            continue
+        if not is_judge(flow):
+            c.problems.append(Problem(display_path(flow.folder / LABELS_FILE, c.uc.root), "",
+                                      f"flow '{flow.name}' calls no LLM, so it has no judge to calibrate; remove the "
+                                      "calibration files or put them beside an LLM judge"))
+            continue
+        read_calibration(flow, c.uc.root, c.problems)

@@ -16,6 +16,7 @@ from llmops.report.charts import metric_chart
 from llmops.report.comparison import Comparison, MetricComparison
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import GateResult
+from llmops.report.judge_section import agreement_text
 from llmops.report.production_render import html_section
 from llmops.report.stats import METHOD_NOTE
 from llmops.report.worst_lines import WorstLines, worst_lines
@@ -49,6 +50,7 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         failures_note=f"{fmt.lines(sum(g['lines'] for g in summary['failures']))} failed; {RETRIED}.",
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],
         method=METHOD_NOTE,
+        judge_agreement=agreement_text,
     )
 
 

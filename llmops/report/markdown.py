@@ -13,6 +13,7 @@ from typing import Any
 from llmops.report import formatting as fmt
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import shown_value
+from llmops.report.judge_section import markdown_lines as judge_lines
 from llmops.report.production_render import markdown_lines
 
 MAX_LINES = 60
@@ -36,6 +37,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head = [summary["marker"], f"### llmops report · {summary['use_case']} · {summary['env']}", ""]
     head += [_gate_verdict(summary["gates"]), "", _context(summary)]
     head += _failed_gates(summary["gates"]["results"])
+    head += judge_lines(summary.get("judges"))
     head += _skipped(summary.get("skipped_evaluations", []))
     head += _failures(summary["failures"])
     head += markdown_lines(summary.get("against_production"))

@@ -23,6 +23,9 @@ from llmops.report.comparison import Comparison, compare
 from llmops.report.csv_files import write_metrics_csv, write_results_csv
 from llmops.report.failures import FailureContext, FailureGroup, failed_lines_of, group_failures
 from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_message, parse_gates
+from llmops.report.judge_agreement import JudgeRecord
+from llmops.report.judge_gates import judge_gate_results, split_judge_gates
+from llmops.report.judge_section import baseline_judges, judges_section
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
 from llmops.report.production_gates import (
@@ -79,6 +82,7 @@ def write_report(
     skipped: Sequence[object] = (),
     production: ProductionBaseline | None = None,
     calls: Mapping[str, RunCalls] | None = None,
+    judges: Sequence[JudgeRecord] = (),
 ) -> ReportResult:
     """Compare the variants, check the gates, group the failed lines by cause and write every report file.
 
@@ -88,6 +92,7 @@ def write_report(
     `skipped`: the evaluations the env skipped, each saying why as its text (a gate on their metric names them).
     `production`: the model serving users and its runs on these lines, for gates with vs_production; `calls`: each
     run's LLM calls (run id -> RunCalls), for gates on cost_per_line, latency_p50 and latency_p95.
+    `judges`: the LLM judges of the report's evaluations, pinned in it; `judge_kappa` gates are checked on them.
     """
     for kind, name in (("use case", use_case), ("environment", env)):
         if not _FOLDER_NAME.fullmatch(name) or name in (".", ".."):
@@ -98,9 +103,10 @@ def write_report(
         raise StepFailed(
             f"report for '{use_case}' in '{env}': no experiment runs were given; run the experiment first"
         )
-    parsed = parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates)
+    parsed, judge_gates = split_judge_gates(parse_gates(gates) if isinstance(gates, Mapping) else tuple(gates))
     comparison = compare(runs, evaluations, primary_metric=parsed[0].metric if parsed else None)
     gate_results = evaluate_gates([g for g in parsed if g.metric not in USAGE_METRICS], comparison, skipped)
+    gate_results += judge_gate_results(judge_gates, judges)
     usage_results, usage_shown = usage_threshold_results([g for g in parsed if g.metric in USAGE_METRICS],
                                                          comparison, calls or {})
     gate_results += usage_results
@@ -117,6 +123,7 @@ def write_report(
     against_production = section_json(checks, usage_shown)
     if against_production is not None:
         summary["against_production"] = against_production
+    summary["judges"] = judges_section(judges, baseline_judges(env_folder))  # before `latest` moves here
 
     result = ReportResult(
         folder=folder,

@@ -165,7 +165,9 @@ def _mean(values: tuple[float | None, ...]) -> float:
 def _report(workspace: Workspace, use_case: UseCase, env: str, source: PostProdSource,
             result: RunResult) -> tuple[Any, list[Any], Path | None]:
     """One report 'run' per deployment (the lines it answered) with its evaluation, then current vs prior."""
+    from llmops.config.judge_flow import judge_flows
     from llmops.report.deployment_comparison import compare_deployments, write_deployment_comparison
+    from llmops.report.judge_section import current_records
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
     from llmops.report.writer import write_report
 
@@ -192,7 +194,10 @@ def _report(workspace: Workspace, use_case: UseCase, env: str, source: PostProdS
             eval_flow=record.flow, run_id=run_id, experiment_run_id=run_id, dataset=record.dataset,
             metrics=means, line_values=line_values, line_errors=tuple(o.error for o in lines),
         ))
-    report = write_report(use_case.name, env, runs, evaluations, {}, workspace.reports_dir / "post_prod")
+    judges = current_records(workspace.state_dir, use_case.name, env, judge_flows(use_case, env, "post_prod"),
+                             rerun=f"llmops post-prod-eval --use-case {use_case.name} --env {env}")
+    report = write_report(use_case.name, env, runs, evaluations, {}, workspace.reports_dir / "post_prod",
+                          judges=judges)
     block = use_case.deployment.for_env("local", env)
     current = getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
     prior = getattr(block, "PRIOR_DEPLOYMENT_NAME", "")

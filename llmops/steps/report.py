@@ -114,17 +114,22 @@ def _number(value: object) -> float | None:
 
 def report(workspace: Workspace, use_case: UseCase, env: str, enforce_gates: bool = True,
            backend: Backend | None = None) -> ReportStepResult:
+    from llmops.config.judge_flow import judge_flows
     from llmops.report.failures import FailureContext
+    from llmops.report.judge_section import current_records
     from llmops.report.writer import write_report
 
     backend = backend or open_backend(workspace, use_case, env)
     runs, evaluations = load_runs(workspace, use_case, env, backend=backend)
     gates = use_case.env(env).GATES
     production = _production(workspace, use_case, env, backend) if compares_with_production(gates) else None
+    judges = current_records(workspace.state_dir, use_case.name, env, judge_flows(use_case, env, "evaluation"),
+                             rerun=f"llmops evaluate --use-case {use_case.name} --env {env}")
     result = write_report(use_case.name, env, runs, evaluations, gates, workspace.reports_dir,
                           context=FailureContext.of(use_case, env), skipped=skipped_evaluations(use_case, env),
                           production=production,
-                          calls=_calls(workspace, [*runs, *(production.runs if production else ())], gates))
+                          calls=_calls(workspace, [*runs, *(production.runs if production else ())], gates),
+                          judges=judges)
     if enforce_gates and not result.gates_passed:
         raise GateFailed(f"{result.gate_failure_message} (report: {result.folder})")
     return ReportStepResult(report=result)

@@ -64,14 +64,22 @@ def test_replayed_pr_run_scores_both_variants_and_passes_its_gate(tmp_path: Path
 # The judge's recorded scores of the 16 logged answers; the five wrong on purpose (lines 3, 6, 8, 10, 12) all
 # score 1 or 2, and so do two right ones (5 and 11): the README's 14 of 16.
 JUDGED = [f"{score}.0" for score in (5, 5, 5, 1, 5, 2, 2, 5, 1, 5, 1, 2, 1, 5, 5, 5)]
+JUDGE_AGREEMENT = ("judge evaluation_post_prod (gpt-35-turbo via replay, prompt 4caaccad0e8f): kappa 0.329 "
+                   "[-0.050, 0.708], raw agreement 0.667, n=24")
 
 
 def test_the_postprodeval_env_judges_the_production_log_with_its_standard_flow(tmp_path: Path) -> None:
     copy_use_case(tmp_path, NAME)
     judged = llmops(tmp_path, "run", "-u", NAME, "-e", "postprodeval")
     assert judged.returncode == 0, judged.stderr[-3000:]
-    assert runs_table(judged.stdout) == [f"{NAME}_postprodeval_defaults_{NAME}_pp_eval: 16 lines, 0 failed "
-                                         "(ran 16 lines); acceptable=0.562, score=3.438"]
+    assert runs_table(judged.stdout) == [
+        f"{NAME}_postprodeval_defaults_{NAME}_pp_eval: 16 lines, 0 failed (ran 16 lines); acceptable=0.562, "
+        "score=3.438",
+        f"{NAME}_postprodeval_calibration_{NAME}_evaluation_post_prod_calibration: 24 lines, 0 failed (ran 24 lines); "
+        "acceptable=0.542, score=3.417"]
+    # The judge against its 24 human labels (flows/evaluation_post_prod/calibration.jsonl), as the use case's
+    # README gives it for the embedded model: 16 of 24 agree.
+    assert JUDGE_AGREEMENT in judged.stdout
     assert "gate acceptable >= 0.5 on defaults: 0.5625 -> pass" in judged.stdout
     results = rows(tmp_path / f"reports/{NAME}/postprodeval/latest/results.csv")
     assert [r["output.score"] for r in results] == JUDGED
@@ -83,5 +91,6 @@ def test_post_prod_eval_of_dev_gives_the_same_judgements_and_compares_the_deploy
     assert post_prod.returncode == 0, post_prod.stderr[-3000:]
     assert post_prod.stdout.startswith(f"source: dataset {NAME}_production_log version 1\n")
     assert "### Deployments: green (current) against blue (prior)" in post_prod.stdout
+    assert JUDGE_AGREEMENT in post_prod.stdout  # the same judge, calibrated on the same labels
     results = rows(tmp_path / f"reports/post_prod/{NAME}/dev/latest/results.csv")
     assert [r["output.score"] for r in sorted(results, key=lambda r: int(r["line_index"]))] == JUDGED

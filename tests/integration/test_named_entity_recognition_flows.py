@@ -185,3 +185,16 @@ def test_the_production_log_has_the_columns_the_judge_reads() -> None:
     columns = {re.fullmatch(r"\$\{data\.(\w+)\}", value).group(1) for value in mapping.values()}  # type: ignore[union-attr]
     for row in read_jsonl("data/production_log.jsonl"):
         assert columns <= set(row) and row["deployment"] in ("blue", "green"), row
+
+
+def test_the_judges_calibration_set_is_new_text_labelled_both_ways() -> None:
+    calibration = read_jsonl("flows/evaluation_post_prod/calibration.jsonl")
+    assert len(calibration) == 24 and sum(row["human_label"] for row in calibration) == 13
+    assert all(set(row) == {"text", "entity_type", "entities", "human_label"} for row in calibration)
+    seen = {row["text"] for row in read_jsonl("data/data.jsonl") + read_jsonl("data/production_log.jsonl")}
+    judge_prompt = (FLOWS / "evaluation_post_prod" / "judge_answer.jinja2").read_text(encoding="utf-8")
+    assert not {row["text"] for row in calibration} & (seen | set(re.findall(r"^Text: (.+)$", judge_prompt, re.M)))
+    # Every listed entity is a span of its text, as the standard flow's answers always are (grounding).
+    assert all(PARSE.ground([entity], row["text"]) == [entity] for row in calibration for entity in row["entities"])
+    verdict = json.loads((FLOWS / "evaluation_post_prod" / "calibration.json").read_text(encoding="utf-8"))
+    assert verdict == {"verdict": "acceptable"}

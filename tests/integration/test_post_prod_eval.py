@@ -3,6 +3,7 @@ current-vs-prior comparison (Welch) checked by hand; web_classification's LLM-ju
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -201,6 +202,15 @@ def test_web_classification_post_prod_flow_replays(tmp_path: Path) -> None:
     assert done.code == 0, done.err
     result = json.loads(done.out)
     assert result["metrics"] == {"consistency": 0.95}
+    # Its LLM judge is pinned (no calibration set: no agreement), in the output and in the report.
+    pin = {"flow": "evaluation_post_prod", "model": "gpt-35-turbo", "provider": "replay", "agreement": None,
+           "stale": "", "prompt_sha256": hashlib.sha256(
+               b"judge_consistency.jinja2\0" + hashlib.sha256(
+                   (REPO / "use_cases/web_classification/flows/evaluation_post_prod/judge_consistency.jinja2")
+                   .read_bytes()).digest()).hexdigest()}
+    assert result["judges"] == [pin]
+    report = json.loads((Path(result["report"]) / "summary.json").read_text(encoding="utf-8"))
+    assert report["judges"]["pins"] == [pin]
     comparison = result["comparison"]["comparisons"][0]
     assert (comparison["current"]["deployment"], comparison["current"]["n"], comparison["current"]["mean"]) == (
         "green", 8, 0.875)

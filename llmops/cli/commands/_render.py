@@ -77,3 +77,13 @@ def production_checks(production: Any) -> None:
         note = "; ".join(filter(None, [check.note, decision.note if decision else ""]))
         out(f"gate {check.metric} vs production{f' on {where}' if where else ''}: {found}"
             f"{f' [{note}]' if note else ''} -> {'pass' if check.passed else 'FAIL'}")
+
+
+def judge_agreements(calibration: Any) -> None:
+    """A line per LLM judge: who it is and how far it agrees with its human labels (a CalibrationResult)."""
+    from llmops.report.judge_section import agreement_text
+
+    for judge in calibration.judges if calibration is not None else []:
+        record = judge.record
+        out(f"judge {record.flow} ({record.model} via {record.provider}, prompt {record.prompt_sha256[:12]}): "
+            f"{agreement_text(record.to_dict()['agreement'])}")

@@ -24,11 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmops.cli.commands._render import runs_table
+    from llmops.cli.commands._render import judge_agreements, runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.errors import UsageError
     from llmops.report.deployment_comparison import render_markdown
+    from llmops.steps.judge_calibration import calibrate_judges
     from llmops.steps.post_prod_eval import FROM_LOG, choose_source, post_prod_eval, post_prod_flow
 
     if args.record and args.provider == "replay":
@@ -40,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
     backend = env_backend(args, ws, uc)
     source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset, backend)
     with open_session(args, ws, uc, args.env, [flow], backend, record=args.record) as session:
+        # The judge's calibration first: the report the post-production step writes pins it.
+        calibration = calibrate_judges(ws, uc, args.env, session, "post_prod", progress_bars(), backend)
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)
     report = result.report
     if args.json:
-        out_json(result.to_dict())
+        out_json({**result.to_dict(), "judges": [judge.record.to_dict() for judge in calibration.judges]})
         return 0
     out(f"source: {result.source.description}")
-    runs_table([result.run])
+    runs_table([result.run, *calibration.runs])
+    judge_agreements(calibration)
     for group in report.comparison.metrics:
         for figure in group.variants:
             estimate = figure.estimate

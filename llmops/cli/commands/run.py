@@ -21,7 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, record: bool = False) -> int:
     from llmops.cli.commands._render import (
         failure_groups,
+        failures_by_cause,
         gate_checks,
+        judge_agreements,
         production_checks,
         runs_table,
         skipped_evaluations,
@@ -29,6 +31,7 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.pipelines import experiment_pipeline
+    from llmops.report.failures import FailureContext
 
     ws = workspace(args)
     uc = load_use_case(ws, args.use_case)
@@ -39,10 +42,14 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
                                      backend, cancel=args.cancel)
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
-    runs_table(result.experiment.runs + result.evaluation.runs + (result.production.runs if result.production else []))
+    calibration_runs = result.calibration.runs if result.calibration is not None else []
+    production_runs = result.production.runs if result.production is not None else []
+    runs_table(result.experiment.runs + result.evaluation.runs + calibration_runs + production_runs)
     skipped_evaluations(result.evaluation.skipped)
+    judge_agreements(result.calibration)
     rep = result.report.report
     failure_groups(rep.failures)
+    failures_by_cause(calibration_runs, FailureContext.of(uc, args.env))
     gate_checks(rep.gate_results)
     production_checks(rep.production)
     out(f"report: {rep.folder}")
