@@ -7,7 +7,8 @@ Every use case has the same thin callers of the reusable workflows; those are ch
 An env with BACKEND azureml takes the Azure path: the routing job's choice and the Azure job's way to its
 login run here (azure/login itself needs GitHub's token service and Azure, so the runner skips it; the job's
 `llmops azure check` then finds no login, which stops it before any pipeline command); the login's inputs,
-permissions and conditions are checked on the parsed files."""
+permissions and conditions are checked on the parsed files. The CD job of an azureml env runs by itself (as its
+caller runs it after CI): it downloads no state, logs in, and stops at deploy when the env's target is local."""
 
 from __future__ import annotations
 
