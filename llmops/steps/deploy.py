@@ -105,6 +105,19 @@ def _variant(workspace: Workspace, use_case: UseCase, env: str, kind: str, model
     return registered_variant(model, flow)
 
 
+def _refuse_a_remote_registry_locally(use_case: UseCase, env: str, kind: str, backend: Backend) -> None:
+    """The local endpoint's server loads model versions from this machine's registry; an env whose registry is
+    elsewhere (BACKEND azureml: its workspace) deploys to an Azure target, which runs the version's image."""
+    if kind != LOCAL or backend.name == "local":
+        return
+    raise LlmopsError(
+        f"env '{env}' registers its model versions in its Azure ML workspace (BACKEND {backend.name}), and the "
+        "local endpoint serves only versions of this machine's registry; deploy to an Azure target instead: give "
+        f"env '{env}' an azure_managed_endpoint, kubernetes_endpoint or webapp_endpoint block in "
+        f"use_cases/{use_case.name}/configs/deployment_config.json and no local_endpoint entry, or pass --target "
+        "azure_managed, kubernetes or webapp (nothing was deployed)")
+
+
 def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | DeploymentTarget | None = None,
            model_version: int | None = None, key: EndpointKey | None = None,
            backend: Backend | None = None) -> DeployResult:
@@ -113,6 +126,7 @@ def deploy(workspace: Workspace, use_case: UseCase, env: str, target: str | Depl
     backend = backend or open_backend(workspace, use_case, env)
     chosen = _opened(workspace, use_case, env, target, backend, key)
     kind = chosen.kind
+    _refuse_a_remote_registry_locally(use_case, env, kind, backend)
     block = target_block(use_case, env, kind)
     chosen.check()
     models = backend.registry.models

@@ -7,7 +7,8 @@ Every use case has the same thin callers of the reusable workflows; those are ch
 An env with BACKEND azureml takes the Azure path: the routing job's choice and the Azure job's way to its
 login run here (azure/login itself needs GitHub's token service and Azure, so the runner skips it; the job's
 `llmops azure check` then finds no login, which stops it before any pipeline command); the login's inputs,
-permissions and conditions are checked on the parsed files."""
+permissions and conditions are checked on the parsed files. The CD job of an azureml env runs by itself (as its
+caller runs it after CI): it downloads no state, logs in, and stops at deploy when the env's target is local."""
 
 from __future__ import annotations
 
@@ -201,7 +202,8 @@ class LoginSite:
 LOGIN_SITES = [
     LoginSite("platform_pr_dev_workflow.yml", "azureml", "needs.backend.outputs.backend == 'azureml'", None),
     LoginSite("platform_ci_dev_workflow.yml", "azureml", "needs.backend.outputs.backend == 'azureml'", None),
-    LoginSite("platform_cd_dev_workflow.yml", "deploy", None, "steps.target.outputs.target != 'local'"),
+    LoginSite("platform_cd_dev_workflow.yml", "deploy", None,
+              "steps.backend.outputs.backend == 'azureml' || steps.target.outputs.target != 'local'"),
     LoginSite("platform_post_prod_eval_workflow.yml", "evaluate", None, "steps.backend.outputs.backend == 'azureml'"),
 ]
 
@@ -272,19 +274,48 @@ def test_cd_builds_and_pushes_the_image_for_an_azure_target_only_after_its_login
     assert build["run"] == ('.venv/bin/llmops image build --use-case "$USE_CASE" --env "$LLMOPS_ENV" '
                             '--target "$TARGET" --push >> "$GITHUB_STEP_SUMMARY"')
     login = next(i for i, step in enumerate(steps) if step.get("uses") == AZURE_LOGIN)
-    state = names.index("Download the registry state and report from CI")  # the model version to build
+    state = names.index("Download the registry state and report from CI (local backend)")  # the version to build
     deploy = names.index("Deploy (0%, smoke test, then the configured split)")
     assert login < state < names.index(build["name"]) < deploy
 
 
-def test_the_pr_comment_takes_the_report_of_either_path_and_cd_only_a_local_one() -> None:
+def test_cd_on_an_azureml_env_downloads_nothing_logs_in_first_and_tests_the_endpoint() -> None:
+    """The workspace is an azureml env's registry: no state artifact, and the login before anything reads it."""
+    cd = _load(REPO / ".github/workflows/platform_cd_dev_workflow.yml")
+    steps = cd["jobs"]["deploy"]["steps"]
+    names = [step["name"] for step in steps]
+    [backend] = [i for i, step in enumerate(steps) if step.get("uses") == "./.github/actions/read-backend"]
+    assert steps[backend]["id"] == "backend" and steps[backend]["with"] == {
+        "use-case": "${{ inputs.use_case }}", "env": "${{ inputs.env }}"}
+    download = next(i for i, step in enumerate(steps) if "download-artifact@" in step.get("uses", ""))
+    assert steps[download]["if"] == "steps.backend.outputs.backend == 'local'"
+    assert steps[download]["with"]["name"] == (
+        "${{ inputs.state-artifact || format('llmops-state-{0}-{1}', inputs.use_case, inputs.env) }}")
+    state_input = cd["on"]["workflow_call"]["inputs"]["state-artifact"]
+    assert state_input.get("required", "false") == "false" and state_input["default"] == ""
+    login = next(i for i, step in enumerate(steps) if step.get("uses") == AZURE_LOGIN)
+    llmops_steps = [i for i, step in enumerate(steps) if ".venv/bin/llmops" in step.get("run", "")]
+    assert backend < login < min(llmops_steps)  # every llmops command (image, endpoint, deploy) after the login
+    commands = {step["name"]: step for step in steps if "run" in step}
+    for name in ("Deploy (0%, smoke test, then the configured split)", "Test the deployed endpoint"):
+        assert "if" not in commands[name], name  # on every backend and target
+    assert commands["Test the deployed endpoint"]["run"] == (
+        '.venv/bin/llmops test-endpoint --use-case "$USE_CASE" --env "$LLMOPS_ENV" --target "$TARGET" '
+        '>> "$GITHUB_STEP_SUMMARY"')
+    assert names.index("Deploy (0%, smoke test, then the configured split)") < names.index(
+        "Test the deployed endpoint")
+    assert cd["jobs"]["deploy"]["environment"] == "${{ inputs.env }}"  # the protected GitHub environment
+
+
+def test_the_pr_comment_takes_the_report_of_either_path_and_cd_runs_on_both_backends() -> None:
     comment = _workflow_jobs("platform_pr_dev_workflow.yml")["comment"]
     assert comment["needs"] == ["pipeline", "azureml"]
     assert "needs.pipeline.outputs.report-uploaded == 'true' || needs.azureml.outputs.report-uploaded == 'true'" in (
         comment["if"])
     for use_case in USE_CASES:
         caller = _workflow_jobs(f"{use_case}_ci_dev_workflow.yml")
-        assert caller["cd"]["if"] == "needs.ci.outputs.backend == 'local'"  # an Azure ML model is not deployed here
+        assert "if" not in caller["cd"] and caller["cd"]["needs"] == "ci"  # after CI, whatever its backend
+        assert caller["cd"]["with"]["state-artifact"] == "${{ needs.ci.outputs.state-artifact }}"  # empty on azureml
         post_prod = _workflow_jobs(f"{use_case}_post_prod_eval.yml").values() if _judges_production(use_case) else ()
         for job in (*caller.values(), *_workflow_jobs(f"{use_case}_pr_dev_workflow.yml").values(), *post_prod):
             assert job["secrets"]["AZURE_CREDENTIALS"] == "${{ secrets.AZURE_CREDENTIALS }}"
@@ -473,6 +504,8 @@ def test_cd_job_deploys_smoke_tests_and_stops_the_endpoint(ci_cd_run: Run) -> No
     cd = ci_cd_run.result.jobs["cd/deploy"]
     assert cd.result == "success", ci_cd_run.result.describe()
     assert any("environment 'dev'" in note for note in cd.notes)
+    assert cd.step("Read the env's BACKEND").outputs == {"backend": "local"}
+    assert cd.step("Download the registry state").outcome == "success"
     assert cd.step("Stop the local endpoint").outcome == "success"
     assert cd.step("Azure login").outcome == "skipped"  # the local target needs no Azure
     assert cd.step("Build and push the serving image (Azure targets)").outcome == "skipped"  # nor an image
@@ -613,7 +646,7 @@ def test_a_fork_pr_on_an_azureml_env_stops_at_the_backend_with_the_reason(azure_
     assert [jobs[f"pr/{j}"].result for j in ("pipeline", "azureml", "comment")] == ["skipped"] * 3
 
 
-def test_ci_on_an_azureml_env_takes_the_azure_path_and_cd_does_not_deploy(azure_workspace: Path) -> None:
+def test_ci_on_an_azureml_env_takes_the_azure_path_and_a_failed_ci_deploys_nothing(azure_workspace: Path) -> None:
     run = _azure_run(azure_workspace, azure_workspace.parent / "out-ci", f"{USE_CASE}_ci_dev_workflow.yml",
                      events.push("development"), OIDC_VARIABLES, {})
     jobs = run.result.jobs
@@ -624,7 +657,37 @@ def test_ci_on_an_azureml_env_takes_the_azure_path_and_cd_does_not_deploy(azure_
     assert azure.step("Azure login").children[1].label == "Azure login (OIDC)"
     assert NO_LOGIN in azure.step("Check the Azure ML workspace").log.splitlines()
     assert azure.step("Register the model").outcome == "skipped"
-    assert jobs["cd"].result == "skipped" and "cd/deploy" not in jobs
+    assert jobs["cd"].result == "skipped" and "cd/deploy" not in jobs  # CD runs on azureml too, after a CI that passed
+
+
+LOCAL_REFUSED = ("error: env 'dev' registers its model versions in its Azure ML workspace (BACKEND azureml), and the "
+                 "local endpoint serves only versions of this machine's registry; deploy to an Azure target instead")
+
+
+def test_cd_on_an_azureml_env_logs_in_downloads_nothing_and_will_not_serve_the_workspace_locally(
+        azure_workspace: Path) -> None:
+    """The CD job of an azureml env, run by itself as the caller runs it after CI (no state artifact). The shipped
+    dev env keeps its local_endpoint entry, so its target is local, which cannot serve a workspace's version: the
+    deploy stops, saying what to configure, and nothing is tested or left running. An Azure target's path (image
+    pushed, then deployed) needs Docker or `az acr build`, which this machine lacks: it is checked on the file."""
+    run = _azure_run(azure_workspace, azure_workspace.parent / "out-cd", "platform_cd_dev_workflow.yml",
+                     events.workflow_call({"use_case": USE_CASE, "env": "dev"}), OIDC_VARIABLES, {})
+    job = run.result.jobs["deploy"]
+    assert job.step("Read the env's BACKEND").outputs == {"backend": "azureml"}, run.result.describe()
+    assert job.step("Find the deployment target").outputs == {"target": "local"}
+    login = job.step("Azure login")
+    assert login.outcome == "success" and login.children[1].label == "Azure login (OIDC)"
+    assert login.children[1].outcome == "success" and login.children[2].outcome == "skipped"
+    assert job.step("Download the registry state").outcome == "skipped"  # the workspace is the registry
+    assert job.step("Build and push the serving image").outcome == "skipped"
+    deploy = job.step("Deploy")
+    assert deploy.exit_code == 1 and any(line.startswith(LOCAL_REFUSED) for line in deploy.log.splitlines()), (
+        deploy.log)
+    assert "Traceback" not in deploy.log
+    assert job.step("Test the deployed endpoint").outcome == "skipped"
+    assert job.step("Stop the local endpoint").outcome == "success"
+    assert not any(note.startswith("ended orphan") for note in job.notes)
+    assert job.result == "failure" and run.result.exit_code == 1
 
 
 # The unit tests the build validation job runs in its copy: this suite runs all of them itself, so the copy keeps

@@ -66,3 +66,13 @@ def workflow_dispatch(inputs: dict[str, Any] | None = None, branch: str = "devel
     given = dict(inputs or {})
     payload = {"inputs": given, "ref": f"refs/heads/{branch}", "repository": _repo(repository)}
     return Event("workflow_dispatch", payload, ref=f"refs/heads/{branch}", repository=repository, inputs=given)
+
+
+def workflow_call(inputs: dict[str, Any] | None = None, branch: str = "development",
+                  repository: str = DEFAULT_REPOSITORY) -> Event:
+    """A reusable workflow run by itself with the inputs a caller's `with:` would give. On GitHub its jobs see the
+    caller's event; here the event is named workflow_call (so the runner takes the declared inputs), its payload a
+    push's."""
+    given = dict(inputs or {})
+    payload = {"ref": f"refs/heads/{branch}", "after": DEFAULT_SHA, "repository": _repo(repository)}
+    return Event("workflow_call", payload, ref=f"refs/heads/{branch}", repository=repository, inputs=given)
