@@ -15,7 +15,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -78,14 +78,21 @@ def _utf8(line: str) -> bytes:
 
 
 class ProductionLog:
-    """Appends entries from many threads of one server process; rotates when the file passes max_bytes."""
+    """Appends entries from many threads of one server process; rotates when the file passes max_bytes.
 
-    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
+    Rotated files are numbered (`.1` newest) and the oldest past `backups` is deleted; or, with `hand_over` (a
+    server that ships its log, log_shipping.py), each closed file is given to `hand_over`, which moves it away
+    before the next entry opens a new one.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS,
+                 hand_over: Callable[[Path], None] | None = None) -> None:
         if max_bytes < 1 or backups < 1:
             raise ValueError(f"production log needs max_bytes >= 1 and backups >= 1, got {max_bytes}, {backups}")
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
+        self._hand_over = hand_over
         self._lock = threading.Lock()
         self._handle: BinaryIO | None = None
 
@@ -104,6 +111,17 @@ class ProductionLog:
                 self._handle.close()
                 self._handle = None
 
+    def close_segment(self) -> bool:
+        """Close the current file and rotate it now when it holds an entry (a rotation by time, or the last one
+        at shutdown); returns whether it did. A file left by an earlier process counts too."""
+        with self._lock:
+            if self._handle is None and not self.path.exists():
+                return False
+            if (self._handle.tell() if self._handle is not None else self.path.stat().st_size) == 0:
+                return False
+            self._rotate()
+            return True
+
     def _open(self) -> BinaryIO:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,9 +129,12 @@ class ProductionLog:
         return self._handle
 
     def _rotate(self) -> None:
-        assert self._handle is not None
-        self._handle.close()
-        self._handle = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._hand_over is not None:
+            self._hand_over(self.path)
+            return
         oldest = rotated(self.path, self.backups)
         oldest.unlink(missing_ok=True)
         for number in range(self.backups - 1, 0, -1):
