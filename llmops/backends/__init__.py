@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
     from llmops.backends.azureml.settings import AzureVariables
+    from llmops.backends.production_logs import ProductionLogStore
     from llmops.backends.protocols import Backend
     from llmops.backends.targets import DeploymentTarget
     from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -63,3 +64,19 @@ def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, e
 
     assert isinstance(backend, AzureBackend)  # the only backend named azureml
     return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)
+
+
+def open_production_log_store(backend: Backend, env: str) -> ProductionLogStore:
+    """Where the env's cloud endpoints ship their production log: a container of its Azure ML workspace's storage
+    account (backends/production_logs.py), so the env's BACKEND must be azureml."""
+    from llmops.errors import LlmopsError
+
+    if backend.name != "azureml":
+        raise LlmopsError(f"the production log of env '{env}''s cloud endpoint is shipped to its Azure ML workspace's "
+                          f"storage, and env '{env}' has BACKEND '{backend.name}'; set BACKEND to azureml (with its "
+                          "workspace keys) in llmops_config.json, or pass --dataset")
+    from llmops.backends.azureml.backend import AzureBackend
+    from llmops.backends.azureml.production_logs import BlobProductionLogStore, LogContainer
+
+    assert isinstance(backend, AzureBackend)  # the only backend named azureml
+    return BlobProductionLogStore(LogContainer(backend.access))

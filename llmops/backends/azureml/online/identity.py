@@ -1,7 +1,8 @@
 """The roles an online endpoint's identity needs, granted when the caller may, else the exact command to grant them.
 
-The endpoint server in the image reads the LLM connections from the env's Key Vault (KEYVAULT_NAME) and writes its
-production log to the workspace's default datastore, as the endpoint's system-assigned identity. The actions it
+The endpoint server in the image reads the LLM connections from the env's Key Vault (KEYVAULT_NAME) and ships its
+production log to a container on the workspace's storage account (azureml/production_logs.py), as the endpoint's
+system-assigned identity: Storage Blob Data Contributor on that container alone. The actions it
 performs map to built-in roles through roles.role_for, as every other role llmops names does. An assignment
 that exists is left alone; a missing one is created under a name derived from (scope, principal, role), so two
 deploys never make two; when the caller may not create it (403: assigning roles takes Owner or User Access
@@ -25,10 +26,12 @@ API_VERSION = "2022-04-01"
 WORKSPACE_ACTIONS = (f"{ML}/workspaces/read", f"{ML}/workspaces/datastores/read",
                      f"{ML}/workspaces/datastores/listSecrets/action")
 KEY_VAULT_ACTIONS = ("Microsoft.KeyVault/vaults/secrets/getSecret/action",)
+LOG_ACTIONS = ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",)
 # Built-in role definitions have the same id in every tenant (az role definition list --name <role>).
 ROLE_IDS = {
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 }
 
 
@@ -43,7 +46,8 @@ class Grant:
                 f"ServicePrincipal --role \"{self.role}\" --scope {self.scope}")
 
 
-def needed(access: WorkspaceAccess) -> list[Grant]:
+def needed(access: WorkspaceAccess, log_container: str | None = None) -> list[Grant]:
+    """The grants of an endpoint's identity; `log_container`: the ARM id of the production-log container it writes."""
     settings = access.settings
     grants = [Grant(settings.workspace_id, f"workspace '{settings.workspace}'", role)
               for role in dict.fromkeys(role_for(a) for a in WORKSPACE_ACTIONS)]
@@ -52,14 +56,18 @@ def needed(access: WorkspaceAccess) -> list[Grant]:
                  f"Microsoft.KeyVault/vaults/{settings.keyvault}")
         grants += [Grant(vault, f"key vault '{settings.keyvault}'", role)
                    for role in dict.fromkeys(role_for(a) for a in KEY_VAULT_ACTIONS)]
+    if log_container:
+        grants += [Grant(log_container, f"blob container '{log_container.rsplit('/', 1)[-1]}'", role)
+                   for role in dict.fromkeys(role_for(a) for a in LOG_ACTIONS)]
     return grants
 
 
-def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str) -> list[str]:
+def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str,
+                log_container: str | None = None) -> list[str]:
     """Give the endpoint's identity its roles; returns what was granted, for the user. Raises, naming every command
     still to run, when the caller may not grant one."""
     granted, refused = [], []
-    for grant in needed(access):
+    for grant in needed(access, log_container):
         if _assigned(access, grant, principal_id):
             continue
         try:

@@ -6,11 +6,11 @@ identity holds the roles in `context.roles` (AzureML Data Scientist by default);
 forbids (`faults.forbid`) is added to each set's notActions, so what a caller reads here agrees with
 the 403s it gets.
 
-Role assignments (`{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, on the workspace and
-on the key vault): listed with `$filter=principalId eq '<id>'`, created with PUT when the caller's roles
-allow `Microsoft.Authorization/roleAssignments/write` (Owner, User Access Administrator: not AzureML Data
-Scientist), else ARM's AuthorizationFailed; the same role for the same principal at the same scope under
-another name is a 409 RoleAssignmentExists.
+Role assignments (`{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, on the workspace, on the
+key vault and on a blob container of a storage account): listed with `$filter=principalId eq '<id>'`, created
+with PUT when the caller's roles allow `Microsoft.Authorization/roleAssignments/write` (Owner, User Access
+Administrator: not AzureML Data Scientist), else ARM's AuthorizationFailed; the same role for the same principal
+at the same scope under another name is a 409 RoleAssignmentExists.
 """
 
 from __future__ import annotations
@@ -138,7 +138,9 @@ def register(router: Router, context: Context) -> None:
         return json_response(assignment(new), 201)
 
     vault = "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults/{vault}"
-    for base in (WORKSPACE_PATH, vault):
+    container = ("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.Storage/"
+                 "storageAccounts/{account}/blobServices/default/containers/{container}")
+    for base in (WORKSPACE_PATH, vault, container):
         assignments = base + "/providers/Microsoft.Authorization/roleAssignments"
         options: dict[str, Any] = {"provider": AUTHORIZATION, "api_versions": AUTHORIZATION_API_VERSIONS}
         router.add("GET", assignments, "roleAssignments", list_assignments, **options)
