@@ -66,17 +66,13 @@ def open_cloud_target(backend: Backend, kind: str, block: AzureOnlineEndpoint, e
     return open_online_target(backend.access, kind, block, backend.settings.use_case, env, where)
 
 
-def open_production_log_store(backend: Backend, env: str) -> ProductionLogStore:
-    """Where the env's cloud endpoints ship their production log: a container of its Azure ML workspace's storage
-    account (backends/production_logs.py), so the env's BACKEND must be azureml."""
-    from llmops.errors import LlmopsError
-
-    if backend.name != "azureml":
-        raise LlmopsError(f"the production log of env '{env}''s cloud endpoint is shipped to its Azure ML workspace's "
-                          f"storage, and env '{env}' has BACKEND '{backend.name}'; set BACKEND to azureml (with its "
-                          "workspace keys) in llmops_config.json, or pass --dataset")
-    from llmops.backends.azureml.backend import AzureBackend
+def open_production_log_store(use_case: UseCase, env: str, azure: AzureVariables | None = None) -> ProductionLogStore:
+    """Where the env's cloud endpoint ships its production log: a container on the storage account of the env's Azure
+    ML workspace (backends/production_logs.py), whatever the env's BACKEND (a web app's env may keep the local one).
+    `azure`: the variables azure_edge read; without them the settings' error names what is missing."""
+    from llmops.backends.azureml.access import WorkspaceAccess
     from llmops.backends.azureml.production_logs import BlobProductionLogStore, LogContainer
+    from llmops.backends.azureml.settings import AzureVariables, azure_settings
 
-    assert isinstance(backend, AzureBackend)  # the only backend named azureml
-    return BlobProductionLogStore(LogContainer(backend.access))
+    settings = azure_settings(use_case, env, azure or AzureVariables())
+    return BlobProductionLogStore(LogContainer(WorkspaceAccess(settings)))

@@ -191,8 +191,9 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
                   backend: Backend | None = None, kind: str = LOCAL, window: LogWindow | None = None,
                   store: ProductionLogStore | None = None) -> PostProdSource:
     """`log`: the production log of the env's endpoint on target `kind` (local: its file; a cloud target: the
-    segments its servers shipped, read from `store`, by default the backend's); a dataset name; None: the log
-    when it has lines, else the env's production_log dataset. The source is registered as a dataset version."""
+    segments its servers shipped, read from `store`, which the CLI opens with the Azure variables it read); a
+    dataset name; None: the log when it has lines, else the env's production_log dataset. The source is registered
+    as a dataset version."""
     backend = backend or open_backend(workspace, use_case, env)
     window = window or LogWindow()
     if source in (None, FROM_LOG):
@@ -201,7 +202,7 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
         if cloud is None:
             found = _from_log(workspace, backend.registry.data, endpoint, window)
         else:
-            store = store or open_production_log_store(backend, env)
+            store = store or open_production_log_store(use_case, env)
             found = _from_shipped_log(workspace, backend.registry.data, store, endpoint, env, window, kind)
         if found is not None:
             return found

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 
 from llmops.cli.common import add_json, add_use_case, env_backend, out, out_json, workspace
@@ -42,6 +43,7 @@ def _moment(text: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    from llmops.backends import azure_edge, open_production_log_store
     from llmops.cli.commands._render import runs_table
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -57,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
     # Find the data before the LLM session starts: a missing log fails in a second, not after a model start.
     backend = env_backend(args, ws, uc)
     kind = resolve_target(uc, args.env, args.target)
+    store = None
+    if kind != "local" and not args.dataset:  # a cloud endpoint's log is in its workspace's storage
+        store = open_production_log_store(uc, args.env, azure_edge(os.environ, ws.root / ".env", args.verbose))
     source = choose_source(ws, uc, args.env, FROM_LOG if args.log else args.dataset, backend, kind,
-                           LogWindow(args.since, args.until, args.again))
+                           LogWindow(args.since, args.until, args.again), store)
     with open_session(args, ws, uc, args.env, [flow], backend, record=args.record) as session:
         result = post_prod_eval(ws, uc, args.env, session, source, progress_bars(), backend)
     report = result.report
