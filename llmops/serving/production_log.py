@@ -2,7 +2,8 @@
 
 `<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest). With
 LOG_DIR_ENV set (a server in an image), `<that folder>/<endpoint>/<host name>/production_log.jsonl`
-instead: one file per replica, since replicas of a deployment may share the folder (see log_location).
+instead: one file per replica, since replicas of a deployment may share the folder (see log_location). A server
+in Azure ships its closed files to blob storage instead of numbering them (log_shipping.py).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs:
 never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
 an entry that was cut says so in `truncated`.
@@ -44,12 +45,11 @@ def log_path(state_dir: Path, endpoint: str) -> Path:
 def log_location(state_dir: Path, endpoint: str, environ: Mapping[str, str]) -> Path:
     """Where a server writes its log: under LOG_DIR_ENV when set, else beside its state (log_path).
 
-    In Azure the folder is storage that outlives the container and that post-production evaluation can
-    read: the workspace's blob datastore mounted into a web app (an App Service storage mount) or a
-    Kubernetes pod (the blob CSI driver). Each replica writes its own file, named by its host name (the pod
-    or container name), because appends from several machines to one blob file interleave; read_tree reads
-    them all back. (A managed online endpoint mounts no storage; there, Azure ML's data collector with
-    request and response payload logging is the platform's own record.)
+    The folder may be storage that outlives the container (a blob container mounted into a web app or a
+    Kubernetes pod). Each replica writes its own file, named by its host name (the pod or container name),
+    because appends from several machines to one blob file interleave; read_tree reads them all back. The
+    cloud targets rely on shipping instead (log_shipping.py), which needs no mount and works on a managed
+    online endpoint too.
     """
     folder = environ.get(LOG_DIR_ENV, "").strip()
     if not folder:
