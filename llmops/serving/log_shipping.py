@@ -168,11 +168,19 @@ class LogShipper:
             now = time.monotonic()
             if now >= next_cut:
                 assert self._log is not None
-                self._log.close_segment()
+                try:
+                    self._log.close_segment()
+                except OSError:
+                    logger.exception("production log: could not close its segment; trying again")
                 next_cut = now + self.segment_s
             if now < retry_at:
                 continue
-            if self.ship_pending():
+            try:
+                shipped = self.ship_pending()
+            except Exception:  # a disk error, say: the thread must outlive it, or nothing would be shipped again
+                logger.exception("production log: shipping failed; trying again")
+                shipped = False
+            if shipped:
                 retry_at, backoff = 0.0, self.first_backoff_s
             else:
                 retry_at, backoff = now + backoff, min(backoff * 2, MAX_BACKOFF_S)
