@@ -49,6 +49,12 @@ class JobCanceled(LlmopsError):
     exit_code = EXIT_OK
 
 
+class NothingNew(LlmopsError):
+    """A step found no new input to work on (every production log segment evaluated before): said, exit 0."""
+
+    exit_code = EXIT_OK
+
+
 class GateFailed(LlmopsError):
     """A quality gate from llmops_config.json was not met."""
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: importing the factory loads no backend and no config model
     from llmops.backends.azureml.settings import AzureVariables
+    from llmops.backends.production_logs import ProductionLogStore
     from llmops.backends.protocols import Backend
     from llmops.backends.targets import DeploymentTarget, ImageDigest
     from llmops.config.deployment_config import AzureOnlineEndpoint
@@ -86,3 +87,15 @@ def workspace_registry(backend: Backend, env: str) -> tuple[str, str]:
     parts = str(found).rstrip("/").split("/")
     group = next((parts[i + 1] for i, part in enumerate(parts[:-1]) if part.lower() == "resourcegroups"), "")
     return parts[-1], group
+
+
+def open_production_log_store(use_case: UseCase, env: str, azure: AzureVariables | None = None) -> ProductionLogStore:
+    """Where the env's cloud endpoint ships its production log: a container on the storage account of the env's Azure
+    ML workspace (backends/production_logs.py), whatever the env's BACKEND (a web app's env may keep the local one).
+    `azure`: the variables azure_edge read; without them the settings' error names what is missing."""
+    from llmops.backends.azureml.access import WorkspaceAccess
+    from llmops.backends.azureml.production_logs import BlobProductionLogStore, LogContainer
+    from llmops.backends.azureml.settings import AzureVariables, azure_settings
+
+    settings = azure_settings(use_case, env, azure or AzureVariables())
+    return BlobProductionLogStore(LogContainer(WorkspaceAccess(settings)))

@@ -2,7 +2,8 @@
 
 `<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest). With
 LOG_DIR_ENV set (a server in an image), `<that folder>/<endpoint>/<host name>/production_log.jsonl`
-instead: one file per replica, since replicas of a deployment may share the folder (see log_location).
+instead: one file per replica, since replicas of a deployment may share the folder (see log_location). A server
+in Azure ships its closed files to blob storage instead of numbering them (log_shipping.py).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs, the request
 id (shared by a request and its mirror copy) and `forced` when the request named its deployment:
 never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
@@ -16,7 +17,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,12 +46,11 @@ def log_path(state_dir: Path, endpoint: str) -> Path:
 def log_location(state_dir: Path, endpoint: str, environ: Mapping[str, str]) -> Path:
     """Where a server writes its log: under LOG_DIR_ENV when set, else beside its state (log_path).
 
-    In Azure the folder is storage that outlives the container and that post-production evaluation can
-    read: the workspace's blob datastore mounted into a web app (an App Service storage mount) or a
-    Kubernetes pod (the blob CSI driver). Each replica writes its own file, named by its host name (the pod
-    or container name), because appends from several machines to one blob file interleave; read_tree reads
-    them all back. (A managed online endpoint mounts no storage; there, Azure ML's data collector with
-    request and response payload logging is the platform's own record.)
+    The folder may be storage that outlives the container (a blob container mounted into a web app or a
+    Kubernetes pod). Each replica writes its own file, named by its host name (the pod or container name),
+    because appends from several machines to one blob file interleave; read_tree reads them all back. The
+    cloud targets rely on shipping instead (log_shipping.py), which needs no mount and works on a managed
+    online endpoint too.
     """
     folder = environ.get(LOG_DIR_ENV, "").strip()
     if not folder:
@@ -87,14 +87,21 @@ def _utf8(line: str) -> bytes:
 
 
 class ProductionLog:
-    """Appends entries from many threads of one server process; rotates when the file passes max_bytes."""
+    """Appends entries from many threads of one server process; rotates when the file passes max_bytes.
 
-    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS) -> None:
+    Rotated files are numbered (`.1` newest) and the oldest past `backups` is deleted; or, with `hand_over` (a
+    server that ships its log, log_shipping.py), each closed file is given to `hand_over`, which moves it away
+    before the next entry opens a new one.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS,
+                 hand_over: Callable[[Path], None] | None = None) -> None:
         if max_bytes < 1 or backups < 1:
             raise ValueError(f"production log needs max_bytes >= 1 and backups >= 1, got {max_bytes}, {backups}")
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
+        self._hand_over = hand_over
         self._lock = threading.Lock()
         self._handle: BinaryIO | None = None
 
@@ -113,6 +120,17 @@ class ProductionLog:
                 self._handle.close()
                 self._handle = None
 
+    def close_segment(self) -> bool:
+        """Close the current file and rotate it now when it holds an entry (a rotation by time, or the last one
+        at shutdown); returns whether it did. A file left by an earlier process counts too."""
+        with self._lock:
+            if self._handle is None and not self.path.exists():
+                return False
+            if (self._handle.tell() if self._handle is not None else self.path.stat().st_size) == 0:
+                return False
+            self._rotate()
+            return True
+
     def _open(self) -> BinaryIO:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +138,12 @@ class ProductionLog:
         return self._handle
 
     def _rotate(self) -> None:
-        assert self._handle is not None
-        self._handle.close()
-        self._handle = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._hand_over is not None:
+            self._hand_over(self.path)
+            return
         oldest = rotated(self.path, self.backups)
         oldest.unlink(missing_ok=True)
         for number in range(self.backups - 1, 0, -1):

@@ -4,8 +4,9 @@ DeploymentRecords they pass: the local registry, or the image's one fixed deploy
 once the server listens (the local server's record, the image's ready file).
 
 Everything else is here, once: the bind rule (no listening off loopback without a key, server_settings.Listen),
-the limits with their LLMOPS_ENDPOINT_* overrides, the production log's place (LLMOPS_PRODUCTION_LOG_DIR),
-OpenTelemetry from the environment, the node pool, the app (/score, liveness, readiness, 503 with Retry-After),
+the limits with their LLMOPS_ENDPOINT_* overrides, the production log's place (LLMOPS_PRODUCTION_LOG_DIR) and
+its shipping to blob storage when LLMOPS_PRODUCTION_LOG_URL is set (log_shipping.py), OpenTelemetry from the
+environment, the node pool, the app (/score, liveness, readiness, 503 with Retry-After),
 uvicorn, and the order of the shutdown. The socket is bound before the LLM session opens, so a taken port fails
 fast; the server answers liveness at once and readiness once the first load is done. A first load that fails
 stops the server with the reason (LlmopsError): a server that can never become ready is better gone, so `endpoint
@@ -27,9 +28,10 @@ from llmops.errors import LlmopsError
 from llmops.serving import asgi_server
 from llmops.serving.app import AppOptions, EndpointApp
 from llmops.serving.live_state import DeploymentRecords, LiveState
+from llmops.serving.log_shipping import production_log
 from llmops.serving.mirror import Mirror
 from llmops.serving.ports import listening_socket
-from llmops.serving.production_log import DEFAULT_MAX_BYTES, ProductionLog, log_location
+from llmops.serving.production_log import DEFAULT_MAX_BYTES, log_location
 from llmops.serving.server_settings import Listen, ServerLimits
 from llmops.serving.telemetry import from_environment
 
@@ -40,9 +42,9 @@ logger = logging.getLogger(__name__)
 
 NODE_THREADS_PER_THREAD = 4  # --threads N: 4N threads for the flows' synchronous nodes (LLM calls included)
 MIRROR_GRACE_S = 10.0
-# Loggers that say a line per request or per LLM call (httpx; httpx2, the openai client's), or what the server
-# says itself (uvicorn's start).
-NOISY_LOGGERS = ("execution", "promptflow", "httpx", "httpx2", "uvicorn.error")
+# Loggers that say a line per request or per LLM call (httpx; httpx2, the openai client's; azure, each upload of
+# the production log), or what the server says itself (uvicorn's start).
+NOISY_LOGGERS = ("execution", "promptflow", "httpx", "httpx2", "uvicorn.error", "azure")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class ServerPlan:
     sticky_header: str = ""
     seed: int | None = None  # fixes the traffic draws (tests)
     log_max_bytes: int = DEFAULT_MAX_BYTES
+    deployment: str | None = None  # the one deployment an image serves: its folder in shipped logs (log_shipping.py)
 
 
 def configure_process() -> None:
@@ -75,8 +78,8 @@ def run_endpoint_server(plan: ServerPlan, records: DeploymentRecords, open_sessi
     with ExitStack() as cleanup:
         cleanup.callback(records.close)
         limits = plan.limits.with_environment(environ)
-        log = ProductionLog(log_location(plan.state_dir, plan.endpoint, environ), plan.log_max_bytes)
-        cleanup.callback(log.close)
+        log = cleanup.enter_context(production_log(log_location(plan.state_dir, plan.endpoint, environ), plan.endpoint,
+                                                   plan.deployment, plan.log_max_bytes, environ))
         telemetry = from_environment(plan.endpoint, environ)
         cleanup.callback(telemetry.shutdown)
         sock = listening_socket(plan.listen.host, plan.listen.port)

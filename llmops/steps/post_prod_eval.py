@@ -1,18 +1,28 @@
 """Step: run the env's post-production evaluation flow over the endpoint's production log (or a dataset),
-report it as an experiment is reported, one column per deployment, and compare current against prior."""
+report it as an experiment is reported, one column per deployment, and compare current against prior.
+
+The log of a local endpoint is read from its file. A cloud endpoint's servers ship theirs to blob storage in
+segments (llmops/serving/log_shipping.py); the segments not evaluated before are read (and kept under the state
+directory), and once evaluated, their names are recorded beside them, so a second run finds nothing new.
+`LogWindow` narrows either log to a time span.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmops.backends import open_backend
+from llmops.backends import open_backend, open_production_log_store
+from llmops.backends.production_logs import ProductionLogStore, Segment
 from llmops.backends.protocols import Backend, DataRegistry
-from llmops.backends.types import DataVersion, ProgressFactory, RunResult, RunSpec
+from llmops.backends.targets import LOCAL, WEBAPP
+from llmops.backends.types import COMPLETED, DataVersion, ProgressFactory, RunResult, RunSpec
 from llmops.config.data_config import PRODUCTION_LOG_PURPOSES
 from llmops.config.flow_base import Flow
 from llmops.config.flow_modules import require_flow_modules
@@ -20,7 +30,7 @@ from llmops.config.jsonl import read_objects
 from llmops.config.mapping_config import map_inputs
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
-from llmops.errors import LlmopsError, unknown_name
+from llmops.errors import LlmopsError, NothingNew, unknown_name
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.production_log import flatten, log_path, read_entries
 
@@ -36,10 +46,36 @@ UNKNOWN_DEPLOYMENT = "unknown"
 
 
 @dataclass(frozen=True)
+class LogWindow:
+    """Which entries of a production log to evaluate: those stamped in [since, until] (UTC); and for a shipped log,
+    only segments not evaluated before, unless `again`."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    again: bool = False
+
+    def holds(self, entry: dict[str, Any]) -> bool:
+        if self.since is None and self.until is None:
+            return True
+        try:
+            stamp = datetime.fromisoformat(str(entry.get("timestamp"))).astimezone(UTC)
+        except ValueError:
+            return False
+        return (self.since is None or stamp >= self.since) and (self.until is None or stamp <= self.until)
+
+    def described(self) -> str:
+        parts = [f"since {self.since.isoformat()}" if self.since else "", f"until {self.until.isoformat()}"
+                 if self.until else ""]
+        return " ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
 class PostProdSource:
     dataset: DataVersion
     rows: list[dict[str, Any]]
     description: str  # said to the user: which log or dataset was read
+    evaluated: Callable[[], None] | None = None  # records what was read as evaluated, once the run succeeded
+    target: str = LOCAL  # whose deployment_config.json block names the current and prior deployments
 
 
 @dataclass(frozen=True)
@@ -59,21 +95,75 @@ class PostProdResult:
                 "comparison": to_json(self.comparison)}
 
 
-def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str) -> PostProdSource | None:
-    """The production log flattened into a content-addressed dataset file; None when the log is empty."""
-    path = log_path(workspace.state_dir, endpoint)
-    rows = flatten(read_entries(path))
-    if not rows:
-        return None
+def _register_rows(workspace: Workspace, data: DataRegistry, endpoint: str, rows: list[dict[str, Any]]) -> DataVersion:
+    """The rows as a content-addressed dataset file, registered as a version of `<endpoint>_production_log`."""
     text = "".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in rows)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    file = path.parent / "post_prod" / f"{digest}.jsonl"
+    file = log_path(workspace.state_dir, endpoint).parent / "post_prod" / f"{digest}.jsonl"
     file.parent.mkdir(parents=True, exist_ok=True)
     if not file.is_file():
         file.write_text(text, encoding="utf-8")
-    version = data.register(f"{endpoint}_production_log", file, f"answered requests of endpoint {endpoint}",
-                            workspace.shown(file))
-    return PostProdSource(version, rows, f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
+    return data.register(f"{endpoint}_production_log", file, f"answered requests of endpoint {endpoint}",
+                         workspace.shown(file))
+
+
+def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str, window: LogWindow) -> PostProdSource | None:
+    """The production log flattened into a content-addressed dataset file; None when the log is empty."""
+    rows = flatten(e for e in read_entries(log_path(workspace.state_dir, endpoint)) if window.holds(e))
+    if not rows:
+        return None
+    return PostProdSource(_register_rows(workspace, data, endpoint, rows), rows,
+                          f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
+
+
+def _segment_entries(workspace: Workspace, store: ProductionLogStore, segment: Segment) -> Iterable[dict[str, Any]]:
+    """The entries of an uploaded segment, read once into the state directory (a blob name never changes bytes)."""
+    local = workspace.state_dir / "endpoints" / segment.endpoint / "shipped" / Path(*segment.name.split("/"))
+    if not local.is_file():
+        local.parent.mkdir(parents=True, exist_ok=True)
+        staging = local.with_name(local.name + ".part")
+        staging.write_bytes(store.read(segment.name))
+        staging.replace(local)
+    return read_entries(local)
+
+
+def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: ProductionLogStore, endpoint: str, env: str,
+                      window: LogWindow, kind: str) -> PostProdSource | None:
+    """The segments of a cloud endpoint's log not evaluated yet (in the window); None when it has none at all."""
+    segments = store.segments(endpoint)
+    if not segments:
+        return None
+    done = set() if window.again else store.evaluated(endpoint, env)
+    fresh = [s for s in segments if s.name not in done and (window.until is None or s.start <= window.until)]
+    entries, read = [], set()
+    for segment in fresh:
+        kept = [e for e in _segment_entries(workspace, store, segment) if window.holds(e)]
+        if kept:
+            entries += kept
+            read.add(segment.name)
+    rows = flatten(sorted(entries, key=lambda e: str(e.get("timestamp", ""))))
+    span = f" {window.described()}" if window.described() else ""
+    if not rows:
+        raise NothingNew(f"the production log of endpoint '{endpoint}' ({store.location}) has no answered request "
+                         f"left to evaluate{span}: {len(segments)} segment{'' if len(segments) == 1 else 's'}, "
+                         f"{len(done & {s.name for s in segments})} evaluated before by env '{env}' (evaluate them "
+                         "again with --again)")
+    return PostProdSource(
+        _register_rows(workspace, data, endpoint, rows), rows,
+        f"production log of endpoint {endpoint} in {store.location} ({len(rows)} answered requests in "
+        f"{len(read)} new segment{'' if len(read) == 1 else 's'}{span})",
+        lambda: store.record_evaluated(endpoint, env, read), kind)
+
+
+def _cloud_endpoint(use_case: UseCase, env: str, kind: str) -> str | None:
+    """The endpoint name a cloud target's servers log under; None for the local target."""
+    if kind == LOCAL:
+        return None
+    block: Any = use_case.deployment.for_env(kind, env)
+    if block is None:
+        raise LlmopsError(f"use_cases/{use_case.name}/configs/deployment_config.json has no {kind}_endpoint entry for "
+                          f"env '{env}'")
+    return str(block.WEB_APP_NAME if kind == WEBAPP else block.ENDPOINT_NAME)
 
 
 def _from_dataset(workspace: Workspace, data: DataRegistry, use_case: UseCase, env: str,
@@ -98,18 +188,28 @@ def _from_dataset(workspace: Workspace, data: DataRegistry, use_case: UseCase, e
 
 
 def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str | None,
-                  backend: Backend | None = None) -> PostProdSource:
-    """`log`: the endpoint's production log; a dataset name; None: the log when it has lines, else the
-    env's production_log dataset. The source is registered as a dataset version."""
-    data = (backend or open_backend(workspace, use_case, env)).registry.data
+                  backend: Backend | None = None, kind: str = LOCAL, window: LogWindow | None = None,
+                  store: ProductionLogStore | None = None) -> PostProdSource:
+    """`log`: the production log of the env's endpoint on target `kind` (local: its file; a cloud target: the
+    segments its servers shipped, read from `store`, which the CLI opens with the Azure variables it read); a
+    dataset name; None: the log when it has lines, else the env's production_log dataset. The source is registered
+    as a dataset version."""
+    backend = backend or open_backend(workspace, use_case, env)
+    window = window or LogWindow()
     if source in (None, FROM_LOG):
-        found = _from_log(workspace, data, local_endpoint(use_case, env).ENDPOINT_NAME)
+        cloud = _cloud_endpoint(use_case, env, kind)
+        endpoint = cloud or local_endpoint(use_case, env).ENDPOINT_NAME
+        if cloud is None:
+            found = _from_log(workspace, backend.registry.data, endpoint, window)
+        else:
+            store = store or open_production_log_store(use_case, env)
+            found = _from_shipped_log(workspace, backend.registry.data, store, endpoint, env, window, kind)
         if found is not None:
             return found
         if source == FROM_LOG:
-            raise LlmopsError(f"the production log of endpoint '{local_endpoint(use_case, env).ENDPOINT_NAME}' "
-                              "has no answered request yet; send requests first (llmops test-endpoint)")
-    return _from_dataset(workspace, data, use_case, env, source)
+            raise LlmopsError(f"the production log of endpoint '{endpoint}' has no answered request yet; send "
+                              "requests first (llmops test-endpoint)")
+    return _from_dataset(workspace, backend.registry.data, use_case, env, source)
 
 
 def post_prod_flow(use_case: UseCase, env: str) -> tuple[Flow, dict[str, str]]:
@@ -147,6 +247,8 @@ def post_prod_eval(workspace: Workspace, use_case: UseCase, env: str, session: L
     )
     result = backend.executor.execute([spec], session, use_case.env(env).CONCURRENCY, progress)[0]
     backend.registry.runs.record_run_set("post_prod", use_case.name, env, [result.record.run_id])
+    if source.evaluated is not None and result.record.status == COMPLETED:  # failed lines: the next run retries them
+        source.evaluated()
     report, comparison, comparison_file = _report(workspace, use_case, env, source, result)
     return PostProdResult(source, result, report, comparison, comparison_file)
 
@@ -198,7 +300,7 @@ def _report(workspace: Workspace, use_case: UseCase, env: str, source: PostProdS
                              rerun=f"llmops post-prod-eval --use-case {use_case.name} --env {env}")
     report = write_report(use_case.name, env, runs, evaluations, {}, workspace.reports_dir / "post_prod",
                           judges=judges)
-    block = use_case.deployment.for_env("local", env)
+    block = use_case.deployment.for_env(source.target, env)
     current = getattr(block, "CURRENT_DEPLOYMENT_NAME", "")
     prior = getattr(block, "PRIOR_DEPLOYMENT_NAME", "")
     if not (current and prior and (current in by_deployment or prior in by_deployment)):

@@ -181,10 +181,14 @@ def test_the_endpoint_identity_got_only_the_roles_its_server_needs(scenario):
     assert f"note: granted 'AcrPull' on container registry 'llmopsws' to endpoint '{ENDPOINT}' (identity " \
            f"{principal})" in first
     assert "note: granted 'Key Vault Secrets User' on key vault 'llmops-kv' to endpoint" in first
+    assert ("note: granted 'Storage Blob Data Contributor' on blob container 'llmops-production-logs' to endpoint"
+            in first)
     made = {(a["scope"].rsplit("/providers/", 1)[1], a["roleDefinitionId"].rsplit("/", 1)[1])
             for a in scenario.emulator.context.role_assignments if a["principalId"] == principal}
     assert made == {("Microsoft.ContainerRegistry/registries/llmopsws", ROLE_IDS["AcrPull"]),
-                    ("Microsoft.KeyVault/vaults/llmops-kv", ROLE_IDS["Key Vault Secrets User"])}
+                    ("Microsoft.KeyVault/vaults/llmops-kv", ROLE_IDS["Key Vault Secrets User"]),
+                    ("Microsoft.Storage/storageAccounts/devstoreaccount1/blobServices/default/containers/"
+                     "llmops-production-logs", ROLE_IDS["Storage Blob Data Contributor"])}
     assert "AzureML Data Scientist" not in first  # nothing on the workspace: the server makes no Azure ML call
 
 
@@ -294,19 +298,25 @@ def test_a_login_that_may_not_grant_roles_gets_the_exact_commands_then_deploys_o
                 "Microsoft.ContainerRegistry/registries/llmopsws")
     vault = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/" \
             "Microsoft.KeyVault/vaults/llmops-kv"
+    logs = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/" \
+           "Microsoft.Storage/storageAccounts/devstoreaccount1/blobServices/default/containers/llmops-production-logs"
     command = "az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role " \
               "\"{}\" --scope {}"
     assert refused.code == 1
     assert refused.err == (
         f"error: endpoint '{ENDPOINT}' needs its identity (object id "
         f"{principal}) to hold 'AcrPull' on container registry 'llmopsws', 'Key Vault Secrets User' on key vault "
-        "'llmops-kv', and this login may not assign roles (that takes Owner or User Access Administrator); ask an "
-        f"owner to run once: {command.format(principal, 'AcrPull', registry)} && "
-        f"{command.format(principal, 'Key Vault Secrets User', vault)}; then deploy again (no deployment was made)\n")
+        "'llmops-kv', 'Storage Blob Data Contributor' on blob container 'llmops-production-logs', and this login may "
+        "not assign roles (that takes Owner or User Access Administrator); ask an owner to run once: "
+        f"{command.format(principal, 'AcrPull', registry)} && "
+        f"{command.format(principal, 'Key Vault Secrets User', vault)} && "
+        f"{command.format(principal, 'Storage Blob Data Contributor', logs)}; then deploy again (no deployment was "
+        "made)\n")
     assert list(emulator.ml_client().online_deployments.list(endpoint_name=ENDPOINT)) == []
 
     definitions = "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
-    for role, scope in (("AcrPull", registry), ("Key Vault Secrets User", vault)):  # the owner ran it
+    for role, scope in (("AcrPull", registry), ("Key Vault Secrets User", vault),
+                        ("Storage Blob Data Contributor", logs)):  # the owner ran it
         emulator.grant(principal, definitions + ROLE_IDS[role], scope)
     done = llmops(tmp_path, "deploy", "-u", "mini", "-e", ENV)
     assert (done.code, done.out.splitlines()[-1]) == (0, "traffic: blue=100")

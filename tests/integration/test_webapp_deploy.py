@@ -19,6 +19,7 @@ import pytest
 from llmops.backends import default_backend
 from llmops.backends.azureml.settings import azure_variables
 from llmops.backends.azureml.webapp.deploy_target import WebAppDeployTarget
+from llmops.backends.production_logs import CLIENT_ID_ENV, CONTAINER, URL_ENV, parse_segment
 from llmops.backends.webapp import WebAppRouting
 from llmops.backends.webapp_target import open_webapp
 from llmops.config.use_case import load_use_case
@@ -108,6 +109,7 @@ class Release:
 @pytest.fixture()
 def release(tmp_path: Path, azureml_emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) -> Release:
     use_environment(monkeypatch, azureml_emulator)
+    azureml_emulator.context.roles.append("User Access Administrator")  # may grant the log container's role
     # The sites' hosts speak HTTPS with the session's certificate, which the endpoint client trusts through this.
     monkeypatch.setenv("SSL_CERT_FILE", os.environ["REQUESTS_CA_BUNDLE"])
     return Release(tmp_path / "repo", azureml_emulator)
@@ -232,3 +234,32 @@ def test_no_right_to_grant_acr_pull_says_who_may_and_how(release: Release) -> No
             f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
             f"Microsoft.ContainerRegistry/registries/{REGISTRY}") in str(refused.value)
     assert release.emulator.web_apps.slot(APP) is None
+
+
+def test_the_web_app_ships_its_production_log_as_its_identity_and_a_stop_loses_nothing(release: Release) -> None:
+    storage = release.emulator.context.storage
+    client = storage.container_client(CONTAINER)
+    # Azurite lives for the session: what earlier tests' web apps of this name shipped is there already.
+    before = {b.name for b in client.list_blobs(name_starts_with=f"{APP}/")} if client.exists() else set()
+    first = release.register("App")
+    host = release.host()
+    release.deploy(host)
+    slot = release.emulator.web_apps.slot(APP)
+    assert slot is not None and slot.running is not None
+    identity = release.emulator.web_apps.identities[IDENTITY]
+    assert slot.app_settings[URL_ENV] == f"{storage.account_url}/{CONTAINER}"
+    assert slot.app_settings[CLIENT_ID_ENV] == identity.client_id
+    container = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
+                 f"Microsoft.Storage/storageAccounts/{storage.account}/blobServices/default/containers/{CONTAINER}")
+    assert [a["scope"] for a in release.emulator.context.role_assignments
+            if a["principalId"] == identity.principal_id] == [container]
+    key = EndpointKey(KEY_NAME, host.endpoint_key())
+    for i in range(5):
+        assert score(host.scoring_url(), {"url": f"https://apps.example.com/{i}"}, key=key, timeout=30).status == 200
+    slot.running.stop()  # SIGTERM, as App Service stops a container: the open segment is shipped before it exits
+    names = sorted(b.name for b in client.list_blobs(name_starts_with=f"{APP}/") if b.name not in before)
+    entries = [json.loads(line) for name in names for line in client.download_blob(name).readall().splitlines()]
+    assert {parse_segment(name).deployment for name in names if parse_segment(name)} == {first}
+    urls = [e["inputs"]["url"] for e in entries]
+    assert [f"https://apps.example.com/{i}" for i in range(5)] == [u for u in urls if "/apps.example.com/" in u][-5:]
+    assert host.endpoint_key() not in "".join(urls)

@@ -204,7 +204,8 @@ LOGIN_SITES = [
     LoginSite("platform_ci_dev_workflow.yml", "azureml", "needs.backend.outputs.backend == 'azureml'", None),
     LoginSite("platform_cd_dev_workflow.yml", "deploy", None,
               "steps.backend.outputs.backend == 'azureml' || steps.target.outputs.target != 'local'"),
-    LoginSite("platform_post_prod_eval_workflow.yml", "evaluate", None, "steps.backend.outputs.backend == 'azureml'"),
+    LoginSite("platform_post_prod_eval_workflow.yml", "evaluate", None,
+              "steps.backend.outputs.backend == 'azureml' || steps.target.outputs.target != 'local'"),
 ]
 
 

@@ -1,6 +1,7 @@
 """Azurite, the Azure Storage emulator (npm `azurite`), as a blob service for one test session.
 
-It listens on a free loopback port over HTTPS (the Azure ML SDK only builds `https://` blob URLs),
+It listens on a free loopback port over HTTPS (the Azure ML SDK only builds `https://` blob URLs, and Azurite takes
+bearer tokens over HTTPS only),
 keeps blobs in memory, and sends nothing anywhere (telemetry off). `node_modules/` comes from
 `npm ci` (package.json); without it, or without node, the tests that need it skip and say why.
 """
@@ -92,6 +93,10 @@ def start_azurite(folder: Path, cert: Path, key: Path, timeout: float = 60.0) ->
                 "--disableTelemetry",
                 "--skipApiVersionCheck",
                 "--loose",
+                # Bearer tokens are checked as Azure Storage checks their claims (issuer, audience, lifetime), not
+                # their signature: what lets a managed identity's token (the emulator's) read and write blobs.
+                "--oauth",
+                "basic",
                 "--cert",
                 str(cert),
                 "--key",

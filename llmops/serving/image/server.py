@@ -114,7 +114,7 @@ def serve_context(options: ContextServeOptions, environ: Mapping[str, str] | Non
     records = FixedRecords(one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider),
                            model)
     plan = ServerPlan(endpoint_name, options.state_dir, listen, ServerLimits(body_limit_source=BODY_LIMIT_SOURCE),
-                      options.threads)
+                      options.threads, deployment=deployment_name)
 
     def listening(port: int) -> None:
         logger.info("serving model %s version %d (variant %s, from %s) as %s/%s on http://%s:%d%s", entry.model_name,

@@ -20,8 +20,11 @@ CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
 def mint_token(audience: str, object_id: str = OBJECT_ID, client_id: str = CLIENT_ID) -> tuple[str, int]:
     """An unsigned JWT for `audience` (a resource such as https://ml.azure.com) and when it expires."""
-    expires = int(time.time()) + 3600
+    now = int(time.time())
+    expires = now + 3600
     claims = {
+        "iat": now,
+        "nbf": now - 300,  # Entra ID's margin for clock skew; Azurite checks nbf, iat and exp are there
         "aud": audience,
         "tid": TENANT_ID,
         "oid": object_id,

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from llmops.serving.image.run import RunningContext, run_context
 
-# What a container gets from its host beyond its environment variables: enough for Python to run.
-_HOST_VARIABLES = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE")
+# What a container gets from its host beyond its environment variables: enough for Python to run, and the trust of
+# the session's CA (REQUESTS_CA_BUNDLE), which signed Azurite's certificate as a public CA signs Azure Storage's.
+_HOST_VARIABLES = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,11 @@ class RunningServer:
         self.running.stop(timeout=10)
 
 
-def start_deployment_server(work_dir: Path, release: Release) -> RunningServer:
-    """Start the deployment's server with its state in `work_dir`; returns once it answers /health."""
+def start_deployment_server(work_dir: Path, release: Release, platform: dict[str, str] | None = None) -> RunningServer:
+    """Start the deployment's server with its state in `work_dir`; returns once it answers /health. `platform`: what
+    Azure ML sets in every container (the endpoint identity's token endpoint, MSI_ENDPOINT and MSI_SECRET)."""
     environ = {k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ}
+    environ.update(platform or {})
     running = run_context(release.context_dir, state_dir=work_dir, endpoint=release.endpoint,
                           deployment=release.deployment, environ=environ, env_vars=release.environment_variables,
                           threads=4, timeout=120)

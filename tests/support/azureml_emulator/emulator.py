@@ -59,6 +59,7 @@ class AzureMLEmulator:
         self.context.web_apps = WebApps(self.context.key_vault, self.vault_url, cert, key, work_dir / "webapps",
                                         self.context.role_assignments, self.context.scope.subscription)
         self.context.serving = OnlineServing(self.context, work_dir / "online")
+        self.web_apps.platform = self.identity_environment()
         storage.ensure_container()
         self._seed()
 

@@ -33,6 +33,7 @@ from .context import Context
 from .deployment_server import Release, RunningServer, start_deployment_server
 from .errors import ServiceError
 from .http import Request, Response
+from .routes import managed_identity
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 Key = tuple[str, str]
@@ -87,7 +88,9 @@ class OnlineServing:
     def _start(self, endpoint: str, deployment: Any) -> RunningServer:
         # A folder per start: a process keeps what it learnt about a state directory's path (the registry's tables).
         folder = self.work_dir / endpoint.lower() / f"{deployment['name'].lower()}-{uuid.uuid4().hex[:8]}"
-        return start_deployment_server(folder, self._release(endpoint, deployment))
+        platform = {"MSI_ENDPOINT": f"{self.context.base_url}{managed_identity.AZURE_ML_PATH}",
+                    "MSI_SECRET": self.context.identity_header}
+        return start_deployment_server(folder, self._release(endpoint, deployment), platform)
 
     def _release(self, endpoint: str, deployment: Any) -> Release:
         """The deployment's image, pulled from the registry it names (its build context), and its variables."""

@@ -41,7 +41,9 @@ SETTING_NAME = re.compile(r"^[A-Za-z0-9_.]+$")  # what App Service on Linux take
 KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(SecretUri=(?P<uri>[^)]+)\)$")
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 # What a container on App Service gets from the host beyond its app settings: enough for Python to run.
-_HOST_VARIABLES = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE")
+# What a container gets from its host: enough for Python to run, and the trust of the session's CA
+# (REQUESTS_CA_BUNDLE), which signed Azurite's certificate as a public CA signs Azure Storage's.
+_HOST_VARIABLES = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -87,6 +89,8 @@ class WebApps:
         self.role_assignments = role_assignments  # the emulator's one store (role_assignments.py), read here
         self.subscription = subscription
         self.vault_url = vault_url  # <base>/keyvault/<name>: what a reference's SecretUri starts with
+        # What App Service sets in every container: its managed identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER).
+        self.platform: dict[str, str] = {}
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(str(cert), str(key))
         self.work_dir = work_dir
@@ -195,6 +199,7 @@ class WebApps:
         if context_dir is None:
             return
         environ = {k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ}
+        environ.update(self.platform)
         environ.update({name: self.resolve(value) for name, value in slot.app_settings.items()})
         key = environ.pop("LLMOPS_ENDPOINT_KEY", None)
         slot.started += 1

@@ -2,9 +2,10 @@
 
 Only what the endpoint server in the image does, as its system-assigned identity: pull the image from the
 workspace's container registry (AcrPull; Azure ML grants it too when it creates the identity and may, so a deploy
-does not depend on that), and read the LLM connections' secrets from the env's Key Vault (KEYVAULT_NAME; Key Vault
-Secrets User, when the env names one). Nothing on the workspace: the server makes no Azure ML call (its production
-log goes to a mounted folder, serving/production_log.py), so no workspace role such as AzureML Data Scientist,
+does not depend on that), read the LLM connections' secrets from the env's Key Vault (KEYVAULT_NAME; Key Vault
+Secrets User, when the env names one), and ship its production log to a container on the workspace's storage
+account (azureml/production_logs.py; Storage Blob Data Contributor on that container alone). Nothing on the
+workspace: the server makes no Azure ML call, so no workspace role such as AzureML Data Scientist,
 which would let any code in the image read and change the workspace's data, models and jobs. The actions map to
 built-in roles through roles.role_for, as every other role llmops names does. An assignment that exists is left
 alone; a missing one is created under a name derived from (scope, principal, role), so two deploys never make two;
@@ -27,10 +28,12 @@ from llmops.errors import LlmopsError
 API_VERSION = "2022-04-01"
 REGISTRY_ACTIONS = ("Microsoft.ContainerRegistry/registries/pull/read",)
 KEY_VAULT_ACTIONS = ("Microsoft.KeyVault/vaults/secrets/getSecret/action",)
+LOG_ACTIONS = ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",)
 # Built-in role definitions have the same id in every tenant (az role definition list --name <role>).
 ROLE_IDS = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 }
 
 
@@ -49,8 +52,9 @@ def _grants(scope: str, described: str, actions: tuple[str, ...]) -> list[Grant]
     return [Grant(scope, described, role) for role in dict.fromkeys(role_for(a) for a in actions)]
 
 
-def needed(access: WorkspaceAccess, registry_id: str) -> list[Grant]:
-    """`registry_id`: the workspace's container registry (its ARM id), where the deployments pull their image."""
+def needed(access: WorkspaceAccess, registry_id: str, log_container: str | None = None) -> list[Grant]:
+    """`registry_id`: the workspace's container registry (its ARM id), where the deployments pull their image;
+    `log_container`: the ARM id of the production-log container the server writes."""
     settings = access.settings
     grants = _grants(registry_id, f"container registry '{registry_id.rstrip('/').rsplit('/', 1)[-1]}'",
                      REGISTRY_ACTIONS)
@@ -58,14 +62,17 @@ def needed(access: WorkspaceAccess, registry_id: str) -> list[Grant]:
         vault = (f"/subscriptions/{settings.subscription_id}/resourceGroups/{settings.resource_group}/providers/"
                  f"Microsoft.KeyVault/vaults/{settings.keyvault}")
         grants += _grants(vault, f"key vault '{settings.keyvault}'", KEY_VAULT_ACTIONS)
+    if log_container:
+        grants += _grants(log_container, f"blob container '{log_container.rsplit('/', 1)[-1]}'", LOG_ACTIONS)
     return grants
 
 
-def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str, registry_id: str) -> list[str]:
+def grant_roles(access: WorkspaceAccess, endpoint: str, principal_id: str, registry_id: str,
+                log_container: str | None = None) -> list[str]:
     """Give the endpoint's identity its roles; returns what was granted, for the user. Raises, naming every command
     still to run, when the caller may not grant one."""
     granted, refused = [], []
-    for grant in needed(access, registry_id):
+    for grant in needed(access, registry_id, log_container):
         if _assigned(access, grant, principal_id):
             continue
         try:

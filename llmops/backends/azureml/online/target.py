@@ -5,7 +5,9 @@ deployment serves the model version's image (image.py) with the model version it
 a deployment runs in its tags (model, flow, variant), so `endpoint status` reads it back from Azure, and
 the traffic history in the endpoint's tags (traffic_history.py), so `endpoint rollback` works from any
 machine. A deployment that failed its smoke test stays at 0% (its logs are in Azure, and the next deploy
-updates it in place).
+updates it in place). Each deployment's server ships its production log to the workspace's production-log
+container (its URL in the deployment's environment), which the endpoint's identity may write
+(azureml/production_logs.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from llmops.backends.azureml.errors import azure_error, is_azure_error, missing_
 from llmops.backends.azureml.online.flavors import Flavor
 from llmops.backends.azureml.online.identity import grant_roles
 from llmops.backends.azureml.online.image import image_not_pulled, serving_environment, workspace_image
+from llmops.backends.azureml.production_logs import LogContainer
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
+from llmops.backends.production_logs import URL_ENV
 from llmops.backends.serving_image import ImageName
 from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ImageDigest, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
@@ -133,12 +137,18 @@ class AzureOnlineTarget:
         elif self.flavor.kind == KUBERNETES and not getattr(found, "compute", None):
             raise LlmopsError(f"{self.where}: endpoint '{self.endpoint}' exists as a managed online endpoint, not a "
                               "Kubernetes one; give this target another ENDPOINT_NAME")
+        if self._logs.ensure():
+            notes.append(f"created blob container {self._logs.url} for the endpoint's production log")
         principal = getattr(getattr(found, "identity", None), "principal_id", None)
         if principal:
             registry = self._workspace_registry()
             notes += self._call(f"granting roles to endpoint '{self.endpoint}'",
-                                lambda: grant_roles(self.access, self.endpoint, principal, registry))
+                                lambda: grant_roles(self.access, self.endpoint, principal, registry, self._logs.scope))
         return self._record(found), notes
+
+    @cached_property
+    def _logs(self) -> LogContainer:
+        return LogContainer(self.access)
 
     def state(self) -> Endpoint:
         return self._record(self._existing())
@@ -194,7 +204,7 @@ class AzureOnlineTarget:
         image = workspace_image(registry, self.use_case, model, self.image_digest(model))
         spec = self.flavor.deployment(
             self.block, deployment.name, f"azureml:{model.name}:{model.version}", serving_environment(image, model),
-            {**deployment.env_vars, **release_variables(deployment)}, tags)
+            {**deployment.env_vars, **release_variables(deployment), URL_ENV: self._logs.url}, tags)
         logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
                     deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
         try:

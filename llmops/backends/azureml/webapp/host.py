@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from llmops.backends.azureml.access import WorkspaceAccess
 from llmops.backends.azureml.credential import azure_credential
 from llmops.backends.azureml.errors import azure_errors
 from llmops.backends.azureml.http import get_json, send_json
 from llmops.backends.azureml.key_vault import API_VERSION as KEY_VAULT_API_VERSION
 from llmops.backends.azureml.key_vault import secret_value
+from llmops.backends.azureml.production_logs import LogContainer
 from llmops.backends.azureml.webapp import identity, routing
 from llmops.backends.azureml.webapp.client import web_client
 from llmops.backends.azureml.webapp.site_spec import HEALTH_PATH, key_secret_name, site_envelope
@@ -67,6 +69,11 @@ class AzureWebApp:
     @cached_property
     def credential(self) -> TokenCredential:
         return self._credential or azure_credential(self.target.settings.cloud)
+
+    @cached_property
+    def _logs(self) -> LogContainer:
+        """Where the server ships its production log: the env's workspace's production-log container."""
+        return LogContainer(WorkspaceAccess(self.target.settings, self.credential))
 
     @cached_property
     def client(self) -> WebSiteManagementClient:
@@ -179,6 +186,9 @@ class AzureWebApp:
             user = identity.user_identity(t, self.credential)
             registry = identity.registry(t, self.credential)
             identity.grant_acr_pull(t, self.credential, user, registry.resource_id)
+            if self._logs.ensure():
+                logger.info("created blob container %s for the production log", self._logs.url)
+            identity.grant_log_writer(t, self.credential, user, self._logs.scope)
             self._ensure_plan()
             self._ensure_key_secret()
         self._client_id = user.client_id
@@ -198,10 +208,12 @@ class AzureWebApp:
                 except ResourceNotFoundError:
                     tags = {}
                 web.begin_create_or_update(t.resource_group, t.name,
-                                           site_envelope(t, release, self.location, client_id, tags)).result()
+                                           site_envelope(t, release, self.location, client_id, tags,
+                                                         self._logs.url)).result()
             else:
                 web.begin_create_or_update_slot(t.resource_group, t.name, slot,
-                                                site_envelope(t, release, self.location, client_id, {})).result()
+                                                site_envelope(t, release, self.location, client_id, {},
+                                                              self._logs.url)).result()
             host = self._host(slot)
         logger.info("web app %s: %s runs %s (%s)", t.name, slot, release.name, release.image)
         self._wait_healthy(f"https://{host}{HEALTH_PATH}", slot, release)

@@ -1,9 +1,11 @@
-"""The web app's user-assigned identity (USER_MANAGED_ID), and its right to pull from the registry (AcrPull).
+"""The web app's user-assigned identity (USER_MANAGED_ID), its right to pull from the registry (AcrPull), and to
+write the production log (Storage Blob Data Contributor on the workspace's production-log container).
 
 App Service pulls the image with the identity named in acrUserManagedIdentityID (its client id) and resolves
 Key Vault references with keyVaultReferenceIdentity (its resource id). The identity needs AcrPull on the
-registry: granted here with a role assignment named by a hash of (scope, principal, role), so granting twice
-is one assignment, and an existing one (409 RoleAssignmentExists) is success. When the caller may not grant
+registry, and the blob role on the log container: each granted here with a role assignment named by a hash of
+(scope, principal, role), so granting twice is one assignment, and an existing one (409 RoleAssignmentExists) is
+success. When the caller may not grant
 roles, the message gives the exact `az role assignment create` command for someone who may.
 """
 
@@ -23,6 +25,7 @@ IDENTITY_API_VERSION = "2023-01-31"
 REGISTRY_API_VERSION = "2023-07-01"
 ROLE_ASSIGNMENT_API_VERSION = "2022-04-01"
 ACR_PULL = ("AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d")  # the built-in role's name and definition id
+BLOB_CONTRIBUTOR = ("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe")
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,25 @@ def registry(target: WebAppTarget, credential: TokenCredential) -> Registry:
 
 def grant_acr_pull(target: WebAppTarget, credential: TokenCredential, identity: UserIdentity,
                    registry_id: str) -> None:
-    role, definition = ACR_PULL
-    name = uuid.uuid5(uuid.NAMESPACE_URL, f"{registry_id}|{identity.principal_id}|{definition}".lower())
-    url = _url(target, f"{registry_id}/providers/Microsoft.Authorization/roleAssignments/{name}")
+    _grant(target, credential, identity, registry_id, ACR_PULL,
+           f"the identity {target.identity_id.rsplit('/', 1)[-1]} may not pull from registry '{target.registry}' and "
+           "you may not grant it", "an owner of the registry")
+
+
+def grant_log_writer(target: WebAppTarget, credential: TokenCredential, identity: UserIdentity,
+                     container_id: str) -> None:
+    """Storage Blob Data Contributor on the production-log container (azureml/production_logs.py), which the
+    server in the web app writes its log to as this identity."""
+    _grant(target, credential, identity, container_id, BLOB_CONTRIBUTOR,
+           f"the identity {target.identity_id.rsplit('/', 1)[-1]} may not write the production log to blob container "
+           f"'{container_id.rsplit('/', 1)[-1]}' and you may not grant it", "an owner of the storage account")
+
+
+def _grant(target: WebAppTarget, credential: TokenCredential, identity: UserIdentity, scope: str,
+           role: tuple[str, str], refused: str, who: str) -> None:
+    name, definition = role
+    assignment = uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{identity.principal_id}|{definition}".lower())
+    url = _url(target, f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}")
     body = {"properties": {
         "roleDefinitionId": f"/subscriptions/{target.subscription}/providers/Microsoft.Authorization/"
                             f"roleDefinitions/{definition}",
@@ -85,9 +104,9 @@ def grant_acr_pull(target: WebAppTarget, credential: TokenCredential, identity: 
         if error.status_code == 409 and code == "RoleAssignmentExists":
             return
         if error.status_code == 403:
+            quoted = f'"{name}"' if " " in name else name
             raise LlmopsError(
-                f"the identity {target.identity_id.rsplit('/', 1)[-1]} may not pull from registry '{target.registry}' "
-                f"and you may not grant it ({code or 403}); ask an owner of the registry to run: az role assignment "
-                f"create --assignee-object-id {identity.principal_id} --assignee-principal-type ServicePrincipal "
-                f"--role {role} --scope {registry_id}") from error
+                f"{refused} ({code or 403}); ask {who} to run: az role assignment create --assignee-object-id "
+                f"{identity.principal_id} --assignee-principal-type ServicePrincipal --role {quoted} --scope "
+                f"{scope}") from error
         raise

@@ -4,7 +4,8 @@ App settings are the container's environment. Connections (CONNECTION_NAMES) and
 references, `@Microsoft.KeyVault(SecretUri=<vault>/secrets/<secret>/)`, which App Service resolves with the
 user-assigned identity when the container starts: no value is ever written here, so none is in the app's
 configuration, its deployment history or a log. The connection secrets are those Azure ML nodes read
-(llmops-connection-<name>, node/vault_connections.py); the key's is llmops-endpoint-key-<web app>.
+(llmops-connection-<name>, node/vault_connections.py); the key's is llmops-endpoint-key-<web app>. The server ships
+its production log to the workspace's production-log container as the user-assigned identity (its client id).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from llmops.backends.azureml.node.vault_connections import secret_name
 from llmops.backends.azureml.webapp.target import WebAppTarget
+from llmops.backends.production_logs import CLIENT_ID_ENV, URL_ENV
 from llmops.backends.webapp import WebAppRelease
 from llmops.errors import LlmopsError
 
@@ -38,7 +40,8 @@ def key_vault_reference(target: WebAppTarget, secret: str) -> str:
     return f"@Microsoft.KeyVault(SecretUri={vault}/secrets/{secret}/)"
 
 
-def app_settings(target: WebAppTarget, release: WebAppRelease) -> dict[str, str]:
+def app_settings(target: WebAppTarget, release: WebAppRelease, log_url: str, client_id: str) -> dict[str, str]:
+    """`log_url`: the production-log container the server ships to as the identity whose client id is `client_id`."""
     bad = [name for name in target.connections if not SETTING_NAME.match(name)]
     if bad:
         raise LlmopsError(f"{target.key('CONNECTION_NAMES')}: '{bad[0]}' cannot be an app setting's name on App "
@@ -50,6 +53,8 @@ def app_settings(target: WebAppTarget, release: WebAppRelease) -> dict[str, str]
         "LLMOPS_ENDPOINT": target.name,
         "LLMOPS_DEPLOYMENT": release.name,
         KEY_VARIABLE: key_vault_reference(target, key_secret_name(target)),
+        URL_ENV: log_url,
+        CLIENT_ID_ENV: client_id,
     }
     for name in target.connections:
         settings[name] = key_vault_reference(target, secret_name(name))
@@ -65,14 +70,15 @@ def release_name(linux_fx_version: str | None) -> str | None:
 
 
 def site_envelope(target: WebAppTarget, release: WebAppRelease, location: str, identity_client_id: str,
-                  tags: dict[str, str]) -> Site:
+                  tags: dict[str, str], log_url: str) -> Site:
     from azure.mgmt.web import models
 
     config = models.SiteConfig(
         linux_fx_version=DOCKER_PREFIX + release.image,
         acr_use_managed_identity_creds=True,
         acr_user_managed_identity_id=identity_client_id,
-        app_settings=[models.NameValuePair(name=k, value=v) for k, v in app_settings(target, release).items()],
+        app_settings=[models.NameValuePair(name=k, value=v)
+                      for k, v in app_settings(target, release, log_url, identity_client_id).items()],
         always_on=True,
         health_check_path=HEALTH_PATH,
         http20_enabled=True,

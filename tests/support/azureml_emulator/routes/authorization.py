@@ -7,11 +7,12 @@ forbids (`faults.forbid`) is added to each set's notActions, so what a caller re
 the 403s it gets.
 
 Role assignments (`{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, on the workspace, the
-key vault and a container registry), kept in the one store of ..role_assignments: listed with `$filter=principalId
-eq '<id>'` (those made at the scope or above it), created with PUT when the caller's roles allow
-`Microsoft.Authorization/roleAssignments/write` (Owner, User Access Administrator: not AzureML Data Scientist),
-else ARM's AuthorizationFailed; the same role for the same principal at the same scope under another name is a
-409 RoleAssignmentExists. A registry the emulator does not hold is a 404, as ARM answers.
+key vault, a container registry and a blob container of a storage account), kept in the one store of
+..role_assignments: listed with `$filter=principalId eq '<id>'` (those made at the scope or above it), created with
+PUT when the caller's roles allow `Microsoft.Authorization/roleAssignments/write` (Owner, User Access
+Administrator: not AzureML Data Scientist), else ARM's AuthorizationFailed; the same role for the same principal
+at the same scope under another name is a 409 RoleAssignmentExists. A registry the emulator does not hold is a
+404, as ARM answers.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def register(router: Router, context: Context) -> None:
     group = "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers"
     vault = group + "/Microsoft.KeyVault/vaults/{vault}"
     registry = group + "/Microsoft.ContainerRegistry/registries/{registry}"
-    for base in (WORKSPACE_PATH, vault, registry):
+    container = group + "/Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers/{container}"
+    for base in (WORKSPACE_PATH, vault, registry, container):
         assignments = base + "/providers/Microsoft.Authorization/roleAssignments"
         options: dict[str, Any] = {"provider": AUTHORIZATION, "api_versions": AUTHORIZATION_API_VERSIONS}
         router.add("GET", assignments, "roleAssignments", list_assignments, **options)

@@ -19,6 +19,12 @@ from ..routing import Router
 
 PATH = "/msi/token"
 API_VERSION = "2019-08-01"
+# Azure ML's own protocol, in an online deployment's container: `GET $MSI_ENDPOINT?resource=<resource>&api-version=
+# 2017-09-01` with the header `secret: $MSI_SECRET`, expires_on as a number. The emulator sets the two variables for
+# each online deployment's server (online_serving.py), as Azure ML does.
+AZURE_ML_PATH = "/msi/azureml/token"
+AZURE_ML_API_VERSION = "2017-09-01"
+DEPLOYMENT_OBJECT_ID = "dddddddd-0000-0000-0000-000000000001"  # an endpoint's system-assigned identity
 
 
 def _refused(status: int, message: str) -> Response:
@@ -48,3 +54,18 @@ def register(router: Router, context: Context) -> None:
         )
 
     router.add("GET", PATH, "managedIdentity", token, arm=False, public=True)
+
+    def azure_ml_token(request: Request, params: dict[str, str]) -> Response:
+        if request.headers.get("secret") != context.identity_header:
+            return _refused(401, "The secret header is missing or is not this deployment's MSI_SECRET.")
+        if request.query.get("api-version") != AZURE_ML_API_VERSION:
+            return _refused(400, f"The api-version '{request.query.get('api-version', '')}' is not supported.")
+        resource = request.query.get("resource", "")
+        if not resource:
+            return _refused(400, "The 'resource' query parameter is required.")
+        access_token, expires_on = mint_token(resource, DEPLOYMENT_OBJECT_ID)
+        context.tokens_issued.append(resource)
+        return json_response({"access_token": access_token, "expires_on": expires_on, "resource": resource,
+                              "token_type": "Bearer"})
+
+    router.add("GET", AZURE_ML_PATH, "managedIdentity", azure_ml_token, arm=False, public=True)
