@@ -67,7 +67,8 @@ class _LingeringTransport:
     def flush(self) -> None:
         if self._head is not None:
             data, self._head = self._head, None
-            self._transport.write(data)
+            if not self._transport.is_closing():  # a client gone meanwhile: uvloop refuses writes to it
+                self._transport.write(data)
 
     def close(self) -> None:
         self.flush()
