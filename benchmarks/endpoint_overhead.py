@@ -5,6 +5,8 @@ Phases in one run, same flow snapshot and variant, same inputs:
   in process, sync    threads call FlowRunner.run_line (prompt flow's sync line API: a thread pool per line)
   in process, async   coroutines on one event loop call FlowRunner.run_line_async, nodes on one node pool
                       (how run_batches runs an experiment: the engine's best line rate)
+  serving line        the same, with the line as the endpoint server runs it: no run records (FlowRunner
+                      records=False); the endpoint against this row is the server's own cost alone
   endpoint            clients POST /score to the endpoint server (its own process: HTTP, routing, the
                       production log)
   pf flow serve       the same clients POST /score to `pf flow serve` (prompt flow's Flask server) on a copy
@@ -173,8 +175,11 @@ def main() -> None:
             pf_proc = start_pf_flow_serve(pf_flow_copy(snapshot, dag, root / "pf_flow"), pf_port, root / "pf.log")
             sync_runner = FlowRunner(snapshot, dag, {})
             async_runner = FlowRunner(snapshot, dag, {})
-            async_runner.load()
-            async_runner.use_node_pool(NodePool(max(1, args.threads) * 4))
+            serving_runner = FlowRunner(snapshot, dag, {}, records=False)
+            node_pool = NodePool(max(1, args.threads) * 4)
+            for runner in (async_runner, serving_runner):
+                runner.load()
+                runner.use_node_pool(node_pool)
             print(f"flow of python nodes only; {many} concurrent clients x {args.calls} calls, and 1 client x "
                   f"{args.single_calls} calls; endpoint --threads {args.threads}; machine load "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -183,12 +188,14 @@ def main() -> None:
                 post_load(port, 10, 5, body)
             run_threads(10, 5, in_process_sync(sync_runner))
             in_process_async(async_runner, 10, 5)
+            in_process_async(serving_runner, 10, 5)
             for _ in range(args.rounds):
                 for clients, calls in ((1, args.single_calls), (many, args.calls)):
                     phases: dict[str, Measured] = {
                         "in process, sync": measured(None, partial(run_threads, clients, calls,
                                                                    in_process_sync(sync_runner))),
-                        "in process, async": measured(None, partial(in_process_async, async_runner, clients, calls))}
+                        "in process, async": measured(None, partial(in_process_async, async_runner, clients, calls)),
+                        "serving line": measured(None, partial(in_process_async, serving_runner, clients, calls))}
                     for name, (port, pid) in servers.items():
                         phases[name] = measured(pid, partial(post_load, port, clients, calls, body))
                     for name, figures in phases.items():
@@ -203,22 +210,27 @@ def main() -> None:
     report(results, many, total, args.single_calls)
 
 
+PHASES = ("in process, sync", "in process, async", "serving line", "endpoint", "pf flow serve")
+
+
 def report(results: dict[tuple[str, int], Measured], many: int, total: int, single: int) -> None:
     print(f"{'phase':<20}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms':>8}{'x async':>9}"
-          f"{'x sync':>8}{'x pf serve':>11}")
+          f"{'x sync':>8}{'x serving':>10}{'x pf serve':>11}")
     for clients, count in ((1, single), (many, total)):
         rate = {name: count / results[(name, c)][1] for name, c in results if c == clients}
-        for name in ("in process, sync", "in process, async", "endpoint", "pf flow serve"):
+        for name in PHASES:
             latencies, _, cpu = results[(name, clients)]
             p50, p99 = percentiles(latencies)
             print(f"{name:<20}{clients:>8}{rate[name]:>9.0f}{p50:>9.2f}{p99:>9.2f}{cpu * 1000 / count:>8.2f}"
                   f"{rate[name] / rate['in process, async']:>9.2f}{rate[name] / rate['in process, sync']:>8.2f}"
-                  f"{rate[name] / rate['pf flow serve']:>11.2f}")
+                  f"{rate[name] / rate['serving line']:>10.2f}{rate[name] / rate['pf flow serve']:>11.2f}")
     for clients in (1, many):
         best = min(results[("in process, sync", clients)][1], results[("in process, async", clients)][1])
         endpoint, pf = results[("endpoint", clients)][1], results[("pf flow serve", clients)][1]
-        print(f"{clients} client(s): endpoint {best / endpoint:.2f}x the better in-process line rate, "
-              f"{pf / endpoint:.2f}x the throughput of pf flow serve")
+        serving = results[("serving line", clients)][1]
+        print(f"{clients} client(s): endpoint {best / endpoint:.2f}x the better in-process line rate (the "
+              f"experiment engine's), {serving / endpoint:.2f}x the serving line in process (the server's own "
+              f"cost), {pf / endpoint:.2f}x the throughput of pf flow serve")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ class EndpointApp:
         self.telemetry = telemetry or EndpointTelemetry(endpoint)
         self.in_flight = 0
         self._line_numbers = itertools.count()
+        self._known = {"/score": "POST", self.limits.liveness_path: "GET", self.limits.readiness_path: "GET"}
         self._retry_after = ((b"retry-after", str(self.limits.retry_after_s).encode()),)
         self._too_large = (f"the request body is larger than this endpoint's limit of {self.limits.max_body_bytes} "
                            f"bytes; send less, or raise {self.limits.body_limit_source}")
@@ -97,7 +98,8 @@ class EndpointApp:
         request_id = os.urandom(8).hex()  # names the request in server.log; cheaper than a uuid
         route = path if path in ("/score", self.limits.liveness_path, self.limits.readiness_path) else "other"
         trace = self.telemetry.start(method, route)
-        trace.describe(**{"llmops.request_id": request_id})
+        if self.telemetry.enabled:
+            trace.describe(**{"llmops.request_id": request_id})
         headers = headers_of(scope)
         try:
             answer = await self._route(path, method, headers, receive, request_id, trace)
@@ -121,7 +123,7 @@ class EndpointApp:
 
     async def _route(self, path: str, method: str, headers: dict[bytes, bytes], receive: Receive, request_id: str,
                      trace: RequestTrace) -> Answer:
-        known = {"/score": "POST", self.limits.liveness_path: "GET", self.limits.readiness_path: "GET"}
+        known = self._known
         if path not in known:
             return Answer(404, error(f"no route {path}; use {self._routes()}"))
         if method != known[path]:
@@ -206,8 +208,9 @@ class EndpointApp:
                                      "llmops deploy, or set traffic with llmops endpoint traffic --set"))
         deployment = snapshot.deployments[name]
         record = deployment.record
-        trace.describe(**{"llmops.deployment": name, "llmops.model.name": record.model_name,
-                          "llmops.model.version": record.model_version, "llmops.variant": record.variant_label})
+        if self.telemetry.enabled:
+            trace.describe(**{"llmops.deployment": name, "llmops.model.name": record.model_name,
+                              "llmops.model.version": record.model_version, "llmops.variant": record.variant_label})
         status, outputs = await self._run(deployment, inputs, request_id, trace)
         self._log(name, False, started, status, inputs, outputs if status == 200 else {}, request_id,
                   forced=bool(forced))

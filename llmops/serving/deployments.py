@@ -97,7 +97,7 @@ class DeploymentCache:
         flow = model_flow(model)
         _, snapshot = materialize(model.snapshot, self.state_dir / "snapshots")
         self._apply_env(record)
-        prepared = prepare(snapshot, flow.relative_file, record.variant)
+        prepared = prepare(snapshot, flow.relative_file, record.variant, records=False)  # a request is no run
         connections = self.session.pf_connections(record.flow, f"endpoint:{self.endpoint}:{record.name}",
                                                   record.variant_label, prepared.connections)
         runner = prepared.runner(connections)

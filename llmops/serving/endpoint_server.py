@@ -28,18 +28,35 @@ load 7.4 on 2 cores):
        1          716          1.29    5.27   1.27     0.89 (async 807, sync 722)            4.75 (151 req/s)
      100          579        152.56  356.67   1.62     0.59 (async 979, 0.98 CPU ms)         2.65 (219 req/s)
 
-(The same code's other runs that day: 0.59-0.69x in process and 3.35-4.88x pf flow serve; the machine is shared.)
-At 100 clients the server is CPU-bound, so the ratio is about the CPU per line in process over the CPU per request
-here. Measured layer by layer: uvicorn + httptools + uvloop answering a bare ASGI app, 0.10 ms per request; the
-app (routing, checks, telemetry off, production log) with a scripted runner, 0.13-0.15 ms more; the mini flow's
-line 0.8-0.9 ms, of which about 0.25 ms is the hand-over of its python node to a node thread and back (the same
-line with the node run on the loop: 0.55 ms, 1.5x the line rate at 100 lines in flight). So 0.8x needs the
-hand-over gone, not the server's own cost; running a sync node on the loop stalls every request while it runs,
-and nothing yet keeps that safe for a node that blocks (a fetch, a sleep). Tried and not kept, since
-none moved throughput or CPU per request beyond the run-to-run spread (10-12 interleaved rounds each): the
-registry's version read per request replaced by a memory-mapped change signal (no system call), production log
-entries written in batches by a writer thread while requests are in flight, a request id without os.urandom,
-and an answer's status line, headers and body sent in one write instead of two.
+At 100 clients the server is CPU-bound on one core (the GIL), so the ratio to the line in process is about the CPU
+per line in process over the CPU per request here. Where a request's CPU goes (2026-11-26, later; CPU per request
+of the server process, the least disturbed of 6-10 rounds interleaved with the compared server, load 6-10 on 2 cores
+from other work, so only differences measured side by side count):
+
+    uvicorn + httptools + uvloop + the guarded protocol answering a bare ASGI app            0.06 ms
+    the whole server with a line that answers at once                                       0.25 ms
+      of which the app (routing, checks, JSON, the timeout...)                              0.19 ms
+      of which the production log's entry (encoding it, twice over for its bounds)          0.04 ms
+      and the registry's version read (one SQLite read transaction)                         0.02 ms
+    the mini flow's line in process, one python node: prompt flow's per-line bookkeeping     0.50-0.65 ms
+      (run tracker, operation context, DAG walk, contexts); the node's own code takes 2 us,
+      and a hand-over to a node thread and back 0.03 ms when nothing else runs
+
+So the server's own cost is about 0.25 ms against a line of about 0.55: one process cannot reach 0.8x the line
+rate in process on this flow (that needs the server's cost under 0.14 ms, under what the HTTP layer and the
+production log take alone). What was done: the line runs without run records (FlowRunner records=False: prompt
+flow's default storage walked every input and output twice per line; 0.50 against 0.535 ms per line, the least of
+8 sequential rounds), an answer leaves in one write instead of two (http_protocol.py), and no trace object is made
+per request while telemetry is off: with a line that answers at once, 0.302 against 0.335 ms per request (median
+of 10 interleaved rounds; least 0.250 against 0.260). Measured and not kept: production log entries written in
+batches by a writer thread (encoding, not the write, is its cost: the same CPU with the write left out), and an
+entry encoded once instead of three times (1.4 us). What would reach it: more than one server process. Two
+server processes on the same endpoint served 1,254 req/s where one served 810 (best of 5 interleaved rounds,
+load 6-8), about the line rate in process; that needs the processes to share one LLM gateway (its concurrency
+bound per upstream and its accounting), one production log (or a log per process, read back as one), one bound
+on requests in flight, and a parent that starts, watches and stops them, so it is not done here. Earlier, also
+tried and not kept beyond the run-to-run spread: the registry's version read per request replaced by a
+memory-mapped change signal, a request id without os.urandom.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ request may take to arrive nor how large its headers may grow. Here:
   resets the connection, and the client, still sending, would lose the answer. The server stops writing,
   reads and drops what comes for LINGER_S, and closes when the client does.
 No per-address limit: every client of a loopback server, and of one behind Azure ML's router, has one address.
+
+An answer of known length leaves in one write: uvicorn writes its status line and headers, then its body, and
+each write is a send on the socket (a system call here, and a wake-up of the client's reader). The head is held
+until the body follows, in the same turn of the loop; a head whose body does not follow goes on that turn's end.
 """
 
 from __future__ import annotations
@@ -46,8 +50,28 @@ class _LingeringTransport:
     def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._head: bytes | None = None  # an answer's head, waiting for its body
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        else:
+            cycle = self._protocol.cycle
+            if (cycle is not None and cycle.response_started and not cycle.response_complete
+                    and cycle.expected_content_length > 0 and not cycle.chunked_encoding):
+                self._head = data  # the head: a body of known length comes next
+                self._protocol.loop.call_soon(self.flush)
+                return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            data, self._head = self._head, None
+            if not self._transport.is_closing():  # a client gone meanwhile: uvloop refuses writes to it
+                self._transport.write(data)
 
     def close(self) -> None:
+        self.flush()
         cycle = self._protocol.cycle
         if cycle is not None and cycle.more_body and not self._transport.is_closing():
             self._protocol.linger()
@@ -146,6 +170,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.lingering:
             return
         self.lingering = True
+        self.transport.flush()  # type: ignore[attr-defined]  # the proxy's held head, if any
         raw = self.transport._transport  # type: ignore[attr-defined]  # the real one under the proxy
         try:
             raw.write_eof()

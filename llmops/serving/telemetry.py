@@ -48,6 +48,16 @@ class RequestTrace:
         self.attributes.update({k: v for k, v in attributes.items() if v is not None})
 
 
+class _Untraced(RequestTrace):
+    """Every request's trace while telemetry is off: it keeps nothing, so a request costs no trace of its own."""
+
+    def describe(self, **attributes: Any) -> None:
+        pass
+
+
+_UNTRACED = _Untraced(None, 0.0)
+
+
 class EndpointTelemetry:
     def __init__(self, endpoint: str, tracer_provider: TracerProvider | None = None,
                  meter_provider: MeterProvider | None = None) -> None:
@@ -69,6 +79,8 @@ class EndpointTelemetry:
         return bool(self._providers)
 
     def start(self, method: str, route: str) -> RequestTrace:
+        if not self._providers:
+            return _UNTRACED
         trace = RequestTrace(None, time.perf_counter(), {"http.request.method": method, "http.route": route,
                                                          "llmops.endpoint": self.endpoint})
         if self._tracer is not None:

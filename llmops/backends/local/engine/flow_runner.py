@@ -77,13 +77,35 @@ def _broken(index: int, inputs: dict[str, Any], error: Exception, started: float
     return LineOutcome(index, inputs, {}, f"{type(error).__name__}: {error}", time.perf_counter() - started)
 
 
-class FlowRunner:
-    """One DAG flow (a materialized dag in a snapshot folder) with fixed connections: a LineRunner."""
+def _unrecorded_storage() -> Any:
+    """Prompt flow's run storage that keeps nothing: a line's run records stay in memory, for its outcome only."""
+    from promptflow.storage import AbstractRunStorage
 
-    def __init__(self, working_dir: Path, dag_file: str, connections: dict[str, dict[str, Any]]) -> None:
+    class Unrecorded(AbstractRunStorage):  # type: ignore[misc]  # prompt flow is untyped
+        def persist_node_run(self, run_info: Any) -> None:
+            pass
+
+        def persist_flow_run(self, run_info: Any) -> None:
+            pass
+
+    return Unrecorded()
+
+
+class FlowRunner:
+    """One DAG flow (a materialized dag in a snapshot folder) with fixed connections: a LineRunner.
+
+    `records=False` (the endpoint server) keeps no run records: prompt flow's default storage walks the inputs
+    and outputs of the line and of each node, twice per line, turning images into references for the run's
+    records, which a LineOutcome never reads (its outputs are the line's own). The outcome is the same either
+    way, for about 35 us less CPU per line on a one-node flow (0.50 against 0.535 ms; see endpoint_server.py).
+    """
+
+    def __init__(self, working_dir: Path, dag_file: str, connections: dict[str, dict[str, Any]], *,
+                 records: bool = True) -> None:
         self.working_dir = working_dir
         self.dag_file = dag_file
         self._connections = connections
+        self._records = records
         self._executor: Any = None
         self._lock = threading.Lock()
 
@@ -95,7 +117,7 @@ class FlowRunner:
                 logger.debug("creating a prompt flow executor for %s", self.working_dir / self.dag_file)
                 self._executor = FlowExecutor.create(
                     self.working_dir / self.dag_file, self._connections, working_dir=self.working_dir,
-                    raise_ex=False,
+                    raise_ex=False, storage=None if self._records else _unrecorded_storage(),
                 )
             return self._executor
 

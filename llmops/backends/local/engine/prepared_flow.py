@@ -49,14 +49,15 @@ class PreparedFlow:
         return self.make(routed)
 
 
-def prepare(snapshot: Path, flow_file: str, variant: dict[str, str]) -> PreparedFlow:
-    """`flow_file` is the flow's file inside `snapshot` (flow.dag.yaml, flow.flex.yaml or <name>.prompty)."""
+def prepare(snapshot: Path, flow_file: str, variant: dict[str, str], *, records: bool = True) -> PreparedFlow:
+    """`flow_file` is the flow's file inside `snapshot` (flow.dag.yaml, flow.flex.yaml or <name>.prompty);
+    `records=False` for a server, which keeps no run records of a DAG's lines (flow_runner.FlowRunner)."""
     if flow_file.endswith(PROMPTY_SUFFIX):
         return _prompty(snapshot, flow_file, variant)
     if Path(flow_file).name in FLEX_FILES:
         return _flex(snapshot, flow_file)
     dag_name, node_connections = write_variant_dag(snapshot, snapshot / flow_file, variant)
-    return PreparedFlow(node_connections, lambda routed: FlowRunner(snapshot, dag_name, routed))
+    return PreparedFlow(node_connections, lambda routed: FlowRunner(snapshot, dag_name, routed, records=records))
 
 
 def _loaded(problems: list[Problem]) -> ConfigError:
