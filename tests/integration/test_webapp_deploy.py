@@ -251,8 +251,10 @@ def test_the_web_app_ships_its_production_log_as_its_identity_and_a_stop_loses_n
     assert slot.app_settings[CLIENT_ID_ENV] == identity.client_id
     container = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
                  f"Microsoft.Storage/storageAccounts/{storage.account}/blobServices/default/containers/{CONTAINER}")
-    assert [a["scope"] for a in release.emulator.context.role_assignments
-            if a["principalId"] == identity.principal_id] == [container]
+    registry = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/llmops-rg/providers/"
+                "Microsoft.ContainerRegistry/registries/llmopsacr")
+    assert sorted(a["scope"] for a in release.emulator.context.role_assignments
+                  if a["principalId"] == identity.principal_id) == [registry, container]  # pull the image, ship the log
     key = EndpointKey(KEY_NAME, host.endpoint_key())
     for i in range(5):
         assert score(host.scoring_url(), {"url": f"https://apps.example.com/{i}"}, key=key, timeout=30).status == 200
