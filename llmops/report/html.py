@@ -17,6 +17,7 @@ from llmops.report.comparison import Comparison, MetricComparison
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import GateResult
 from llmops.report.stats import METHOD_NOTE
+from llmops.report.trials_html import trial_sections
 from llmops.report.worst_lines import WorstLines, worst_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,6 +47,7 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         failures_note=f"{fmt.lines(sum(g['lines'] for g in summary['failures']))} failed; {RETRIED}.",
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],
         method=METHOD_NOTE,
+        trial_sections=trial_sections(summary.get("trials")),
     )
 
 
@@ -71,7 +73,9 @@ def _chart_caption(groups: list[MetricComparison]) -> str:
     methods = {f.estimate.method for g in groups for f in g.variants}
     if not any(g.has_line_values for g in groups):
         return "No interval: this metric has no per-line values (aggregate only)."
-    names = {"wilson": "Wilson score (0/1 values)", "student-t": "Student t"}
+    names = {"wilson": "Wilson score (0/1 values)", "student-t": "Student t",
+             "wilson-clustered": "Wilson score on the effective sample size (0/1 values, trials clustered by line)",
+             "cluster-t": "cluster-robust Student t (trials clustered by line)"}
     used = ", ".join(names[m] for m in sorted(methods) if m in names)
     return f"Whiskers: 95% confidence interval ({used})."
 

@@ -13,6 +13,7 @@ from typing import Any
 from llmops.report import formatting as fmt
 from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import shown_value
+from llmops.report.trials_markdown import trials_table
 
 MAX_LINES = 60
 MAX_TABLE_ROWS = 8
@@ -39,7 +40,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head += _failures(summary["failures"])
     footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
-    available = MAX_LINES - len(head) - len(footer) - omission_note
+    trials = trials_table(summary.get("trials"), MAX_TABLE_ROWS)  # shown after the metrics, its room kept first
+    available = MAX_LINES - len(head) - len(footer) - omission_note - len(trials)
     body: list[str] = []
     omitted = 0
     for groups in _tables(summary["metrics"]):
@@ -56,6 +58,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         omitted += len(groups) - shown
     if omitted:
         body += ["", f"*{omitted} more metrics not shown: see report.html or summary.json.*"]
+    body += trials
     return "\n".join(head + body + footer) + "\n"
 
 

@@ -48,8 +48,14 @@ def is_sampled(endpoint: Endpoint, body: Mapping[str, Any]) -> bool:
         return True
 
 
-def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None) -> str:
-    """The cassette hash: what was asked, independent of which upstream answered."""
+def request_hash(
+    endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None, trial: int = 0
+) -> str:
+    """The cassette hash: what was asked, independent of which upstream answered.
+
+    `trial` is the repeated trial the call belongs to (TRIALS in llmops_config.json): trial 0 adds nothing,
+    so the hashes of a single-trial run, and the caches and cassettes keyed by them, stay what they were.
+    """
     identity: dict[str, Any] = {
         "endpoint": endpoint.value,
         "model": model,
@@ -57,12 +63,19 @@ def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat
     }
     if repeat is not None:
         identity["repeat"] = repeat
+    if trial:
+        identity["trial"] = trial
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
 
 def cache_key(upstream_name: str, request_digest: str) -> str:
     """The cache key: the request hash bound to one upstream identity."""
     return hashlib.sha256(f"{upstream_name}\n{request_digest}".encode()).hexdigest()
+
+
+def trial_of_call(endpoint: Endpoint, trial: int) -> int:
+    """The trial a call's identity carries: an embedding does not vary between trials, so all share trial 0's."""
+    return 0 if endpoint == Endpoint.EMBEDDINGS else trial
 
 
 class RepeatCounter:
