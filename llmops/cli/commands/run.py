@@ -19,7 +19,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, record: bool = False) -> int:
-    from llmops.cli.commands._render import failure_groups, gate_checks, runs_table, skipped_evaluations
+    from llmops.cli.commands._render import (
+        failure_groups,
+        gate_checks,
+        llm_calls,
+        runs_table,
+        skipped_evaluations,
+        trial_results,
+    )
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
     from llmops.pipelines import experiment_pipeline
@@ -31,11 +38,14 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     with open_session(args, ws, uc, args.env, flows, backend, record=record) as session:
         result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
                                      backend, cancel=args.cancel)
+        calls = session.gateway.call_outcomes()
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     runs_table(result.experiment.runs + result.evaluation.runs)
+    llm_calls(calls)
     skipped_evaluations(result.evaluation.skipped)
     rep = result.report.report
+    trial_results(rep.summary["trials"])
     failure_groups(rep.failures)
     gate_checks(rep.gate_results)
     out(f"report: {rep.folder}")

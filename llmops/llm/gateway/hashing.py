@@ -73,9 +73,14 @@ def cache_key(upstream_name: str, request_digest: str) -> str:
     return hashlib.sha256(f"{upstream_name}\n{request_digest}".encode()).hexdigest()
 
 
-def trial_of_call(endpoint: Endpoint, trial: int) -> int:
-    """The trial a call's identity carries: an embedding does not vary between trials, so all share trial 0's."""
-    return 0 if endpoint == Endpoint.EMBEDDINGS else trial
+def trial_of_call(endpoint: Endpoint, body: Mapping[str, Any], trial: int) -> int:
+    """The trial a call's identity carries: its own for a sampled request, 0 otherwise.
+
+    A request that does not sample (temperature 0, an embedding) is taken as having one answer, as the cache
+    always takes it (identical lines share it too): its trials share trial 0's answer. Trials that should differ
+    need a temperature above 0.
+    """
+    return trial if is_sampled(endpoint, body) else 0
 
 
 class RepeatCounter:

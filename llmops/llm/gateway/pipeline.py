@@ -183,7 +183,7 @@ class CallPipeline:
         )
 
     def _request_digest(self, endpoint: Endpoint, model: str, body: Mapping[str, Any], tag: Tag) -> str:
-        trial = trial_of_call(endpoint, tag.trial)
+        trial = trial_of_call(endpoint, body, tag.trial)
         base = request_hash(endpoint, model, body, None, trial)
         if not is_sampled(endpoint, body):
             return base
@@ -226,7 +226,7 @@ class CallPipeline:
         if hit is not None:
             return hit
         call.outcome = "record" if self._mode == Mode.RECORD else "miss"
-        trial = trial_of_call(endpoint, call.route.tag.trial)
+        trial = trial_of_call(endpoint, body, call.route.tag.trial)
         request = build_upstream_request(
             upstream, endpoint, requested_model, seeded_for_trial(upstream, endpoint, body, trial)
         )
