@@ -1,9 +1,9 @@
 """write_report: turn an experiment's runs and evaluations into the report folder.
 
 <out_root>/<use_case>/<env>/<YYYYmmdd-HHMMSS>/ holds results.csv, metrics.csv, report.html,
-summary.md and summary.json (and line_trials.csv with repeated trials); <out_root>/<use_case>/<env>/latest
-points at the newest folder (a symlink, plus a LATEST text file with the folder name for platforms without
-symlinks).
+summary.md and summary.json (and line_trials.csv and pass_at_k.csv with repeated trials);
+<out_root>/<use_case>/<env>/latest points at the newest folder (a symlink, plus a LATEST text file with the
+folder name for platforms without symlinks).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from llmops.report.gates import Gate, GateResult, evaluate_gates, failure_messag
 from llmops.report.markdown import render_markdown
 from llmops.report.model import EvaluationRun, ExperimentRun
 from llmops.report.summary import build_summary
-from llmops.report.trials_csv import write_line_trials_csv
+from llmops.report.trials_csv import write_line_trials_csv, write_pass_at_k_csv
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ def write_report(
     write_metrics_csv(result.metrics_csv, comparison)
     if result.line_trials_csv is not None:
         write_line_trials_csv(result.line_trials_csv, summary["trials"])
+        write_pass_at_k_csv(folder / "pass_at_k.csv", summary["trials"])
     result.summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     result.summary_md.write_text(render_markdown(summary), encoding="utf-8")
     # The HTML renderer pulls in Jinja2; import it only when a report is written.

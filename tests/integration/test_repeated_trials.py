@@ -100,6 +100,10 @@ def test_trials_are_runs_of_their_own_reused_by_a_rerun(tmp_path: Path) -> None:
     with (report / "line_trials.csv").open() as handle:
         lines = {int(r["line_index"]): (r["passes"], r["flaky"]) for r in csv.DictReader(handle)}
     assert lines == {0: ("3", "no"), 1: ("3", "no"), 2: ("2", "yes"), 3: ("0", "no")}
+    with (report / "pass_at_k.csv").open() as handle:
+        measures = [(r["measure"], r["k"], r["value"][:5], r["lines"]) for r in csv.DictReader(handle)]
+    assert measures[2:] == [("pass@k", "3", "0.75", "4"), ("pass^k", "1", "0.666", "4"), ("pass^k", "2", "0.583", "4"),
+                            ("pass^k", "3", "0.5", "4")]
     markdown = (report / "summary.md").read_text()
     assert "#### Repeated trials · 3 per line" in markdown
     assert "1 of 4: 2 (2/3)" in markdown
