@@ -17,6 +17,10 @@ Synthetic 0/1 results with known line effects and a known true mean, drawn many 
 Coverage is the share of draws whose 95% interval holds the true value (Monte Carlo error about +/-1 point at
 2,000 draws); width is the mean interval width. Pure Python, seeded: the same figures on every run.
 
+Measured (2,000 draws, seed 15, 50 s on 2 busy cores): the clustered interval covered 93.6-95.7% in all 7 mean
+settings, the naive one 71.8-83.5% once ICC > 0 (92.7% at ICC 0, where there is nothing to correct); the
+line-means paired interval covered 94.5-95.4% in all 5 settings, the naive per-trial one 88.5-93.6%.
+
     .venv/bin/python benchmarks/stats_interval_coverage.py [--draws 2000] [--seed 15]
 """
 

@@ -206,7 +206,7 @@ def _worst(worst: WorstLines) -> dict[str, Any]:
         "more": worst.more,
         "lines": [
             {
-                "index": w.line.index,
+                "index": w.line.index if worst.run.trials == 1 else f"{w.line.index} (trial {w.line.trial})",
                 "score": fmt.number(w.score),
                 "error": w.line.error,
                 "eval_error": w.eval_error,
