@@ -50,7 +50,8 @@ def write_results_csv(path: Path, runs: Sequence[ExperimentRun]) -> int:
         + ["error"]
     )
     rows = [
-        [run.trial_run_ids[line.trial] if run.trials > 1 else run.run_id, run.name, run.variant_label]
+        [*((run.trial_run_ids[line.trial], run.trial_run_names[line.trial]) if run.trials > 1
+           else (run.run_id, run.name)), run.variant_label]
         + [run.variant.get(node, "") for node in nodes]
         + [run.dataset, run.dataset_version, line.index]
         + ([line.trial] if trials else [])

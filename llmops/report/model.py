@@ -62,6 +62,7 @@ class ExperimentRun:
     # With repeated trials: each trial's run id, by trial (run_id is trial 0's), and `lines` holds every trial's
     # lines, several per line index.
     trial_run_ids: tuple[str, ...] = ()
+    trial_run_names: tuple[str, ...] = ()  # likewise, each trial's run name
 
     @property
     def trials(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llmops.report.clustered_intervals import line_groups
 from llmops.report.stats import Estimate, estimate_mean
@@ -63,9 +63,17 @@ def line_trials(lines: Sequence[int], values: Sequence[float | None]) -> list[Li
 
 def mean_pass_at_k(lines: Sequence[LineTrials], k: int) -> Estimate:
     """pass@k over the lines with at least k trials, with a 95% interval over those lines."""
-    return estimate_mean([pass_at_k(t.trials, t.passes, k) for t in lines if t.trials >= k])
+    return _probability(estimate_mean([pass_at_k(t.trials, t.passes, k) for t in lines if t.trials >= k]))
 
 
 def mean_pass_hat_k(lines: Sequence[LineTrials], k: int) -> Estimate:
     """pass^k over the lines with at least k trials, with a 95% interval over those lines."""
-    return estimate_mean([pass_hat_k(t.trials, t.passes, k) for t in lines if t.trials >= k])
+    return _probability(estimate_mean([pass_hat_k(t.trials, t.passes, k) for t in lines if t.trials >= k]))
+
+
+def _probability(estimate: Estimate) -> Estimate:
+    """A Student t interval on per-line shares can reach past 0 or 1; a probability cannot, so it is cut there
+    (the true value lies inside [0, 1], so cutting never loses coverage)."""
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return estimate
+    return replace(estimate, ci_low=max(0.0, estimate.ci_low), ci_high=min(1.0, estimate.ci_high))

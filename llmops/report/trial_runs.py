@@ -59,7 +59,8 @@ def _merged_run(trials: list[ExperimentRun]) -> ExperimentRun:
         (replace(line, trial=run.trial) for run in trials for line in run.lines),
         key=lambda line: (line.index, line.trial),
     )
-    return replace(trials[0], lines=tuple(lines), trial=0, trial_run_ids=tuple(r.run_id for r in trials))
+    return replace(trials[0], lines=tuple(lines), trial=0, trial_run_ids=tuple(r.run_id for r in trials),
+                   trial_run_names=tuple(r.name for r in trials))
 
 
 def _merged_evaluations(

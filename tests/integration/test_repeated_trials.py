@@ -96,7 +96,8 @@ def test_trials_are_runs_of_their_own_reused_by_a_rerun(tmp_path: Path) -> None:
     with (report / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted((int(r["line_index"]), int(r["trial"])) for r in rows) == [(i, t) for i in range(4) for t in range(3)]
-    assert len({r["run_id"] for r in rows}) == 3  # each row names its trial's run
+    assert len({(r["run_id"], r["run_name"]) for r in rows}) == 3  # each row names its trial's run
+    assert {r["run_name"][: -len("_123456")] for r in rows if r["trial"] == "2"} == {"mini_pr_defaults_mini_pr_trial2"}
     with (report / "line_trials.csv").open() as handle:
         lines = {int(r["line_index"]): (r["passes"], r["flaky"]) for r in csv.DictReader(handle)}
     assert lines == {0: ("3", "no"), 1: ("3", "no"), 2: ("2", "yes"), 3: ("0", "no")}

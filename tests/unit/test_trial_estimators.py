@@ -109,3 +109,11 @@ def test_a_single_line_has_no_clustered_interval() -> None:
 def test_misaligned_values_are_refused() -> None:
     with pytest.raises(ValueError, match="aligned: 2 line ids vs 3 values"):
         clustered_estimate([0, 1], [1.0, 0.0, 1.0])
+
+
+def test_pass_at_k_intervals_stay_within_0_and_1() -> None:
+    # Per-line shares 1, 1, ..., 2/3: the t interval of their mean reaches above 1 and is cut there.
+    lines = [LineTrials(i, 3, 3) for i in range(8)] + [LineTrials(8, 3, 2), LineTrials(9, 3, 2)]
+    estimate = mean_pass_at_k(lines, 1)
+    assert estimate.mean == pytest.approx(28 / 30)
+    assert estimate.ci_high == 1.0 and estimate.ci_low == pytest.approx(0.8328, abs=1e-4)
