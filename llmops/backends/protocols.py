@@ -207,10 +207,11 @@ class FlowSession(Protocol):
         """What the LLM answers depend on, per connection: part of every run's content key."""
         ...
 
-    def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
+    def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any],
+                       trial: int = 0) -> dict[str, Any]:
         """Prompt flow connections for a prepared flow's connection aliases (a DAG's LLM nodes, a prompty's model, a
         flex flow's model configurations and standard variables: engine/prepared_flow.py), each routed through the
-        session's gateway and tagged with the run, variant, flow and node."""
+        session's gateway and tagged with the run, variant, flow, node and repeated trial (TRIALS)."""
         ...
 
 

@@ -71,6 +71,7 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
     finished_at: str | None = None
+    trial: int = 0  # which repeated trial of its variant and dataset the run is (TRIALS in llmops_config.json)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ class RunSpec:
     rows: list[tuple[int, dict[str, Any]]]  # (line index, flow inputs) after mapping
     parent_run_id: str | None = None
     skipped: dict[int, str] | None = None  # lines not run (index -> reason), recorded as failed
+    # The repeated trial (0 .. TRIALS-1): each trial is a run of its own, with its own LLM answers. Trial 0 is
+    # the run a single-trial experiment makes, same content key and all.
+    trial: int = 0
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ class EnvConfig(ConfigModel):
     CONCURRENCY: int = Field(default=8, ge=1, le=256, description=(
         "LLM calls in flight at once per LLM service (the embedded model takes one at a time); runs keep "
         "half again as many lines going, so the service never waits for a line's other work"))
+    TRIALS: int = Field(default=1, ge=1, le=100, description=(
+        "Answers per line: each line runs TRIALS times at the flow's configured temperature, each trial a run of "
+        "its own with its own cached LLM answers (a rerun calls no LLM; calls at temperature 0 have one answer, "
+        "shared by the trials). The report gives per-line pass rates, flaky lines, pass@k and pass^k, and "
+        "intervals that treat a line's trials as one cluster"))
     POST_PROD_EVALUATION_FLOW_PATH: str = ""
     PROMPTY_VARIANTS: list[str] = Field(default_factory=list, description=(
         "Variants of a .prompty STANDARD_FLOW_PATH: sibling .prompty files (names only, e.g. concise.prompty), "

@@ -77,9 +77,10 @@ class LlmSession:
             return Upstream(name="replay", kind="simulated", max_concurrency=slots)
         if profile == "simulated":  # stands in for a real service in tests and benchmarks, limit included
             return Upstream(name="simulated", kind="simulated", simulated_latency_s=self.settings.simulated_latency_s,
-                            max_concurrency=slots)
+                            max_concurrency=slots, trial_seed=0)
         if profile == "embedded":
             from llmops.llm.embedded import check_startable, embedded_server
+            from llmops.llm.embedded.child import DEFAULT_SEED
 
             check_startable(self.settings.embedded_model)  # a missing model is said now, before any run starts
             server = embedded_server(self.settings.embedded_model, self.settings.state_dir)  # stops with the session
@@ -92,7 +93,7 @@ class LlmSession:
                 self.notes.append(note)
                 logger.info(note)
             return Upstream(name=f"embedded-{self.settings.embedded_model}", kind="openai", max_concurrency=1,
-                            **where)
+                            trial_seed=DEFAULT_SEED, **where)
         assert conn is not None
         if profile == "azure_openai":
             return Upstream(name=f"azure-{conn.api_base}", kind="azure", base_url=conn.api_base,
@@ -119,10 +120,12 @@ class LlmSession:
             ident = {name: f"{value}+record" for name, value in ident.items()}
         return ident
 
-    def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any]) -> dict[str, Any]:
-        """Prompt flow connection dicts for a prepared flow's connection aliases (DAG, prompty or flex)."""
+    def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any],
+                       trial: int = 0) -> dict[str, Any]:
+        """Prompt flow connection dicts for a prepared flow's connection aliases (DAG, prompty or flex); `trial`
+        is the run's repeated trial (TRIALS), part of its calls' cache keys."""
         from llmops.llm.gateway import Tag
 
         return {nc.alias: self.gateway.promptflow_connection(
-                    nc.connection, nc.kind, Tag(run=run, variant=variant, flow=flow, node=nc.node))
+                    nc.connection, nc.kind, Tag(run=run, variant=variant, flow=flow, node=nc.node, trial=trial))
                 for nc in node_connections}

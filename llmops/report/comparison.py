@@ -1,7 +1,8 @@
 """The numbers behind every report: each metric per variant, its interval and its delta to the baseline.
 
 A metric is compared within a group: one evaluation flow on one dataset. Inside a group each variant
-appears once, and deltas pair its lines with the baseline's lines by dataset line index.
+appears once, and deltas pair its lines with the baseline's lines by dataset line index (with repeated
+trials, each line's mean over its trials; its interval then treats a line's trials as one cluster).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from llmops.errors import StepFailed, unknown_name
+from llmops.report.clustered_intervals import clustered_estimate, line_means
 from llmops.report.model import EvaluationRun, ExperimentRun
 from llmops.report.stats import Estimate, PairedDelta, estimate_mean, paired_delta
 
@@ -149,7 +151,7 @@ def _compare_metric(
     for evaluation in ordered:
         run = runs_by_id[evaluation.experiment_run_id]
         value = evaluation.metric(metric)
-        estimate = _estimate(evaluation, metric, value)
+        estimate = _estimate(evaluation, metric, value, run)
         delta = None
         if baseline_eval is not None and evaluation is not baseline_eval:
             delta = _delta(baseline_eval, evaluation, metric, runs_by_id)
@@ -169,10 +171,13 @@ def _same_up_to_rounding(aggregate: float, mean: float) -> bool:
     return 2 <= decimals <= 6 and math.isclose(round(mean, decimals), aggregate, abs_tol=10 ** -(decimals + 3))
 
 
-def _estimate(evaluation: EvaluationRun, metric: str, value: float | None) -> Estimate:
+def _estimate(evaluation: EvaluationRun, metric: str, value: float | None, run: ExperimentRun) -> Estimate:
     if metric not in evaluation.line_values:
         return Estimate(value, 0, None, None, "none", NO_LINE_VALUES)
-    estimate = estimate_mean(evaluation.line_values[metric])
+    values = evaluation.line_values[metric]
+    # Repeated trials of a line are one cluster: an interval counting them as lines would be too narrow.
+    estimate = (clustered_estimate([line.index for line in run.lines], values) if run.trials > 1
+                else estimate_mean(values))
     if (
         value is not None
         and estimate.mean is not None
@@ -205,8 +210,10 @@ def _delta(
 def _values_by_line(
     evaluation: EvaluationRun, metric: str, runs_by_id: dict[str, ExperimentRun]
 ) -> dict[int, float | None]:
+    """Each line's value; with repeated trials its mean over the trials, so pairs are lines, not trials."""
     lines = runs_by_id[evaluation.experiment_run_id].lines
-    return {line.index: value for line, value in zip(lines, evaluation.line_values[metric], strict=True)}
+    means = line_means([line.index for line in lines], evaluation.line_values[metric])
+    return {line.index: means.get(line.index) for line in lines}
 
 
 def _best_label(metrics: Sequence[MetricComparison], dataset: str, primary_metric: str | None) -> str:

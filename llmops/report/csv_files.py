@@ -38,18 +38,23 @@ def write_results_csv(path: Path, runs: Sequence[ExperimentRun]) -> int:
     nodes = _first_seen(node for run in runs for node in run.variant)
     input_keys = _first_seen(key for run in runs for line in run.lines for key in line.inputs)
     output_keys = _first_seen(key for run in runs for line in run.lines for key in line.outputs)
+    # With repeated trials a line appears once per trial, each row naming its trial and that trial's run.
+    trials = any(run.trials > 1 for run in runs)
     header = (
         ["run_id", "run_name", "variant_label"]
         + [f"variant.{node}" for node in nodes]
         + ["dataset", "dataset_version", "line_index"]
+        + (["trial"] if trials else [])
         + [f"input.{key}" for key in input_keys]
         + [f"output.{key}" for key in output_keys]
         + ["error"]
     )
     rows = [
-        [run.run_id, run.name, run.variant_label]
+        [*((run.trial_run_ids[line.trial], run.trial_run_names[line.trial]) if run.trials > 1
+           else (run.run_id, run.name)), run.variant_label]
         + [run.variant.get(node, "") for node in nodes]
         + [run.dataset, run.dataset_version, line.index]
+        + ([line.trial] if trials else [])
         + [_cell(line.inputs.get(key)) for key in input_keys]
         + [_cell(line.outputs.get(key)) for key in output_keys]
         + [line.error or ""]

@@ -19,6 +19,7 @@ from llmops.report.gates import GateResult
 from llmops.report.judge_section import agreement_text
 from llmops.report.production_render import html_section
 from llmops.report.stats import METHOD_NOTE
+from llmops.report.trials_html import trial_sections
 from llmops.report.worst_lines import WorstLines, worst_lines
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -51,6 +52,7 @@ def render_html(summary: dict[str, Any], comparison: Comparison, gate_results: S
         worst=[_worst(worst_lines(comparison, run)) for run in comparison.runs],
         method=METHOD_NOTE,
         judge_agreement=agreement_text,
+        trial_sections=trial_sections(summary.get("trials")),
     )
 
 
@@ -76,7 +78,9 @@ def _chart_caption(groups: list[MetricComparison]) -> str:
     methods = {f.estimate.method for g in groups for f in g.variants}
     if not any(g.has_line_values for g in groups):
         return "No interval: this metric has no per-line values (aggregate only)."
-    names = {"wilson": "Wilson score (0/1 values)", "student-t": "Student t"}
+    names = {"wilson": "Wilson score (0/1 values)", "student-t": "Student t",
+             "wilson-clustered": "Wilson score on the effective sample size (0/1 values, trials clustered by line)",
+             "cluster-t": "cluster-robust Student t (trials clustered by line)"}
     used = ", ".join(names[m] for m in sorted(methods) if m in names)
     return f"Whiskers: 95% confidence interval ({used})."
 
@@ -207,7 +211,7 @@ def _worst(worst: WorstLines) -> dict[str, Any]:
         "more": worst.more,
         "lines": [
             {
-                "index": w.line.index,
+                "index": w.line.index if worst.run.trials == 1 else f"{w.line.index} (trial {w.line.trial})",
                 "score": fmt.number(w.score),
                 "error": w.line.error,
                 "eval_error": w.eval_error,

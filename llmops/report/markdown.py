@@ -15,6 +15,7 @@ from llmops.report.failures import RETRIED, example_text
 from llmops.report.gates import shown_value
 from llmops.report.judge_section import markdown_lines as judge_lines
 from llmops.report.production_render import markdown_lines
+from llmops.report.trials_markdown import trials_table
 
 MAX_LINES = 60
 MAX_TABLE_ROWS = 8
@@ -43,7 +44,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     head += markdown_lines(summary.get("against_production"))
     footer = ["", _lines_and_cost(summary), "", _SHORT_METHOD]
     omission_note = 2  # a blank line and the note, kept free in case tables must be dropped
-    available = MAX_LINES - len(head) - len(footer) - omission_note
+    trials = trials_table(summary.get("trials"), MAX_TABLE_ROWS)  # shown after the metrics, its room kept first
+    available = MAX_LINES - len(head) - len(footer) - omission_note - len(trials)
     body: list[str] = []
     omitted = 0
     for groups in _tables(summary["metrics"]):
@@ -60,6 +62,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         omitted += len(groups) - shown
     if omitted:
         body += ["", f"*{omitted} more metrics not shown: see report.html or summary.json.*"]
+    body += trials
     return "\n".join(head + body + footer) + "\n"
 
 

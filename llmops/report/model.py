@@ -20,6 +20,7 @@ class LineResult:
     inputs: dict[str, Any]
     outputs: dict[str, Any]  # {} when the line failed
     error: str | None  # None when the line succeeded
+    trial: int = 0  # the repeated trial it came from (TRIALS in llmops_config.json)
 
     @property
     def failed(self) -> bool:
@@ -57,6 +58,16 @@ class ExperimentRun:
     lines: tuple[LineResult, ...]
     usage: UsageTotals | None
     flow: str = ""  # the standard flow's folder name, when known: a failure's fix may name its requirements.txt
+    trial: int = 0  # the repeated trial this run is; a run merged from trials (trial_runs.py) says 0
+    # With repeated trials: each trial's run id, by trial (run_id is trial 0's), and `lines` holds every trial's
+    # lines, several per line index.
+    trial_run_ids: tuple[str, ...] = ()
+    trial_run_names: tuple[str, ...] = ()  # likewise, each trial's run name
+
+    @property
+    def trials(self) -> int:
+        """Trials per line: 1 unless the run was merged from repeated trials."""
+        return max(1, len(self.trial_run_ids))
 
     @property
     def failed_lines(self) -> int:

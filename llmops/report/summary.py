@@ -15,6 +15,7 @@ from llmops.report.failures import FailureGroup
 from llmops.report.gates import GateResult
 from llmops.report.model import ExperimentRun, UsageTotals
 from llmops.report.stats import METHOD_NOTE, PairedDelta
+from llmops.report.trial_summary import trial_summary
 
 SCHEMA_VERSION = 1
 
@@ -69,6 +70,7 @@ def build_summary(
         "usage": _usage_totals([r.usage for r in runs if r.usage is not None]),
         "runs": [_run(r) for r in runs],
         "method": METHOD_NOTE,
+        "trials": trial_summary(comparison),  # None with one trial per line
     }
 
 
@@ -195,6 +197,8 @@ def _run(run: ExperimentRun) -> dict[str, Any]:
         "lines": len(run.lines),
         "failed_lines": run.failed_lines,
         "usage": _usage(run.usage),
+        "trials": run.trials,
+        "trial_run_ids": list(run.trial_run_ids) or [run.run_id],
     }
 
 

@@ -1,8 +1,9 @@
 """write_report: turn an experiment's runs and evaluations into the report folder.
 
 <out_root>/<use_case>/<env>/<YYYYmmdd-HHMMSS>/ holds results.csv, metrics.csv, report.html,
-summary.md and summary.json; <out_root>/<use_case>/<env>/latest points at the newest folder (a
-symlink, plus a LATEST text file with the folder name for platforms without symlinks).
+summary.md and summary.json (and line_trials.csv and pass_at_k.csv with repeated trials);
+<out_root>/<use_case>/<env>/latest points at the newest folder (a symlink, plus a LATEST text file with the
+folder name for platforms without symlinks).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from llmops.report.production_gates import (
     usage_threshold_results,
 )
 from llmops.report.summary import build_summary
+from llmops.report.trials_csv import write_line_trials_csv, write_pass_at_k_csv
 from llmops.report.usage_metrics import RunCalls
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class ReportResult:
     failures: tuple[FailureGroup, ...]  # failed lines grouped by cause, most lines first
     summary: dict[str, Any]
     production: ProductionGates | None = None  # the checks against production, when a gate has vs_production
+    line_trials_csv: Path | None = None  # per-line results over repeated trials; only with TRIALS > 1
 
     @property
     def gates_passed(self) -> bool:
@@ -138,9 +141,13 @@ def write_report(
         failures=failures,
         summary=summary,
         production=checks,
+        line_trials_csv=folder / "line_trials.csv" if summary["trials"] is not None else None,
     )
     write_results_csv(result.results_csv, comparison.runs)
     write_metrics_csv(result.metrics_csv, comparison)
+    if result.line_trials_csv is not None:
+        write_line_trials_csv(result.line_trials_csv, summary["trials"])
+        write_pass_at_k_csv(folder / "pass_at_k.csv", summary["trials"])
     result.summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     result.summary_md.write_text(render_markdown(summary), encoding="utf-8")
     # The HTML renderer pulls in Jinja2; import it only when a report is written.

@@ -104,7 +104,7 @@ def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: LlmSess
                 flow_path=workspace.shown(flow.path), variant=flow.default_variants(),
                 variant_label=f"{parent.variant_label}.{flow.name}", dataset=eval_dataset.DATASET_NAME,
                 dataset_version=version.version, data_sha256=version.sha256, mapping=mapping, rows=mapped,
-                parent_run_id=run_id, skipped=skipped,
+                parent_run_id=run_id, skipped=skipped, trial=parent.trial,
             )
             specs.append(spec)
     results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)

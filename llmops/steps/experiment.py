@@ -66,14 +66,15 @@ def experiment(workspace: Workspace, use_case: UseCase, env: str, session: LlmSe
         rows = read_rows(use_case, dataset)
         mapped = [(i, map_inputs(mapping, row)) for i, row in enumerate(rows)]
         for combo in combos:
-            spec = RunSpec(
-                use_case=use_case.name, env=env, kind="experiment", flow=flow,
-                flow_path=workspace.shown(flow.path), variant=combo,
-                variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
-                dataset_version=version.version, data_sha256=version.sha256,
-                mapping=mapping, rows=mapped,
-            )
-            specs.append(spec)
+            for trial in range(env_config.TRIALS):  # trial 0 is the run a single-trial experiment makes
+                spec = RunSpec(
+                    use_case=use_case.name, env=env, kind="experiment", flow=flow,
+                    flow_path=workspace.shown(flow.path), variant=combo,
+                    variant_label=label(combo, defaults), dataset=dataset.DATASET_NAME,
+                    dataset_version=version.version, data_sha256=version.sha256,
+                    mapping=mapping, rows=mapped, trial=trial,
+                )
+                specs.append(spec)
     results = backend.executor.execute(specs, session, env_config.CONCURRENCY, progress, cancel=cancel)
     backend.registry.runs.record_run_set("experiment", use_case.name, env, [r.record.run_id for r in results])
     result = ExperimentResult(runs=results, threshold=env_config.FAILED_LINE_THRESHOLD)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,14 +28,15 @@ class ReportStepResult:
     report: ReportResult
 
 
-def _usage(accounting: Path, run_id: str) -> UsageTotals | None:
+def _usage(accounting: Path, run_ids: Sequence[str]) -> UsageTotals | None:
+    """The LLM usage of a run, or of all the trials of one (their calls pooled, percentiles included)."""
     from llmops.report.model import UsageTotals
 
     if not accounting.is_file():
         return None
-    from llmops.llm.gateway.totals import run_totals
+    from llmops.llm.gateway.totals import runs_totals
 
-    totals = run_totals(accounting, run_id)
+    totals = runs_totals(accounting, run_ids)
     if not totals.calls:
         return UsageTotals(0, 0, 0, 0.0, None, None, 0)
     return UsageTotals(calls=totals.calls, prompt_tokens=totals.prompt_tokens,
@@ -68,8 +69,8 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
             run_id=run_id, name=record.name, variant=record.variant, variant_label=record.variant_label,
             is_baseline=record.variant_label == "defaults", dataset=record.dataset,
             dataset_version=record.dataset_version,
-            lines=tuple(LineResult(o.index, o.inputs, o.outputs, o.error) for o in lines),
-            usage=_usage(accounting, run_id), flow=record.flow,
+            lines=tuple(LineResult(o.index, o.inputs, o.outputs, o.error, record.trial) for o in lines),
+            usage=_usage(accounting, [run_id]), flow=record.flow, trial=record.trial,
         ))
         by_index = {o.index: o for o in lines}
         if use_case.judges_production_log(env):
@@ -87,6 +88,11 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
                 metrics={k: float(v) for k, v in child.metrics.items() if _number(v) is not None},
                 line_values=values, line_errors=errors,
             ))
+    if any(run.trial for run in runs):  # repeated trials: one run per variant and dataset, holding every trial
+        from llmops.report.trial_runs import merge_trials
+
+        runs, evaluations = merge_trials(runs, evaluations)
+        runs = [replace(run, usage=_usage(accounting, run.trial_run_ids)) if run.trials > 1 else run for run in runs]
     return runs, evaluations
 
 

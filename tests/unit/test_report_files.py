@@ -120,8 +120,9 @@ def test_summary_json_carries_the_verdict_with_stable_keys(report) -> None:
     assert list(summary) == [
         "schema_version", "marker", "use_case", "env", "created_utc", "report_folder", "datasets",
         "evaluation_datasets", "variant_count", "primary_metric", "baseline_variant", "best_variants",
-        "gates", "metrics", "lines", "failures", "skipped_evaluations", "usage", "runs", "method", "judges",
+        "gates", "metrics", "lines", "failures", "skipped_evaluations", "usage", "runs", "method", "judges", "trials",
     ]  # fmt: skip
+    assert summary["trials"] is None  # one trial per line: no repeated-trials section
     assert summary["marker"] == "<!-- llmops-report:web_classification:pr -->"
     assert (summary["created_utc"], summary["report_folder"]) == ("2026-11-22T05:04:08Z", "20261122-050408")
     assert summary["datasets"] == [{"name": "web_classification_test", "version": 1}]

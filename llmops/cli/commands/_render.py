@@ -8,6 +8,7 @@ from typing import Any
 from llmops.cli.common import out
 from llmops.report.failures import RETRIED, FailedLine, FailureContext, FailureGroup, group_failures
 from llmops.report.formatting import lines as lines_text
+from llmops.report.formatting import number
 
 MAX_METRICS_SHOWN = 5  # a run's line stays readable; the report has them all
 _SUMMARY_PREFIXES = ("macro_", "micro_", "weighted_", "mean_", "overall_")
@@ -52,6 +53,30 @@ def failure_groups(groups: Sequence[FailureGroup]) -> None:
         out(f"    e.g. {group.example_text}")
         if group.fix:
             out(f"    fix: {group.fix}")
+
+
+def llm_calls(outcomes: dict[str, int]) -> None:
+    """What the command asked of the LLMs (the gateway's count): a rerun with nothing changed sends nothing."""
+    sent = outcomes.get("miss", 0) + outcomes.get("record", 0)
+    out(f"LLM calls: {sent} sent to the model, {outcomes.get('hit', 0)} answered from the cache, "
+        f"{outcomes.get('replay', 0)} replayed")
+
+
+def trial_results(trials: dict[str, Any] | None) -> None:
+    """With repeated trials: per variant and 0/1 metric, pass@k and pass^k over all k trials and the flaky lines."""
+    if trials is None:
+        return
+    k = trials["per_line"]
+    for metric in trials["metrics"]:
+        if not metric["binary"]:
+            continue
+        for variant in metric["variants"]:
+            flaky = variant["flaky_lines"]
+            listed = ", ".join(f"{f['line_index']} ({f['passes']}/{f['trials']})" for f in flaky) or "none"
+            out(f"trials {variant['variant_label']} {metric['metric']} ({metric['eval_flow']}, {metric['dataset']}): "
+                f"pass@{k}={number(variant['pass_at_k'][-1]['value'])}, "
+                f"pass^{k}={number(variant['pass_hat_k'][-1]['value'])}, "
+                f"flaky lines {len(flaky)} of {len(variant['lines'])}: {listed}")
 
 
 def gate_checks(results: Sequence[Any]) -> None:

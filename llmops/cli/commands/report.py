@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
     if args.md:
         out(result.summary_md.read_text(encoding="utf-8").rstrip())
     else:
-        from llmops.cli.commands._render import failure_groups, gate_checks, production_checks
+        from llmops.cli.commands._render import failure_groups, gate_checks, production_checks, trial_results
 
+        trial_results(result.summary["trials"])
         failure_groups(result.failures)
         gate_checks(result.gate_results)
         production_checks(result.production)

@@ -24,9 +24,11 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
         failures_by_cause,
         gate_checks,
         judge_agreements,
+        llm_calls,
         production_checks,
         runs_table,
         skipped_evaluations,
+        trial_results,
     )
     from llmops.cli.progress import progress_bars
     from llmops.config.use_case import load_use_case
@@ -40,14 +42,17 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     with open_session(args, ws, uc, args.env, flows, backend, record=record) as session:
         result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
                                      backend, cancel=args.cancel)
+        calls = session.gateway.call_outcomes()
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     calibration_runs = result.calibration.runs if result.calibration is not None else []
     production_runs = result.production.runs if result.production is not None else []
     runs_table(result.experiment.runs + result.evaluation.runs + calibration_runs + production_runs)
+    llm_calls(calls)
     skipped_evaluations(result.evaluation.skipped)
     judge_agreements(result.calibration)
     rep = result.report.report
+    trial_results(rep.summary["trials"])
     failure_groups(rep.failures)
     failures_by_cause(calibration_runs, FailureContext.of(uc, args.env))
     gate_checks(rep.gate_results)

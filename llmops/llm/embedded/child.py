@@ -22,6 +22,8 @@ BOOT_CODE = f"import sys; from {PROCESS_MARKER} import serve; serve(sys.argv[1])
 BATCH_TOKENS = 2048
 MICRO_BATCH_TOKENS = 512
 PROMPT_CACHE_MIB = 1024  # only with prompt reuse on
+# The sampler seed of every request that names none (the gateway sends a trial's requests with this + trial).
+DEFAULT_SEED = 42
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class ServerSettings:
     ready_file: str
     threads: int = 2
     context_tokens: int = 4096
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     # Off for every server llmops runs: see `_configure_prompt_reuse`. On only to measure what that costs.
     prompt_reuse: bool = False
 

@@ -90,6 +90,7 @@ class Gateway:
         self._cassettes: CassetteStore | None = None
         self._accounting: AccountingWriter | None = None
         self._transports: list[Transport] = []
+        self._pipeline: CallPipeline | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ class Gateway:
             replay_hint=self.replay_hint,
             secrets=[*(upstream.api_key for upstream in self.upstreams.values()), self.token],
         )
+        self._pipeline = pipeline
         self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline, self.token)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -206,6 +208,11 @@ class Gateway:
             self._cassettes.flush()
         if self._accounting is not None:
             self._accounting.flush()
+
+    def call_outcomes(self) -> dict[str, int]:
+        """Calls answered since start(), by outcome: "miss" and "record" reached the upstream; "hit" came from the
+        cache; "replay" from a cassette. Empty before start()."""
+        return self._pipeline.outcomes() if self._pipeline is not None else {}
 
     def run_totals(self, run: str) -> CallTotals:
         """Totals of one run from this gateway's accounting (flushes first)."""

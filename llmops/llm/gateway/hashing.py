@@ -48,8 +48,14 @@ def is_sampled(endpoint: Endpoint, body: Mapping[str, Any]) -> bool:
         return True
 
 
-def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None) -> str:
-    """The cassette hash: what was asked, independent of which upstream answered."""
+def request_hash(
+    endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat: int | None, trial: int = 0
+) -> str:
+    """The cassette hash: what was asked, independent of which upstream answered.
+
+    `trial` is the repeated trial the call belongs to (TRIALS in llmops_config.json): trial 0 adds nothing,
+    so the hashes of a single-trial run, and the caches and cassettes keyed by them, stay what they were.
+    """
     identity: dict[str, Any] = {
         "endpoint": endpoint.value,
         "model": model,
@@ -57,12 +63,24 @@ def request_hash(endpoint: Endpoint, model: str, body: Mapping[str, Any], repeat
     }
     if repeat is not None:
         identity["repeat"] = repeat
+    if trial:
+        identity["trial"] = trial
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()
 
 
 def cache_key(upstream_name: str, request_digest: str) -> str:
     """The cache key: the request hash bound to one upstream identity."""
     return hashlib.sha256(f"{upstream_name}\n{request_digest}".encode()).hexdigest()
+
+
+def trial_of_call(endpoint: Endpoint, body: Mapping[str, Any], trial: int) -> int:
+    """The trial a call's identity carries: its own for a sampled request, 0 otherwise.
+
+    A request that does not sample (temperature 0, an embedding) is taken as having one answer, as the cache
+    always takes it (identical lines share it too): its trials share trial 0's answer. Trials that should differ
+    need a temperature above 0.
+    """
+    return trial if is_sampled(endpoint, body) else 0
 
 
 class RepeatCounter:

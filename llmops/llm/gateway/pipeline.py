@@ -7,6 +7,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,14 +25,22 @@ from llmops.llm.gateway.call_errors import (
     provider_refused,
 )
 from llmops.llm.gateway.cassettes import CassetteEntry, CassetteStore, Mode
-from llmops.llm.gateway.hashing import RepeatCounter, cache_key, canonical_request, is_sampled, request_hash
+from llmops.llm.gateway.hashing import (
+    RepeatCounter,
+    cache_key,
+    canonical_request,
+    is_sampled,
+    request_hash,
+    trial_of_call,
+)
 from llmops.llm.gateway.prices import PriceTable
 from llmops.llm.gateway.redaction import redact_body, redact_bytes, redact_json, redact_text
 from llmops.llm.gateway.retry import RetryNotice, RetryPolicy, call_with_retries
 from llmops.llm.gateway.routes import Endpoint, parse_call_path
-from llmops.llm.gateway.tags import UNTAGGED, Route, RouteTable
+from llmops.llm.gateway.tags import UNTAGGED, Route, RouteTable, Tag
 from llmops.llm.gateway.translate import build_upstream_request
 from llmops.llm.gateway.transport import Transport, UpstreamResponse
+from llmops.llm.gateway.trial_seed import seeded_for_trial
 from llmops.llm.gateway.upstream import Upstream
 
 logger = logging.getLogger(__name__)
@@ -99,6 +108,8 @@ class CallPipeline:
         self._repeats = RepeatCounter()
         self._rng = random.Random()
         self._retry_notice = RetryNotice()
+        self._outcomes: Counter[str] = Counter()  # calls of this gateway's lifetime by outcome (miss, hit...)
+        self._outcomes_lock = threading.Lock()
         self.secrets = list(secrets)  # masked in every body stored or returned, and in every error
 
     def handle(self, raw_path: str, raw_body: bytes) -> GatewayReply:
@@ -111,6 +122,8 @@ class CallPipeline:
             call.error = failure.message
             reply = GatewayReply(failure.status, redact_bytes(failure.body(), self.secrets))
         latency_ms = (time.perf_counter() - started) * 1000
+        with self._outcomes_lock:
+            self._outcomes[call.outcome] += 1
         self._account(call, reply.status, latency_ms)
         return reply
 
@@ -133,7 +146,7 @@ class CallPipeline:
         binding = self._bindings.get(call.route.connection)
         call.upstream = binding.upstream.name if binding else REPLAY_UPSTREAM_NAME
         call.model = binding.upstream.deployment_for(requested_model) if binding else requested_model
-        call.digest = self._request_digest(incoming.endpoint, requested_model, body, call.route.tag.run)
+        call.digest = self._request_digest(incoming.endpoint, requested_model, body, call.route.tag)
         answer: Mapping[str, Any] | None
         if self._mode == Mode.REPLAY:
             response, answer = self._replay(call)
@@ -152,6 +165,11 @@ class CallPipeline:
         include_usage = bool(isinstance(stream_options, dict) and stream_options.get("include_usage"))
         return GatewayReply(200, response.body, bool(body.get("stream")), include_usage, incoming.endpoint)
 
+    def outcomes(self) -> dict[str, int]:
+        """How many calls this gateway has answered, by outcome: miss and record (sent upstream), hit, replay."""
+        with self._outcomes_lock:
+            return dict(self._outcomes)
+
     def _untagged_connection(self) -> str:
         if len(self._bindings) == 1:
             return next(iter(self._bindings))
@@ -164,11 +182,12 @@ class CallPipeline:
             "invalid_request_error",
         )
 
-    def _request_digest(self, endpoint: Endpoint, model: str, body: Mapping[str, Any], run: str) -> str:
-        base = request_hash(endpoint, model, body, None)
+    def _request_digest(self, endpoint: Endpoint, model: str, body: Mapping[str, Any], tag: Tag) -> str:
+        trial = trial_of_call(endpoint, body, tag.trial)
+        base = request_hash(endpoint, model, body, None, trial)
         if not is_sampled(endpoint, body):
             return base
-        return request_hash(endpoint, model, body, self._repeats.next(run, base))
+        return request_hash(endpoint, model, body, self._repeats.next(tag.run, base), trial)
 
     def _replay(self, call: _Call) -> tuple[UpstreamResponse, Mapping[str, Any]]:
         call.outcome = "replay"
@@ -207,7 +226,10 @@ class CallPipeline:
         if hit is not None:
             return hit
         call.outcome = "record" if self._mode == Mode.RECORD else "miss"
-        request = build_upstream_request(upstream, endpoint, requested_model, body)
+        trial = trial_of_call(endpoint, body, call.route.tag.trial)
+        request = build_upstream_request(
+            upstream, endpoint, requested_model, seeded_for_trial(upstream, endpoint, body, trial)
+        )
         describe = f"upstream '{upstream.name}' ({request.model})"
         with binding.slots:
             # Look again once a slot is ours: while this call waited, the same request may have been answered.

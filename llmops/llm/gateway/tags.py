@@ -15,13 +15,18 @@ _TAG_ID_LENGTH = 16
 
 @dataclass(frozen=True)
 class Tag:
-    """What a call is for. Empty strings mean unknown; `line` is set only when routes are made per line."""
+    """What a call is for. Empty strings mean unknown; `line` is set only when routes are made per line.
+
+    `trial`: the repeated trial (TRIALS in llmops_config.json) of the run; part of the call's cache key and
+    cassette hash when above 0, so each trial gets answers of its own and a rerun gets the same ones again.
+    """
 
     run: str = ""
     variant: str = ""
     flow: str = ""
     node: str = ""
     line: int | None = None
+    trial: int = 0
 
 
 UNTAGGED = Tag()
@@ -43,7 +48,10 @@ class RouteTable:
     def add(self, connection: str, tag: Tag) -> str:
         # A content hash rather than a counter: the same (connection, tag) always gets the same id, so
         # re-routing a run is idempotent and ids in logs can be matched across gateway restarts.
-        payload = json.dumps({"connection": connection, **asdict(tag)}, sort_keys=True)
+        fields = asdict(tag)
+        if not tag.trial:
+            del fields["trial"]  # trial 0 keeps the ids routes had before trials existed
+        payload = json.dumps({"connection": connection, **fields}, sort_keys=True)
         tag_id = hashlib.sha256(payload.encode()).hexdigest()[:_TAG_ID_LENGTH]
         with self._lock:
             self._routes[tag_id] = Route(connection, tag)

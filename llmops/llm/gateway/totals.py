@@ -66,6 +66,16 @@ def run_totals(db_path: Path, run: str) -> CallTotals:
     return found[0] if found else _summarise({"run": run}, [])
 
 
+def runs_totals(db_path: Path, runs: Sequence[str]) -> CallTotals:
+    """Totals of several runs' calls pooled (the repeated trials of one variant): percentiles over all of them."""
+    rows: list[tuple[Any, ...]] = []
+    with sqlite3.connect(db_path) as db:
+        for run in dict.fromkeys(runs):
+            rows += db.execute("SELECT latency_ms, status, prompt_tokens, completion_tokens, cost_usd, cache, attempts "
+                               "FROM llm_calls WHERE run = ?", (run,)).fetchall()
+    return _summarise({"run": ",".join(dict.fromkeys(runs))}, rows)
+
+
 def _summarise(group: dict[str, str], rows: list[tuple[Any, ...]]) -> CallTotals:
     latencies = sorted(float(r[0]) for r in rows)
     prompt = sum(int(r[2]) for r in rows)

@@ -39,6 +39,10 @@ class Upstream:
     # Starts the service on the first call and returns its base URL (the embedded model); then
     # base_url is not needed. See lazy_transport.py.
     start: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    # The seed the upstream samples with when a request names none, for upstreams whose sampling is seeded and
+    # so repeats itself (the embedded model, the simulated one). Then trial t > 0 of a sampled request is sent
+    # with the seed plus t: the trials can differ, and each gives the same answer again. None: not seeded.
+    trial_seed: int | None = None
 
     def __post_init__(self) -> None:
         where = f"upstream '{self.name}'"

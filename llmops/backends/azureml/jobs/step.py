@@ -185,7 +185,8 @@ class StepJobs:
         snapshots = {f"flows/{b.run.snapshot.name}": b.run.snapshot for b in begun}
         runs = {b.record.run_id: RunEntry(flow=b.run.spec.flow.name, folder=f"flows/{b.run.snapshot.name}",
                                           flow_file=b.run.spec.flow.relative_file,
-                                          variant=b.run.spec.variant, variant_label=b.run.spec.variant_label)
+                                          variant=b.run.spec.variant, variant_label=b.run.spec.variant_label,
+                                          trial=b.run.spec.trial)
                 for b in begun}
         llm = self.session.settings
         used = {connection for b in begun for _, connection in b.run.spec.flow.connections()}

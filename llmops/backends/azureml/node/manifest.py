@@ -25,6 +25,7 @@ class RunEntry:
     flow_file: str  # the flow's file inside `folder`: flow.dag.yaml, flow.flex.yaml or <name>.prompty
     variant: dict[str, str]
     variant_label: str
+    trial: int = 0  # the run's repeated trial: its calls are tagged with it, as on a laptop
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ class Worker:
         if run_id not in self._runners:
             entry: RunEntry = self.manifest.runs[run_id]
             prepared = self.flows[run_id]
-            connections = self.session.pf_connections(entry.flow, run_id, entry.variant_label, prepared.connections)
+            connections = self.session.pf_connections(entry.flow, run_id, entry.variant_label, prepared.connections,
+                                                      entry.trial)
             self._runners[run_id] = prepared.runner(connections)
         return self._runners[run_id]
 

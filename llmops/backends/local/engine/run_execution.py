@@ -42,8 +42,12 @@ logger = logging.getLogger(__name__)
 def run_key(spec: RunSpec, flow_sha256: str, llm_identity: dict[str, str]) -> dict[str, Any]:
     # The flow's path is part of what a run is: cassettes and call tags are found by it, so a copy of
     # the flow in another folder is another run even when its files are byte for byte the same.
-    return {"kind": spec.kind, "flow": flow_sha256, "flow_path": spec.flow_path, "variant": spec.variant,
-            "data": spec.data_sha256, "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
+    key: dict[str, Any] = {
+        "kind": spec.kind, "flow": flow_sha256, "flow_path": spec.flow_path, "variant": spec.variant,
+        "data": spec.data_sha256, "mapping": spec.mapping, "llm": llm_identity, "parent": spec.parent_run_id}
+    if spec.trial:  # trial 0 keeps the key (and run id) a single-trial run always had, so it is reused
+        key["trial"] = spec.trial
+    return key
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ def identify(state_dir: Path, spec: RunSpec, session: FlowSession) -> Identified
     flow_sha, snapshot = materialize(spec.flow.folder, state_dir / "snapshots")
     key = run_key(spec, flow_sha, session.identity())
     run_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}_{run_id[:6]}"
+    trial = f"_trial{spec.trial}" if spec.trial else ""
+    name = f"{spec.use_case}_{spec.env}_{spec.variant_label}_{spec.dataset}{trial}_{run_id[:6]}"
     return Identified(spec, key, run_id, name, snapshot)
 
 
@@ -76,7 +81,8 @@ class Begun:
     @property
     def label(self) -> str:
         """What a progress bar calls the run."""
-        return f"{self.run.spec.variant_label} ({self.run.spec.dataset})"
+        spec = self.run.spec
+        return f"{spec.variant_label} ({spec.dataset}" + (f", trial {spec.trial})" if spec.trial else ")")
 
 
 @dataclass
@@ -113,7 +119,7 @@ def begin(registry: RunRegistry, run: Identified) -> RunResult | Begun:
         run_id=run.run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
         variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
         dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=RUNNING,
-        lines_total=total, lines_failed=0,
+        lines_total=total, lines_failed=0, trial=spec.trial,
     )
     registry.start_run(record, run.key)
     skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in succeeded]
@@ -126,7 +132,8 @@ def flow_runner(begun: Begun, session: FlowSession) -> LineRunner:
     """The run's flow, its variant applied, with connections through the session's gateway."""
     spec = begun.run.spec
     prepared = prepare(begun.run.snapshot, spec.flow.relative_file, spec.variant)
-    connections = session.pf_connections(spec.flow.name, begun.run.run_id, spec.variant_label, prepared.connections)
+    connections = session.pf_connections(spec.flow.name, begun.run.run_id, spec.variant_label, prepared.connections,
+                                         spec.trial)
     return prepared.runner(connections)
 
 

@@ -27,7 +27,14 @@ def _record(row: Any) -> RunRecord:
         dataset=row["dataset"], dataset_version=row["dataset_version"], parent_run_id=row["parent_run_id"],
         status=row["status"], lines_total=row["lines_total"], lines_failed=row["lines_failed"],
         metrics=json.loads(row["metrics"]), created_at=row["created_at"], finished_at=row["finished_at"],
+        trial=_trial(row["key"]),
     )
+
+
+def _trial(key: str) -> int:
+    """The run's repeated trial, from its content key (which holds it from trial 1 on; see run_key)."""
+    value = json.loads(key).get("trial", 0)
+    return value if isinstance(value, int) else 0
 
 
 def get_run(state_dir: Path, run_id: str) -> RunRecord | None:
