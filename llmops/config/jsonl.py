@@ -35,9 +35,9 @@ def numbered_lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[
                 yield number, text.rstrip("\r\n")
 
 
-def scan_objects(path: Path, shown: str, problems: list[Problem]) -> list[dict[str, Any]]:
-    """Every line as a JSON object; each line that is not one becomes a problem naming the file and line."""
-    rows: list[dict[str, Any]] = []
+def numbered_objects(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number in the file, object) of each line; each line that is not a JSON object becomes a problem naming
+    the file and line."""
     for number, text in numbered_lines(path, shown, problems):
         try:
             value = json.loads(text)
@@ -47,8 +47,12 @@ def scan_objects(path: Path, shown: str, problems: list[Problem]) -> list[dict[s
         if not isinstance(value, dict):
             problems.append(Problem(shown, f"line {number}", "expected a JSON object per line"))
             continue
-        rows.append(value)
-    return rows
+        yield number, value
+
+
+def scan_objects(path: Path, shown: str, problems: list[Problem]) -> list[dict[str, Any]]:
+    """Every line as a JSON object; each line that is not one becomes a problem naming the file and line."""
+    return [value for _, value in numbered_objects(path, shown, problems)]
 
 
 def read_objects(path: Path, root: Path | None = None) -> list[dict[str, Any]]:

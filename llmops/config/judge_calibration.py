@@ -11,9 +11,7 @@ Labels and verdicts are compared as categories: true/false are 1/0, numbers are 
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from llmops.config.base import ConfigFile
 from llmops.config.flow_base import Flow
 from llmops.config.json_file import load_model
-from llmops.config.jsonl import numbered_lines
+from llmops.config.jsonl import numbered_objects
 from llmops.config.problems import Problem, display_path
 from llmops.errors import ConfigError
 
@@ -109,7 +107,7 @@ def read_calibration(flow: Flow, root: Path | None, problems: list[Problem]) -> 
 def _lines(flow: Flow, file: Path, shown: str, problems: list[Problem]) -> tuple[list[dict[str, Any]], list[str]]:
     rows: list[dict[str, Any]] = []
     labels: list[str] = []
-    objects = list(_numbered_objects(file, shown, problems))
+    objects = list(numbered_objects(file, shown, problems))
     if not objects:
         problems.append(Problem(shown, "", f"no labelled line; add lines of the flow's inputs and '{HUMAN_LABEL}'"))
     for number, line in objects:
@@ -128,15 +126,3 @@ def _lines(flow: Flow, file: Path, shown: str, problems: list[Problem]) -> tuple
     return rows, labels
 
 
-def _numbered_objects(file: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number in the file, object) of each line; a line that is not a JSON object is a problem."""
-    for number, text in numbered_lines(file, shown, problems):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(shown, f"line {number}", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(value, dict):
-            problems.append(Problem(shown, f"line {number}", "expected a JSON object per line"))
-            continue
-        yield number, value

@@ -120,7 +120,7 @@ def test_summary_json_carries_the_verdict_with_stable_keys(report) -> None:
     assert list(summary) == [
         "schema_version", "marker", "use_case", "env", "created_utc", "report_folder", "datasets",
         "evaluation_datasets", "variant_count", "primary_metric", "baseline_variant", "best_variants",
-        "gates", "metrics", "lines", "failures", "skipped_evaluations", "usage", "runs", "method", "judges", "trials",
+        "gates", "metrics", "lines", "failures", "skipped_evaluations", "usage", "runs", "method", "trials", "judges",
     ]  # fmt: skip
     assert summary["trials"] is None  # one trial per line: no repeated-trials section
     assert summary["marker"] == "<!-- llmops-report:web_classification:pr -->"

@@ -41,8 +41,8 @@ CREATE TABLE IF NOT EXISTS traffic_maps (
 """
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _now(timespec: str = "seconds") -> str:
+    return datetime.now(UTC).isoformat(timespec=timespec)
 
 
 @contextmanager
@@ -152,7 +152,10 @@ def set_split(state_dir: Path, endpoint_name: str, split: Split, reason: str) ->
                or 0) + 1
         conn.execute("INSERT INTO traffic_maps VALUES (?,?,?,?,?,?,?)",
                      (endpoint_name, seq, json.dumps(split.live, sort_keys=True),
-                      json.dumps(split.mirror, sort_keys=True), reason, 0, _now()))
+                      json.dumps(split.mirror, sort_keys=True), reason, 0,
+                      # to the millisecond, as the production log's entries are: a canary watch counts the requests
+                      # logged from the moment its map took effect, not from the start of that second
+                      _now("milliseconds")))
         _bump(conn, endpoint_name)
         return _active_maps(conn, endpoint_name)[0]
 
