@@ -36,7 +36,7 @@ _SHORT_METHOD = (
 
 def render_markdown(summary: dict[str, Any]) -> str:
     head = [summary["marker"], f"### llmops report · {summary['use_case']} · {summary['env']}", ""]
-    head += [_gate_verdict(summary["gates"]), "", _context(summary)]
+    head += [_gate_verdict(summary["gates"], summary.get("against_production")), "", _context(summary)]
     head += _failed_gates(summary["gates"]["results"])
     head += judge_lines(summary.get("judges"))
     head += _skipped(summary.get("skipped_evaluations", []))
@@ -77,12 +77,17 @@ def _tables(groups: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return tables + list(aggregates.values())
 
 
-def _gate_verdict(gates: dict[str, Any]) -> str:
-    if gates["checked"] == 0:
+def _gate_verdict(gates: dict[str, Any], production: dict[str, Any] | None) -> str:
+    """The verdict of every gate, the fixed thresholds and the checks against production together, as the exit code
+    has it."""
+    against = (production or {}).get("checks") or []
+    checked = gates["checked"] + len(against)
+    failed = gates["failed"] + sum(1 for check in against if not check.get("passed"))
+    if checked == 0:
         return "**Quality gates:** none configured"
-    if gates["passed"]:
-        return f"**Quality gates: ✅ passed** ({gates['checked']} checks)"
-    return f"**Quality gates: ❌ {gates['failed']} of {gates['checked']} checks failed**"
+    if failed == 0:
+        return f"**Quality gates: ✅ passed** ({checked} checks)"
+    return f"**Quality gates: ❌ {failed} of {checked} checks failed**"
 
 
 def _context(summary: dict[str, Any]) -> str:

@@ -142,3 +142,14 @@ def test_latency_gates_fixed_and_against_production(tmp_path: Path) -> None:
     assert {(u["variant_label"], u["metric"]) for u in usage} == {
         ("defaults", "latency_p95"), ("defaults", "cost_per_line"),
         ("production: defaults", "latency_p95"), ("production: defaults", "cost_per_line")}
+
+
+def test_the_pr_comment_header_counts_the_checks_against_production_with_the_thresholds() -> None:
+    from llmops.report.markdown import _gate_verdict
+
+    thresholds = {"checked": 2, "failed": 0, "passed": True}
+    production = {"passed": False, "checks": [{"passed": False}, {"passed": True}]}
+    assert _gate_verdict(thresholds, production) == "**Quality gates: ❌ 1 of 4 checks failed**"
+    assert _gate_verdict(thresholds, None) == "**Quality gates: ✅ passed** (2 checks)"
+    assert _gate_verdict({"checked": 0, "failed": 0, "passed": True}, {"passed": True, "checks": []}) == \
+        "**Quality gates:** none configured"
