@@ -80,7 +80,7 @@ from llmops.serving.ports import LOOPBACK
 from llmops.serving.process import ServeOptions
 from llmops.serving.production_log import DEFAULT_MAX_BYTES
 from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
-from llmops.serving.server_settings import Listen, ServerLimits, is_loopback
+from llmops.serving.server_settings import Listen, ServerLimits, is_loopback, worker_count
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
@@ -125,7 +125,8 @@ def serve(options: ServeOptions, environ: dict[str, str] | None = None) -> None:
     listen = Listen(options.host, options.port, endpoint_key(block, options))  # no public bind without a key
     plan = ServerPlan(options.endpoint, options.state_dir, listen, limits(block, options), options.threads,
                       block.STICKY_SESSION_HEADER, options.seed,
-                      DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes)
+                      DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes,
+                      workers=worker_count(environ, block.WORKERS, "WORKERS of the local_endpoint"))
     records = process.servers(options.state_dir)
 
     def listening(port: int) -> None:
@@ -141,7 +142,7 @@ def serve(options: ServeOptions, environ: dict[str, str] | None = None) -> None:
                     info.pid, options.provider, ", key required" if listen.key else "")
 
     try:
-        run_endpoint_server(plan, RegistryRecords(options.state_dir, options.endpoint),
+        run_endpoint_server(plan, lambda: RegistryRecords(options.state_dir, options.endpoint),
                             lambda: open_session(workspace, options, use_case), environ, listening)
     finally:
         records.forget(options.endpoint, os.getpid())  # unless a newer server's record replaced it
