@@ -54,7 +54,7 @@ entry encoded once instead of three times (1.4 us). What would reach it: more th
 server processes on the same endpoint served 1,254 req/s where one served 810 (best of 5 interleaved rounds,
 load 6-8), about the line rate in process; that needs the processes to share one LLM gateway (its concurrency
 bound per upstream and its accounting), one production log (or a log per process, read back as one), one bound
-on requests in flight, and a parent that starts, watches and stops them, so it is not done here. Earlier, also
+on requests in flight, and a parent that starts, watches and stops them: that is WORKERS (workers.py). Earlier, also
 tried and not kept beyond the run-to-run spread: the registry's version read per request replaced by a
 memory-mapped change signal, a request id without os.urandom.
 """

@@ -12,7 +12,9 @@ processes accepting on it), with what must be its own:
 - its share of the bound on requests in flight (ServerLimits.for_worker), so the server's total holds.
 And what all share: the parent's LLM gateway, to which a worker's routes are registered over loopback
 (LlmSession.use_from_forked_process), so each upstream's concurrency bound and the accounting hold for all of
-them. Readiness answers for the whole server: a worker says ready only once every worker has loaded (ReadyBoard).
+them. Readiness answers for the whole server: a worker says ready only once every worker has loaded (ReadyBoard),
+so while a restarted worker loads, /ready answers 503 and a platform holds traffic back for those seconds; /score
+is still answered by every worker that has loaded.
 
 SIGTERM or SIGINT to the parent stops the workers (each finishes its requests in flight and closes its log, as a
 one-process server does), then the parent closes the gateway. A worker that dies otherwise is started again, up
@@ -109,10 +111,14 @@ class Supervisor:
         self.board.mark(number, False)
         reasons, report = os.pipe()
         parent = os.getpid()
+        # Held until the worker has its own handlers: a SIGTERM in between would reach the parent's handler in the
+        # worker, which only notes it, and the worker would serve on until killed.
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the parent's frames (their cleanup is the parent's)
             os.close(reasons)
             os._exit(self._worker(number, parent, report))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         os.close(report)
         self._running[pid] = _Worker(number, pid, reasons)
         logger.info("endpoint %s: worker %d started (pid %d)", self.endpoint, number, pid)
@@ -122,6 +128,7 @@ class Supervisor:
         try:
             for sig in SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)  # until the worker's server takes them over
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
             _die_with_parent(parent)
             server_log.follow_in_worker()
             self.serve(number)
