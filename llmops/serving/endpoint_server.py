@@ -57,6 +57,19 @@ bound per upstream and its accounting), one production log (or a log per process
 on requests in flight, and a parent that starts, watches and stops them: that is WORKERS (workers.py). Earlier, also
 tried and not kept beyond the run-to-run spread: the registry's version read per request replaced by a
 memory-mapped change signal, a request id without os.urandom.
+
+With WORKERS 2, same run (benchmarks/endpoint_overhead.py --rounds 3, best of 3, load 2.0 on 2 cores, the load
+generator on the same 2 cores; CPU ms is the parent's and its workers' together):
+
+    clients  server       req/s  p50 ms  p99 ms  CPU ms  x in process (async 1712 / 1859 req/s)  x pf flow serve
+       1     1 process     1010    0.90    2.41    0.80    0.59                                    3.38
+       1     2 workers     1102    0.88    1.56    0.83    0.64                                    3.69
+     100     1 process      842   96.03  289.31    0.97    0.45                                    2.84
+     100     2 workers     1423   51.64  246.52    0.85    0.77                                    4.80
+
+The default stays 1 worker locally: `endpoint up` serves development and tests, where each worker's copy of the
+flows and its start cost more than the throughput is worth, and an LLM flow waits on its model, not on the GIL.
+The image defaults to one worker per usable CPU (image/server.py).
 """
 
 from __future__ import annotations
