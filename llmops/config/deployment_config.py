@@ -172,6 +172,9 @@ class LocalEndpoint(OnlineEndpoint):
     AUTH_KEY_VARIABLE: str = Field(default="", json_schema_extra={"pattern": VARIABLE_NAME.pattern})
     # A larger request body is answered 413 before it is read.
     MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=1)
+    # Server processes on the endpoint's one port (llmops/serving/workers.py); LLMOPS_WORKERS overrides it. One
+    # process is bound by the GIL to about one core; each worker costs a copy of the loaded flows in memory.
+    WORKERS: int = Field(default=1, ge=1, le=64)
 
     @field_validator("AUTH_KEY_VARIABLE")
     @classmethod

@@ -67,6 +67,13 @@ class LlmSession:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    def use_from_forked_process(self) -> None:
+        """Call in a process forked from the one that entered this session (an endpoint server's worker): the
+        gateway and the embedded model stay the parent's, shared by every worker; routes made here are
+        registered with the parent's gateway, and leaving the session here stops nothing of the parent's."""
+        self.gateway.use_from_forked_process()
+        self._stack = ExitStack()
+
     def _upstream(self, choice: Choice) -> Any:
         from llmops.llm.gateway import Upstream
 

@@ -16,7 +16,8 @@ traffic, the deployments are still loading, or more requests are in flight than 
 
 Liveness (default `/health`) answers 200 while the process serves; with the deployments, their traffic and
 load errors, unless the endpoint has a key and the probe does not send it (probes send none). Readiness
-(default `/ready`) answers 200 once the deployments are loaded, 503 before.
+(default `/ready`) answers 200 once the deployments are loaded (by every worker process, when there are
+several), 503 before.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +66,9 @@ class AppOptions:
     limits: ServerLimits = ServerLimits()
     key: EndpointKey | None = None
     sticky_header: str = ""  # requests with the same value of this header land on the same deployment
+    # With several worker processes (workers.py): whether every one has loaded. Readiness answers for the server,
+    # so a probe that reaches a loaded worker does not send traffic to the others before they can take it.
+    all_ready: Callable[[], bool] | None = None
 
 
 def _failed(what: str, request_id: str) -> dict[str, Any]:
@@ -82,6 +87,7 @@ class EndpointApp:
         self.limits = options.limits
         self.key = options.key
         self.sticky = options.sticky_header.lower().encode()
+        self.all_ready = options.all_ready
         self.mirror = mirror or Mirror()
         self.telemetry = telemetry or EndpointTelemetry(endpoint)
         self.in_flight = 0
@@ -157,7 +163,7 @@ class EndpointApp:
         return Answer(200, body)
 
     def _readiness(self) -> Answer:
-        if self.deployments.ready:
+        if self.deployments.ready and (self.all_ready is None or self.all_ready()):
             return Answer(200, {"status": "ready"})
         return Answer(503, error(f"endpoint '{self.endpoint}' is loading its deployments"), headers=self._retry_after)
 

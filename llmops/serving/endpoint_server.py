@@ -54,9 +54,22 @@ entry encoded once instead of three times (1.4 us). What would reach it: more th
 server processes on the same endpoint served 1,254 req/s where one served 810 (best of 5 interleaved rounds,
 load 6-8), about the line rate in process; that needs the processes to share one LLM gateway (its concurrency
 bound per upstream and its accounting), one production log (or a log per process, read back as one), one bound
-on requests in flight, and a parent that starts, watches and stops them, so it is not done here. Earlier, also
+on requests in flight, and a parent that starts, watches and stops them: that is WORKERS (workers.py). Earlier, also
 tried and not kept beyond the run-to-run spread: the registry's version read per request replaced by a
 memory-mapped change signal, a request id without os.urandom.
+
+With WORKERS 2, same run (benchmarks/endpoint_overhead.py --rounds 3, best of 3, load 2.0 on 2 cores, the load
+generator on the same 2 cores; CPU ms is the parent's and its workers' together):
+
+    clients  server       req/s  p50 ms  p99 ms  CPU ms  x in process (async 1712 / 1859 req/s)  x pf flow serve
+       1     1 process     1010    0.90    2.41    0.80    0.59                                    3.38
+       1     2 workers     1102    0.88    1.56    0.83    0.64                                    3.69
+     100     1 process      842   96.03  289.31    0.97    0.45                                    2.84
+     100     2 workers     1423   51.64  246.52    0.85    0.77                                    4.80
+
+The default stays 1 worker locally: `endpoint up` serves development and tests, where each worker's copy of the
+flows and its start cost more than the throughput is worth, and an LLM flow waits on its model, not on the GIL.
+The image defaults to one worker per usable CPU (image/server.py).
 """
 
 from __future__ import annotations
@@ -80,7 +93,7 @@ from llmops.serving.ports import LOOPBACK
 from llmops.serving.process import ServeOptions
 from llmops.serving.production_log import DEFAULT_MAX_BYTES
 from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
-from llmops.serving.server_settings import Listen, ServerLimits, is_loopback
+from llmops.serving.server_settings import Listen, ServerLimits, is_loopback, worker_count
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
@@ -125,7 +138,8 @@ def serve(options: ServeOptions, environ: dict[str, str] | None = None) -> None:
     listen = Listen(options.host, options.port, endpoint_key(block, options))  # no public bind without a key
     plan = ServerPlan(options.endpoint, options.state_dir, listen, limits(block, options), options.threads,
                       block.STICKY_SESSION_HEADER, options.seed,
-                      DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes)
+                      DEFAULT_MAX_BYTES if options.log_max_bytes is None else options.log_max_bytes,
+                      workers=worker_count(environ, block.WORKERS, "WORKERS of the local_endpoint"))
     records = process.servers(options.state_dir)
 
     def listening(port: int) -> None:
@@ -141,7 +155,7 @@ def serve(options: ServeOptions, environ: dict[str, str] | None = None) -> None:
                     info.pid, options.provider, ", key required" if listen.key else "")
 
     try:
-        run_endpoint_server(plan, RegistryRecords(options.state_dir, options.endpoint),
+        run_endpoint_server(plan, lambda: RegistryRecords(options.state_dir, options.endpoint),
                             lambda: open_session(workspace, options, use_case), environ, listening)
     finally:
         records.forget(options.endpoint, os.getpid())  # unless a newer server's record replaced it

@@ -3,6 +3,9 @@
 `<state>/endpoints/<endpoint>/production_log.jsonl`, then `.1` (newest rotated) to `.N` (oldest). With
 LOG_DIR_ENV set (a server in an image), `<that folder>/<endpoint>/<host name>/production_log.jsonl`
 instead: one file per replica, since replicas of a deployment may share the folder (see log_location). A server
+with several worker processes (workers.py) gives each its own file too: worker 0 the one above, worker k
+`worker-<k>/production_log.jsonl` beside it (worker_log), each rotated by its one writer; read_entries reads
+them all back as one log. A server
 in Azure ships its closed files to blob storage instead of numbering them (log_shipping.py).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs, the request
 id (shared by a request and its mirror copy) and `forced` when the request named its deployment:
@@ -12,6 +15,7 @@ an entry that was cut says so in `truncated`.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import re
@@ -56,6 +60,24 @@ def log_location(state_dir: Path, endpoint: str, environ: Mapping[str, str]) -> 
     if not folder:
         return log_path(state_dir, endpoint)
     return Path(folder).expanduser() / endpoint / socket.gethostname() / LOG_FILE
+
+
+WORKER_FOLDER = "worker-{number}"
+
+
+def worker_log(location: Path, worker: int) -> Path:
+    """Where worker `worker` of a server writes the log whose place is `location`: worker 0 (the only one of a
+    one-process server) there, any other in a folder of its own beside it, with its own rotation and outbox."""
+    if worker == 0:
+        return location
+    return location.parent / WORKER_FOLDER.format(number=worker) / location.name
+
+
+def worker_logs(location: Path) -> list[Path]:
+    """The other workers' logs of the log at `location`, present or left by an earlier server with more workers."""
+    prefix = WORKER_FOLDER.format(number="")
+    return sorted(folder / location.name for folder in location.parent.glob(f"{prefix}*")
+                  if folder.name[len(prefix):].isdigit() and folder.is_dir())  # a log may be all rotated files
 
 
 def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
@@ -135,6 +157,10 @@ class ProductionLog:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("ab")
+            if self._handle.tell() > 0 and _ends_torn(self.path):
+                # A writer killed mid-line (a worker restarted after a crash): the next entry starts on a line of
+                # its own, so only the torn one is lost, not the first entry after it too.
+                self._handle.write(b"\n")
         return self._handle
 
     def _rotate(self) -> None:
@@ -154,6 +180,12 @@ class ProductionLog:
         logger.info("rotated %s (reached %d bytes)", self.path, self.max_bytes)
 
 
+def _ends_torn(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, 2)
+        return file.read(1) != b"\n"
+
+
 def rotated(path: Path, number: int) -> Path:
     return path.with_name(f"{path.name}.{number}")
 
@@ -170,7 +202,18 @@ def log_files(path: Path) -> list[Path]:
 
 
 def read_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Every entry, oldest first; a torn last line (the server was killed mid-write) is skipped."""
+    """Every entry of the log at `path` and of its workers' logs (worker_log), oldest first; a torn last line (a
+    server killed mid-write) is skipped. Each file is in the order its one writer appended; the files are merged
+    by timestamp."""
+    others = worker_logs(path)
+    if not others:  # a server of one process: its file as it is
+        yield from writer_entries(path)
+        return
+    yield from heapq.merge(*(writer_entries(p) for p in (path, *others)), key=lambda e: str(e.get("timestamp", "")))
+
+
+def writer_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """The entries one writer appended to `path` and its rotated files, oldest first (no other worker's)."""
     for file in log_files(path):
         unreadable: list[Problem] = []
         for number, line in numbered_lines(file, str(file), unreadable):
@@ -204,6 +247,9 @@ def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[di
 
 
 def read_tree(folder: Path) -> list[dict[str, Any]]:
-    """Every entry of every production log under `folder` (one per replica, see log_location), by timestamp."""
-    entries = [entry for current in sorted(folder.rglob(LOG_FILE)) for entry in read_entries(current)]
+    """Every entry of every production log under `folder` (one per replica and worker, see log_location and
+    worker_log), by timestamp."""
+    logs = {found.parent / LOG_FILE for found in folder.rglob(f"{LOG_FILE}*")
+            if found.name == LOG_FILE or found.name[len(LOG_FILE) + 1:].isdigit()}  # rotated files alone count too
+    entries = [entry for current in sorted(logs) for entry in writer_entries(current)]
     return sorted(entries, key=lambda entry: str(entry.get("timestamp", "")))

@@ -15,6 +15,10 @@ configures it: ENVIRONMENT_VARIABLES of deployment_config.json, app settings of 
     LLMOPS_ENDPOINT_LIVENESS_PATH      default /health (Azure ML: the deployment's liveness_route)
     LLMOPS_ENDPOINT_READINESS_PATH     default /ready (Azure ML: the deployment's readiness_route)
 
+How many worker processes serve (workers.py) is WORKERS in the env's local_endpoint block, or LLMOPS_WORKERS
+(which wins; the image's only way). Locally the default is 1; in the image, the CPUs the container may use
+(image/server.py says why). LLMOPS_ENDPOINT_MAX_IN_FLIGHT is the whole server's bound, split across the workers.
+
 The key is never a setting: it is the value of the variable KEY_ENV (endpoint_key.py), read once and
 removed from the environment, and a server that listens anywhere but loopback refuses to start without it.
 """
@@ -22,14 +26,19 @@ removed from the environment, and a server that listens anywhere but loopback re
 from __future__ import annotations
 
 import ipaddress
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from llmops.errors import LlmopsError
 from llmops.serving.endpoint_key import KEY_ENV, MAKE_ONE, EndpointKey, check_key_value
 
 ENV_PREFIX = "LLMOPS_ENDPOINT_"
+WORKERS_ENV = "LLMOPS_WORKERS"
+MAX_WORKERS = 64
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -60,6 +69,15 @@ class ServerLimits:
                 changes["body_limit_source"] = variable
         return replace(self, **changes) if changes else self
 
+    def for_worker(self, worker: int, workers: int) -> ServerLimits:
+        """Worker `worker`'s share of the requests in flight: the server's bound split so the shares sum to it
+        (each takes at least one). Connections are not spread evenly by the kernel, so one worker may answer 503
+        while another still has room: the bound is never exceeded, it may be reached early."""
+        if workers <= 1:
+            return self
+        share = self.max_in_flight // workers + (1 if worker < self.max_in_flight % workers else 0)
+        return replace(self, max_in_flight=max(1, share))
+
 
 def _parse(variable: str, raw: str, kind: type) -> Any:
     if kind is str:
@@ -74,6 +92,37 @@ def _parse(variable: str, raw: str, kind: type) -> Any:
         what = "a whole number" if kind is int else "a number of seconds"
         raise LlmopsError(f"{variable}={raw!r} must be {what} above 0")
     return value
+
+
+def worker_count(environ: Mapping[str, str], configured: int, shown_as: str) -> int:
+    """LLMOPS_WORKERS when set, else `configured` (from `shown_as`, named when it is out of range)."""
+    raw = environ.get(WORKERS_ENV, "").strip()
+    if raw:
+        value = _parse(WORKERS_ENV, raw, int)
+        source = WORKERS_ENV
+    else:
+        value, source = configured, shown_as
+    if not 1 <= value <= MAX_WORKERS:
+        raise LlmopsError(f"{source}={value} must be from 1 to {MAX_WORKERS} worker processes")
+    return int(value)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, bounded by a cgroup's CPU quota (a container's CPU limit,
+    which the affinity does not show: a Kubernetes pod limited to 2 CPUs on a 16-core node sees 16)."""
+    count = len(os.sched_getaffinity(0))
+    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
+                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            parts = Path(quota_file).read_text(encoding="ascii").split()
+            if period_file is not None:
+                parts.append(Path(period_file).read_text(encoding="ascii").strip())
+        except OSError:
+            continue
+        if len(parts) >= 2 and parts[0] not in ("max", "-1"):
+            count = min(count, max(1, math.ceil(int(parts[0]) / int(parts[1]))))
+        break
+    return count
 
 
 def is_loopback(host: str) -> bool:

@@ -143,8 +143,11 @@ def exporters_named(environ: Mapping[str, str]) -> list[str]:
     return found
 
 
-def from_environment(endpoint: str, environ: Mapping[str, str]) -> EndpointTelemetry:
-    """Telemetry exported as `environ` configures it; off (no provider, no cost) when it names no exporter."""
+def from_environment(endpoint: str, environ: Mapping[str, str], worker: int | None = None) -> EndpointTelemetry:
+    """Telemetry exported as `environ` configures it; off (no provider, no cost) when it names no exporter.
+
+    `worker`: the worker process of a server with several (workers.py), named in the resource so each process's
+    cumulative metrics stay a series of their own instead of overwriting each other's."""
     names = exporters_named(environ)
     if not names:
         return EndpointTelemetry(endpoint)
@@ -155,7 +158,10 @@ def from_environment(endpoint: str, environ: Mapping[str, str]) -> EndpointTelem
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, which win over these defaults.
-    resource = Resource.create({"service.name": "llmops-endpoint", "llmops.endpoint": endpoint})
+    defaults: dict[str, str | int] = {"service.name": "llmops-endpoint", "llmops.endpoint": endpoint}
+    if worker is not None:
+        defaults["llmops.worker"] = worker
+    resource = Resource.create(defaults)
     tracer_provider = TracerProvider(resource=resource)
     readers = []
     if "otlp" in names:

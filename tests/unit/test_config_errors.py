@@ -80,7 +80,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
       "DEPLOYMENT_INSTANCE_COUNT, DEPLOYMENT_VM_SIZE, ENDPOINT_DESC, ENDPOINT_NAME, ENVIRONMENT_VARIABLES, ENV_NAME, "
       "MAX_REQUEST_BODY_BYTES, "
       "MIRROR_TRAFFIC_ALLOCATION, PRIOR_DEPLOYMENT_NAME, PRIOR_DEPLOYMENT_TRAFFIC_ALLOCATION, STICKY_SESSION_HEADER, "
-      "TEST_FILE_PATH"]),
+      "TEST_FILE_PATH, WORKERS"]),
     ("canary steps that do not rise to 100", local("CANARY", {"PROMOTION_STEPS": [50, 10]}),
      [f"{XC}: local_endpoint[0].CANARY.PROMOTION_STEPS: must be rising shares from 1 to 100 ending with 100, such as "
       "[10, 50, 100]; got [50, 10]"]),

@@ -23,6 +23,7 @@ from llmops.llm.gateway.pipeline import CallPipeline, UpstreamBinding
 from llmops.llm.gateway.prices import PriceTable, default_prices_path
 from llmops.llm.gateway.retry import RetryPolicy
 from llmops.llm.gateway.routes import Shape
+from llmops.llm.gateway.shared_routes import RemoteRoutes
 from llmops.llm.gateway.simulated import SimulatedTransport
 from llmops.llm.gateway.tags import RouteTable, Tag, check_connection
 from llmops.llm.gateway.totals import CallTotals, run_totals
@@ -91,6 +92,7 @@ class Gateway:
         self._accounting: AccountingWriter | None = None
         self._transports: list[Transport] = []
         self._pipeline: CallPipeline | None = None
+        self._parent_port: int | None = None  # set in a forked process: the gateway serves from its parent
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -121,7 +123,7 @@ class Gateway:
             secrets=[*(upstream.api_key for upstream in self.upstreams.values()), self.token],
         )
         self._pipeline = pipeline
-        self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline, self.token)
+        self._server = GatewayHTTPServer((LOOPBACK, self._requested_port), pipeline, self.token, self._routes)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             args=(_SHUTDOWN_POLL_SECONDS,),
@@ -157,6 +159,19 @@ class Gateway:
         self._transports.clear()
         logger.info("LLM gateway stopped")
 
+    def use_from_forked_process(self) -> None:
+        """Call in a process forked while this gateway ran: the gateway keeps serving from the parent (its thread
+        did not survive the fork), so this copy only hands out routes, registered with the parent over HTTP, and
+        its stop() and flush() leave the parent's server, cache, cassettes and accounting alone."""
+        if self._server is None:
+            raise UsageError("use_from_forked_process() needs a gateway that ran when the process forked")
+        self._parent_port = self.port
+        self._server = None
+        self._thread = None
+        self._cache = self._cassettes = self._accounting = None
+        self._transports = []
+        self._routes = RemoteRoutes(LOOPBACK, self._parent_port, self.token)
+
     def __enter__(self) -> Gateway:
         return self.start()
 
@@ -169,6 +184,8 @@ class Gateway:
 
     @property
     def port(self) -> int:
+        if self._parent_port is not None:
+            return self._parent_port
         if self._server is None:
             raise UsageError("the LLM gateway is not running; call start() or use it in a with block")
         return int(self._server.server_address[1])

@@ -16,7 +16,9 @@ from http import HTTPStatus
 
 from llmops.llm.gateway.client_auth import presents_token, refusal
 from llmops.llm.gateway.pipeline import CallPipeline, GatewayReply
+from llmops.llm.gateway.shared_routes import ROUTES_PATH, register
 from llmops.llm.gateway.streaming import sse_from_response
+from llmops.llm.gateway.tags import RouteTable
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +41,9 @@ class GatewayHTTPServer(socketserver.ThreadingTCPServer):
     # 50 clients connecting at once overflow the default backlog of 5, and a dropped SYN costs 1 s.
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], pipeline: CallPipeline, token: str) -> None:
+    def __init__(self, address: tuple[str, int], pipeline: CallPipeline, token: str, routes: RouteTable) -> None:
         self.pipeline = pipeline
+        self.routes = routes  # POST /routes adds to it: routes made in another process (shared_routes.py)
         self.token = token  # what a caller must present; see client_auth.py
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
@@ -114,7 +117,10 @@ class _GatewayHandler(socketserver.StreamRequestHandler):
             self._send(refused.status, _JSON, refused.body(), close=True)
             return False
         body = self._read_body(headers)
-        if method == "POST":
+        if method == "POST" and target == ROUTES_PATH:
+            status, answer = register(self.server.routes, body)
+            self._send(status, _JSON, json.dumps(answer).encode(), close=not keep_alive)
+        elif method == "POST":
             self._send_reply(self.server.pipeline.handle(target, body), close=not keep_alive)
         elif method == "GET" and target.split("?")[0].rstrip("/") == "/health":
             self._send(200, _JSON, b'{"status":"ok"}', close=not keep_alive)

@@ -9,6 +9,13 @@ No secret is read from the context: connections come from the environment (`aoai
 .env), the endpoint's key from LLMOPS_ENDPOINT_KEY. A bind to anything but loopback without a key is refused
 before anything starts. A connection that would fall back to the embedded model is refused too: an image
 carries no model, so it says which variable to set instead of failing on the first request.
+
+Worker processes (workers.py): LLMOPS_WORKERS, by default one per CPU the container may use (server_settings.
+usable_cpus). One process is bound by the GIL to about one core, and an image's container is given its cores to
+serve with (a VM size, CPU_ALLOCATION, an App Service plan), so one worker per core puts them all to work; the
+lines' LLM calls wait on the network in every worker alike, and every worker shares the one gateway and its
+bound on calls per upstream. Each worker holds its own copy of the loaded flow (tens of MB for a flow of prompts
+and python nodes): a deployment short of memory sets LLMOPS_WORKERS lower.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from llmops.serving.image.release_settings import served_release
 from llmops.serving.model_flow import model_flow
 from llmops.serving.ports import LOOPBACK
 from llmops.serving.server_assembly import ServerPlan, run_endpoint_server
-from llmops.serving.server_settings import Listen, ServerLimits
+from llmops.serving.server_settings import WORKERS_ENV, Listen, ServerLimits, usable_cpus, worker_count
 
 logger = logging.getLogger(__name__)
 # Said in a 413: an image has no deployment_config.json of its own to change.
@@ -114,7 +121,8 @@ def serve_context(options: ContextServeOptions, environ: Mapping[str, str] | Non
     records = FixedRecords(one_deployment_endpoint(deployment, entry.use_case, entry.env, session.settings.provider),
                            model)
     plan = ServerPlan(endpoint_name, options.state_dir, listen, ServerLimits(body_limit_source=BODY_LIMIT_SOURCE),
-                      options.threads, deployment=deployment_name)
+                      options.threads, deployment=deployment_name,
+                      workers=worker_count(environ, usable_cpus(), f"{WORKERS_ENV} (default: the CPUs usable here)"))
 
     def listening(port: int) -> None:
         logger.info("serving model %s version %d (variant %s, from %s) as %s/%s on http://%s:%d%s", entry.model_name,
@@ -124,6 +132,6 @@ def serve_context(options: ContextServeOptions, environ: Mapping[str, str] | Non
             _write_ready(options.ready_file, {"pid": os.getpid(), "host": options.host, "port": port})
 
     try:
-        run_endpoint_server(plan, records, lambda: session, environ, listening)
+        run_endpoint_server(plan, lambda: records, lambda: session, environ, listening)
     finally:
         logger.info("endpoint %s/%s stopped", endpoint_name, deployment_name)
