@@ -289,7 +289,8 @@ class _Front:
 
     def __init__(self, apps: WebApps, site: str, slot: str, tls: ssl.SSLContext) -> None:
         self.apps, self.site, self.slot = apps, site, slot
-        self._random = random.Random()
+        # Seeded per site, as the online endpoints' draw is: the same requests split the same way on every run.
+        self._random = random.Random(f"{site}/{slot}")
         self._server = _FrontServer(self, tls)
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"webapp-{site}-{slot}", daemon=True)
         self._thread.start()
