@@ -23,7 +23,7 @@ from llmops.backends.canary import PROMOTE, ROLLBACK, STARTED, WATCH, AnswerSour
 from llmops.backends.endpoints import TrafficMap
 from llmops.backends.production_logs import ProductionLogStore, segment_seconds
 from llmops.backends.protocols import Backend, FlowSession
-from llmops.backends.targets import AZURE_ML_TARGETS, LOCAL, DeploymentTarget
+from llmops.backends.targets import AZURE_ML_TARGETS, LOCAL, WEBAPP, DeploymentTarget
 from llmops.backends.traffic import Split
 from llmops.config.deployment_config import CanarySettings, OnlineEndpoint
 from llmops.config.flow_base import Flow
@@ -63,6 +63,10 @@ class JudgeChoice:
 
 
 def settings_of(use_case: UseCase, env: str, kind: str) -> tuple[OnlineEndpoint, CanarySettings]:
+    if kind == WEBAPP:
+        raise LlmopsError("endpoint watch judges a canary deployment of a local or Azure ML online endpoint; a web "
+                          "app's two slots have no CANARY settings: move its traffic with llmops endpoint traffic "
+                          "--target webapp, or watch --target azure_managed or kubernetes")
     block = target_block(use_case, env, kind)
     if not isinstance(block, OnlineEndpoint) or not block.CURRENT_DEPLOYMENT_NAME or not block.PRIOR_DEPLOYMENT_NAME:
         raise LlmopsError(f"use_cases/{use_case.name}/{WHERE}: the {kind} block for env '{env}' must name "

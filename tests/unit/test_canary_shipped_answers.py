@@ -113,3 +113,15 @@ def test_a_window_start_that_is_no_time_is_named(tmp_path: Path) -> None:
 def test_segment_seconds(variables: dict, canary: dict, expected: float) -> None:
     block = OnlineEndpoint.model_validate({"ENV_NAME": "dev", "ENVIRONMENT_VARIABLES": variables, "CANARY": canary})
     assert segment_seconds(block) == expected
+
+
+def test_a_web_app_is_not_watched_and_the_error_says_what_to_do(tmp_path: Path) -> None:
+    from llmops.config.use_case import load_use_case
+    from llmops.config.workspace import Workspace
+    from llmops.steps.canary_watch import settings_of
+    from tests.support.mini_use_case import write_use_case
+
+    write_use_case(tmp_path)
+    with pytest.raises(LlmopsError, match="a web app's two slots have no CANARY settings: move its traffic with "
+                                          "llmops endpoint traffic --target webapp"):
+        settings_of(load_use_case(Workspace.find(tmp_path), "mini"), "dev", "webapp")
