@@ -2,8 +2,10 @@
 
 `endpoint watch` judges a new deployment (the canary) against the live one on the same requests and moves traffic
 by a sequential test (llmops/steps/canary_watch.py). Each target supplies the answered requests of its endpoint
-(an `AnswerSource`: the local endpoint's production log; see serving/canary_answers.py), and each decision, with
-its evidence, goes to the endpoint registry (EndpointRegistry.record_decision), where `endpoint status` shows it.
+(an `AnswerSource`: the local endpoint's production log, or the segments a cloud endpoint's servers shipped; see
+serving/canary_answers.py), and each decision, with its evidence, goes to a `DecisionLog` kept where the endpoint's
+state lives, where `endpoint status` shows it: the local endpoint registry for the local endpoint, the production-log
+container (production_logs.ProductionLogStore) for a cloud endpoint, so a watch run by CI is read from a laptop.
 """
 
 from __future__ import annotations
@@ -59,3 +61,15 @@ class CanaryDecision:
         moved = (f"{self.canary} {self.share_before}% -> {self.share_after}%" if self.share_before != self.share_after
                  else f"{self.canary} stays at {self.share_after}%")
         return f"{self.created_at}  {self.action}: {moved}; {self.reason}"
+
+
+class DecisionLog(Protocol):
+    """Where an endpoint's canary decisions are kept, newest last."""
+
+    def record_decision(self, decision: CanaryDecision) -> CanaryDecision:
+        """Keep a canary watch's decision with its evidence; returns it with its sequence number and time."""
+        ...
+
+    def decisions(self, endpoint: str, limit: int | None = None) -> list[CanaryDecision]:
+        """The endpoint's canary decisions, oldest first (the newest `limit` of them when given)."""
+        ...

@@ -7,8 +7,9 @@ name is thus fixed by the bytes, so an upload retried after a lost answer writes
 replicas never write one blob. The cloud targets tell the server the container (URL_ENV) and, for a user-assigned
 identity, its client id (CLIENT_ID_ENV); the server signs in as the deployment's managed identity, never with a
 key. `llmops post-prod-eval` lists the segments, reads those it has not evaluated yet, and keeps their names in
-`_post_prod/<endpoint>/<env>.json` in the same container (endpoint names start with a letter, so no endpoint's
-segments live there).
+`_post_prod/<endpoint>/<env>.json` in the same container; `llmops endpoint watch` reads the segments of a canary and
+its live deployment, and keeps its decisions in `_canary/<endpoint>/<seq>.json` (endpoint names start with a
+letter, so no endpoint's segments live under either).
 """
 
 from __future__ import annotations
@@ -16,12 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from llmops.backends.canary import DecisionLog
+
+if TYPE_CHECKING:
+    from llmops.config.deployment_config import OnlineEndpoint
 
 CONTAINER = "llmops-production-logs"
 URL_ENV = "LLMOPS_PRODUCTION_LOG_URL"  # https://<account>.blob.core.windows.net/llmops-production-logs
 CLIENT_ID_ENV = "LLMOPS_PRODUCTION_LOG_CLIENT_ID"  # a user-assigned identity's client id (web apps)
+# How often a server closes the open segment and ships it (seconds): an answered request is in storage, where
+# post-prod-eval and a canary watch read it, about this long after it was logged.
+SEGMENT_ENV = "LLMOPS_PRODUCTION_LOG_SEGMENT_S"
+SEGMENT_S = 300.0  # the server's default, when its environment does not say
 RECORDS_PREFIX = "_post_prod"
+DECISIONS_PREFIX = "_canary"
 _NAME = re.compile(r"^(?P<endpoint>[^/]+)/(?P<deployment>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/"
                    r"(?P<start>\d{8}T\d{6})(?P<ms>\d{3})Z-(?P<digest>[0-9a-f]{16})\.jsonl$")
 
@@ -51,12 +62,28 @@ def parse_segment(name: str) -> Segment | None:
     return Segment(start, name, found["endpoint"], found["deployment"])
 
 
+def segment_seconds(block: OnlineEndpoint) -> float:
+    """How often the block's cloud deployments ship a segment: SEGMENT_ENV when its ENVIRONMENT_VARIABLES set it (the
+    user's word wins), else CANARY.LOG_SEGMENT_SECONDS, which the Azure ML targets give every deployment."""
+    raw = block.ENVIRONMENT_VARIABLES.get(SEGMENT_ENV, "").strip()
+    try:
+        return float(raw) if raw and float(raw) > 0 else block.CANARY.LOG_SEGMENT_SECONDS
+    except ValueError:  # the server refuses it at start, naming the variable
+        return block.CANARY.LOG_SEGMENT_SECONDS
+
+
 def record_name(endpoint: str, env: str) -> str:
     return f"{RECORDS_PREFIX}/{endpoint}/{env}.json"
 
 
-class ProductionLogStore(Protocol):
-    """The container an endpoint's servers ship their production log to, as post-production evaluation reads it."""
+def decision_name(endpoint: str, seq: int) -> str:
+    """A canary decision's blob: zero-padded, so names sort as their sequence numbers do."""
+    return f"{DECISIONS_PREFIX}/{endpoint}/{seq:08d}.json"
+
+
+class ProductionLogStore(DecisionLog, Protocol):
+    """The container an endpoint's servers ship their production log to, as post-production evaluation and a canary
+    watch read it; and the records kept beside the log: what post-prod-eval evaluated, the canary decisions."""
 
     @property
     def location(self) -> str:

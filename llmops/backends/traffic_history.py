@@ -23,7 +23,9 @@ MAX_TAG_VALUE = 256
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """To the millisecond: a canary watch's window starts when the map took effect, and the production log's entries
+    are stamped to the millisecond (a map stamped to the second would let in requests of the second before it)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _encode(entry: TrafficMap) -> str:

@@ -48,6 +48,11 @@ class CanarySettings(ConfigModel):
     PROMOTION_STEPS: list[int] = Field(default_factory=lambda: [10, 50, 100])
     MAX_DURATION_MINUTES: float = Field(default=60.0, gt=0.0)
     POLL_SECONDS: float = Field(default=5.0, gt=0.0)
+    # On an Azure ML online endpoint, how often each deployment's server ships its production log to storage: the
+    # watch sees a request only once its segment is shipped, so this bounds how late it sees it (the server's own
+    # default, 300 s, would make each look five minutes stale). LLMOPS_PRODUCTION_LOG_SEGMENT_S in
+    # ENVIRONMENT_VARIABLES overrides it.
+    LOG_SEGMENT_SECONDS: float = Field(default=60.0, gt=0.0)
 
     @field_validator("JUDGE")
     @classmethod

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from llmops.backends.production_logs import CLIENT_ID_ENV, URL_ENV, segment_name
+from llmops.backends.production_logs import CLIENT_ID_ENV, SEGMENT_ENV, SEGMENT_S, URL_ENV, segment_name
 from llmops.errors import LlmopsError
 from llmops.serving.production_log import ProductionLog
 
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SEGMENT_ENV = "LLMOPS_PRODUCTION_LOG_SEGMENT_S"
-SEGMENT_S = 300.0  # an answered request reaches storage within about this, on a quiet endpoint too
 OUTBOX = "outbox"
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0

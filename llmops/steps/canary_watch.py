@@ -2,10 +2,13 @@
 promote it step by step or roll it back by a sequential test (`llmops endpoint watch`).
 
 Each poll reads the requests the canary answered since it took traffic (an AnswerSource: the local production
-log), pairs each with the live deployment's answer to the same request (a mirror copy's partner, or a shadow
-request to the live deployment: serving/canary_pairs.py), judges the pairs (serving/canary_judges.py), updates
-the sequential test (report/sequential_test.py) and acts on its plan (report/canary_decision.py) through the
-deployment target. Every decision, with its evidence, goes to the endpoint registry; `endpoint status` shows it.
+log, or on an Azure ML online endpoint the segments its servers shipped to storage, seen once shipped: every
+CANARY.LOG_SEGMENT_SECONDS), pairs each with the live deployment's answer to the same request (a mirror copy's
+partner, or a shadow request to the live deployment: serving/canary_pairs.py), judges the pairs
+(serving/canary_judges.py), updates the sequential test (report/sequential_test.py) and acts on its plan
+(report/canary_decision.py) through the deployment target. Every decision, with its evidence, goes to a DecisionLog
+where the endpoint's state lives (the local endpoint registry; a cloud endpoint's production-log container);
+`endpoint status` shows it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from llmops.backends.canary import PROMOTE, ROLLBACK, STARTED, WATCH, AnswerSource, CanaryDecision
+from llmops.backends.canary import PROMOTE, ROLLBACK, STARTED, WATCH, AnswerSource, CanaryDecision, DecisionLog
 from llmops.backends.endpoints import TrafficMap
-from llmops.backends.protocols import Backend, EndpointRegistry, FlowSession
-from llmops.backends.targets import LOCAL, DeploymentTarget
+from llmops.backends.production_logs import ProductionLogStore, segment_seconds
+from llmops.backends.protocols import Backend, FlowSession
+from llmops.backends.targets import AZURE_ML_TARGETS, LOCAL, WEBAPP, DeploymentTarget
 from llmops.backends.traffic import Split
 from llmops.config.deployment_config import CanarySettings, OnlineEndpoint
 from llmops.config.flow_base import Flow
@@ -28,7 +32,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError
 from llmops.report.canary_decision import decide
 from llmops.report.sequential_test import evidence
-from llmops.serving.canary_answers import ProductionLogAnswers
+from llmops.serving.canary_answers import ProductionLogAnswers, ShippedLogAnswers
 from llmops.serving.canary_judges import (
     PAIRWISE,
     POST_PROD_FLOW,
@@ -59,6 +63,10 @@ class JudgeChoice:
 
 
 def settings_of(use_case: UseCase, env: str, kind: str) -> tuple[OnlineEndpoint, CanarySettings]:
+    if kind == WEBAPP:
+        raise LlmopsError("endpoint watch judges a canary deployment of a local or Azure ML online endpoint; a web "
+                          "app's two slots have no CANARY settings: move its traffic with llmops endpoint traffic "
+                          "--target webapp, or watch --target azure_managed or kubernetes")
     block = target_block(use_case, env, kind)
     if not isinstance(block, OnlineEndpoint) or not block.CURRENT_DEPLOYMENT_NAME or not block.PRIOR_DEPLOYMENT_NAME:
         raise LlmopsError(f"use_cases/{use_case.name}/{WHERE}: the {kind} block for env '{env}' must name "
@@ -103,15 +111,25 @@ def _first_connection(use_case: UseCase, env: str) -> str:
     return names[0] if names else "default"
 
 
-def answer_source(workspace: Workspace, target: DeploymentTarget) -> AnswerSource:
-    """Where the endpoint's answered requests are: the local endpoint's production log. A cloud target needs its
-    replicas' logs (serving/canary_answers.py says where they are); until it provides them, it is refused."""
+def answer_source(workspace: Workspace, use_case: UseCase, env: str, target: DeploymentTarget,
+                  store: ProductionLogStore | None) -> AnswerSource:
+    """Where the endpoint's answered requests are: the local endpoint's production log; an Azure ML online
+    endpoint's shipped segments in `store` (which the CLI opens with the Azure variables it read)."""
     if target.kind == LOCAL:
         return ProductionLogAnswers(log_path(workspace.state_dir, target.endpoint))
-    raise LlmopsError(f"endpoint watch needs the answered requests of endpoint '{target.endpoint}'; the "
-                      f"{target.kind} target does not provide them yet (its production log on the storage "
-                      "LLMOPS_PRODUCTION_LOG_DIR names, or Azure ML's data collector on a managed endpoint); watch a "
-                      "local endpoint with --target local")
+    if target.kind not in AZURE_ML_TARGETS or store is None:
+        raise LlmopsError(f"endpoint watch needs the answered requests of endpoint '{target.endpoint}'; the "
+                          f"{target.kind} target does not provide them (watch an Azure ML online endpoint, "
+                          "--target azure_managed or kubernetes, or a local one)")
+    block, _ = settings_of(use_case, env, target.kind)
+    return ShippedLogAnswers(workspace.state_dir, store, target.endpoint,
+                             (block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME), segment_seconds(block))
+
+
+def decision_log(backend: Backend, target: DeploymentTarget, store: ProductionLogStore | None) -> DecisionLog:
+    """Where the endpoint's decisions are kept: with a cloud endpoint's shipped log (read from any machine), else in
+    the backend's endpoint registry."""
+    return store if target.kind != LOCAL and store is not None else backend.registry.endpoints
 
 
 def window_start(history: list[TrafficMap], canary: str) -> str | None:
@@ -151,7 +169,7 @@ class WatchResult:
 @dataclass
 class _Watch:
     target: DeploymentTarget
-    endpoints: EndpointRegistry
+    endpoints: DecisionLog
     source: AnswerSource
     judge: PairJudge
     settings: CanarySettings
@@ -205,16 +223,17 @@ class _Watch:
 def watch(workspace: Workspace, use_case: UseCase, env: str, target: DeploymentTarget, backend: Backend,
           judge: PairJudge, *, once: bool = False, max_minutes: float | None = None,
           poll_seconds: float | None = None, clock: Callable[[], float] = time.monotonic,
-          sleep: Callable[[float], None] = time.sleep) -> WatchResult:
+          sleep: Callable[[float], None] = time.sleep, store: ProductionLogStore | None = None) -> WatchResult:
     """Watch until a rollback, a promotion to 100% or the maximum duration (CANARY.MAX_DURATION_MINUTES, or
-    `max_minutes`); `once`: one look, then return."""
+    `max_minutes`); `once`: one look, then return. `store`: a cloud endpoint's production-log container (its
+    shipped segments are the answers, and its decisions are kept there)."""
     block, settings = settings_of(use_case, env, target.kind)
     canary, live = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
     state = target.state()
     for name in (canary, live):
         state.deployment(name)  # an unknown deployment is named, with the ones that exist
     split = state.split
-    source = answer_source(workspace, target)
+    source = answer_source(workspace, use_case, env, target, store)
     result = WatchResult(target.endpoint, canary, live, judge.name, split=split)
     if split.share(canary) >= 100:
         raise LlmopsError(f"canary '{canary}' of endpoint '{target.endpoint}' already takes 100% ({split.describe()}); "
@@ -224,12 +243,14 @@ def watch(workspace: Workspace, use_case: UseCase, env: str, target: DeploymentT
         raise LlmopsError(f"canary '{canary}' of endpoint '{target.endpoint}' takes no traffic ({split.describe()}); "
                           f"give it a share or a mirror share first (llmops deploy, or llmops endpoint traffic "
                           f"--set {live}=90,{canary}=10 or --mirror {canary}=10)")
-    run = _Watch(target, backend.registry.endpoints, source, judge, settings, canary, live, result)
+    run = _Watch(target, decision_log(backend, target, store), source, judge, settings, canary, live, result)
     share = split.share(canary)
     limit = (max_minutes if max_minutes is not None else settings.MAX_DURATION_MINUTES) * 60
+    shipped = (f"; requests are seen once their log segment is shipped, every {segment_seconds(block):g} s"
+               if isinstance(source, ShippedLogAnswers) else "")
     run.record(STARTED, share, share, f"watching {canary} against {live} with the {judge.name} judge since "
                f"{since} (alpha {settings.ALPHA:g}, margin {settings.MARGIN:g}, minimum {settings.MIN_SAMPLE} judged "
-               f"requests per step, steps {settings.PROMOTION_STEPS}, at most {limit / 60:g} min)", {})
+               f"requests per step, steps {settings.PROMOTION_STEPS}, at most {limit / 60:g} min){shipped}", {})
     started = clock()
     while True:
         expired = not once and clock() - started >= limit

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from llmops.backends import open_backend
-from llmops.backends.canary import CanaryDecision
+from llmops.backends.canary import CanaryDecision, DecisionLog
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
 from llmops.backends.protocols import Backend, EndpointRegistry
 from llmops.backends.targets import LOCAL, DeploymentTarget, config_key
@@ -234,13 +234,17 @@ def endpoint_down(workspace: Workspace, use_case: UseCase, env: str) -> process.
 
 
 def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: Backend | None = None,
-                    target: str | DeploymentTarget | None = None) -> EndpointStatus:
+                    target: str | DeploymentTarget | None = None,
+                    decisions: DecisionLog | None = None) -> EndpointStatus:
+    """`decisions`: where a cloud endpoint's canary decisions are kept (its production-log container, which the CLI
+    opens); without it, the backend's endpoint registry."""
     kind = target.kind if target is not None and not isinstance(target, str) else choose_target(use_case, env, target)
     if kind != LOCAL:
         chosen = _opened(workspace, use_case, env, target if target is not None else kind, backend)
         state = chosen.state()
         return EndpointStatus(chosen.endpoint, None, True, state, None, kind, chosen.scoring_url(),
-                              _endpoints(workspace, use_case, env, backend).decisions(chosen.endpoint, SHOWN_DECISIONS))
+                              _shown_decisions(decisions or _endpoints(workspace, use_case, env, backend),
+                                               chosen.endpoint))
     endpoints = _endpoints(workspace, use_case, env, backend)
     name = local_endpoint(use_case, env).ENDPOINT_NAME
     server = process.running(workspace.state_dir, name)
@@ -251,6 +255,16 @@ def endpoint_status(workspace: Workspace, use_case: UseCase, env: str, backend: 
     return EndpointStatus(name, server, server is not None and process.healthy(server), endpoint,
                           log_path(workspace.state_dir, name),
                           canary_decisions=endpoints.decisions(name, SHOWN_DECISIONS))
+
+
+def _shown_decisions(log: DecisionLog, endpoint: str) -> list[CanaryDecision]:
+    """The newest decisions; none, with a warning, when their store cannot be read (a login that may read the endpoint
+    but not its storage still gets the endpoint's status)."""
+    try:
+        return log.decisions(endpoint, SHOWN_DECISIONS)
+    except LlmopsError as error:
+        logger.warning("the canary decisions of endpoint '%s' are not shown: %s", endpoint, error)
+        return []
 
 
 def set_traffic(workspace: Workspace, use_case: UseCase, env: str, live: dict[str, int] | None,

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend, open_production_log_store
-from llmops.backends.production_logs import ProductionLogStore, Segment
+from llmops.backends.production_logs import ProductionLogStore
 from llmops.backends.protocols import Backend, DataRegistry
 from llmops.backends.targets import LOCAL, WEBAPP
 from llmops.backends.types import COMPLETED, DataVersion, ProgressFactory, RunResult, RunSpec
@@ -33,6 +33,7 @@ from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, NothingNew, unknown_name
 from llmops.serving.endpoint_config import local_endpoint
 from llmops.serving.production_log import flatten, log_path, read_entries
+from llmops.serving.shipped_segments import segment_entries
 
 if TYPE_CHECKING:
     from llmops.llm.session import LlmSession
@@ -116,17 +117,6 @@ def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str, window: L
                           f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
 
 
-def _segment_entries(workspace: Workspace, store: ProductionLogStore, segment: Segment) -> Iterable[dict[str, Any]]:
-    """The entries of an uploaded segment, read once into the state directory (a blob name never changes bytes)."""
-    local = workspace.state_dir / "endpoints" / segment.endpoint / "shipped" / Path(*segment.name.split("/"))
-    if not local.is_file():
-        local.parent.mkdir(parents=True, exist_ok=True)
-        staging = local.with_name(local.name + ".part")
-        staging.write_bytes(store.read(segment.name))
-        staging.replace(local)
-    return read_entries(local)
-
-
 def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: ProductionLogStore, endpoint: str, env: str,
                       window: LogWindow, kind: str) -> PostProdSource | None:
     """The segments of a cloud endpoint's log not evaluated yet (in the window); None when it has none at all."""
@@ -137,7 +127,7 @@ def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: Productio
     fresh = [s for s in segments if s.name not in done and (window.until is None or s.start <= window.until)]
     entries, read = [], set()
     for segment in fresh:
-        kept = [e for e in _segment_entries(workspace, store, segment) if window.holds(e)]
+        kept = [e for e in segment_entries(workspace.state_dir, store, segment) if window.holds(e)]
         if kept:
             entries += kept
             read.add(segment.name)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmops.backends.azureml.access import WorkspaceAccess
 from llmops.backends.azureml.errors import azure_error, is_azure_error
+from llmops.backends.canary import CanaryDecision
 from llmops.backends.production_logs import CONTAINER, Segment, parse_segment, record_name
 from llmops.errors import LlmopsError
 
@@ -132,3 +133,13 @@ class BlobProductionLogStore:
         body = json.dumps({"endpoint": endpoint, "env": env, "evaluated": every}, indent=1).encode()
         self.container.call(f"writing {self.location}/{record_name(endpoint, env)}", lambda: self._client().upload_blob(
             record_name(endpoint, env), body, overwrite=True))
+
+    def record_decision(self, decision: CanaryDecision) -> CanaryDecision:
+        from llmops.backends.azureml import canary_decisions
+
+        return canary_decisions.record(self.container, decision)
+
+    def decisions(self, endpoint: str, limit: int | None = None) -> list[CanaryDecision]:
+        from llmops.backends.azureml import canary_decisions
+
+        return canary_decisions.decisions(self.container, endpoint, limit)

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         out(f"rolled back: {undone.split.describe()} -> {restored.split.describe()}")
         _note_if_stopped(ws, uc, args.env, backend, target)
         return 0
-    status = steps.endpoint_status(ws, uc, args.env, backend, opened)
+    status = steps.endpoint_status(ws, uc, args.env, backend, opened, _cloud_logs(args, ws, uc, target))
     if args.json:
         out_json(status.to_dict())
     else:
@@ -136,7 +136,7 @@ def _watch(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any
     with open_session(args, ws, uc, args.env, [choice.flow], backend) as session:
         judge = make_judge(ws, uc, args.env, choice, backend, session, opened.endpoint, opened.kind)
         result = watch(ws, uc, args.env, opened, backend, judge, once=args.once, max_minutes=args.max_minutes,
-                       poll_seconds=args.poll_seconds)
+                       poll_seconds=args.poll_seconds, store=_cloud_logs(args, ws, uc, opened.kind))
     if args.json:
         out_json(result.to_dict())
     else:
@@ -145,6 +145,19 @@ def _watch(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any
         live = ",".join(f"{k}={v}" for k, v in sorted(result.split.live.items()))
         out(f"traffic: {live}")
     return 3 if result.rolled_back else 0
+
+
+def _cloud_logs(args: argparse.Namespace, ws: Any, uc: Any, kind: str) -> Any:
+    """An Azure ML online endpoint's production-log container (its shipped answers, its canary decisions), opened
+    with the Azure variables read here; None for the other targets."""
+    import os
+
+    from llmops.backends import azure_edge, open_production_log_store
+    from llmops.backends.targets import AZURE_ML_TARGETS
+
+    if kind not in AZURE_ML_TARGETS:
+        return None
+    return open_production_log_store(uc, args.env, azure_edge(os.environ, ws.root / ".env", args.verbose))
 
 
 def _traffic(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any) -> int:

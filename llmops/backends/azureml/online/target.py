@@ -30,7 +30,7 @@ from llmops.backends.azureml.online.identity import grant_roles
 from llmops.backends.azureml.online.image import image_not_pulled, serving_environment, workspace_image
 from llmops.backends.azureml.production_logs import LogContainer
 from llmops.backends.endpoints import Deployment, DeploymentInUse, Endpoint, TrafficMap
-from llmops.backends.production_logs import URL_ENV
+from llmops.backends.production_logs import SEGMENT_ENV, URL_ENV
 from llmops.backends.serving_image import ImageName
 from llmops.backends.targets import KUBERNETES, RELEASE_PREFIX, ImageDigest, ScoringReply, release_variables
 from llmops.backends.traffic import Split, check_split
@@ -204,7 +204,8 @@ class AzureOnlineTarget:
         image = workspace_image(registry, self.use_case, model, self.image_digest(model))
         spec = self.flavor.deployment(
             self.block, deployment.name, f"azureml:{model.name}:{model.version}", serving_environment(image, model),
-            {**deployment.env_vars, **release_variables(deployment), URL_ENV: self._logs.url}, tags)
+            {SEGMENT_ENV: f"{self.block.CANARY.LOG_SEGMENT_SECONDS:g}", **deployment.env_vars,
+             **release_variables(deployment), URL_ENV: self._logs.url}, tags)
         logger.info("creating deployment %s of %s '%s' (model %s version %d); waiting until it answers",
                     deployment.name, self.flavor.described, self.endpoint, model.name, model.version)
         try:
