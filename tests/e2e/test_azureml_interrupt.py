@@ -16,6 +16,7 @@ import pytest
 from tests.support.azureml_emulator import AzureMLEmulator
 from tests.support.azureml_emulator.product import ENV, clean_environment, llmops_environment, use_environment
 from tests.support.azureml_steps import azure_mini_use_case
+from tests.support.ctrl_c import takes_ctrl_c
 from tests.support.repo_copy import REPO
 
 pytest_plugins = ["tests.support.azureml_emulator.fixtures"]
@@ -40,7 +41,8 @@ class Command:
     def __init__(self, root: Path, emulator: AzureMLEmulator, *args: str) -> None:
         environment = {**clean_environment(), **llmops_environment(emulator), "PYTHONPATH": str(REPO)}
         self.process = subprocess.Popen([sys.executable, "-m", "llmops", "--root", str(root), *args],
-                                        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=takes_ctrl_c)
         self.stderr: list[str] = []
         self._reader = threading.Thread(target=lambda: self.stderr.extend(iter(self.process.stderr.readline, "")))
         self._reader.start()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import llmops
+from tests.support.ctrl_c import takes_ctrl_c
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -101,7 +102,7 @@ def test_interrupted_experiment_resumes(repo: Path) -> None:
     cmd = [sys.executable, "-m", "llmops", "--root", str(repo)]
     subprocess.run([*cmd, "register-data", "-u", "mini", "-e", "pr"], check=True, env=env, capture_output=True)
     proc = subprocess.Popen([*cmd, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=takes_ctrl_c)
     registry = repo / ".llmops/registry.sqlite"
     deadline = time.monotonic() + 120
     import sqlite3

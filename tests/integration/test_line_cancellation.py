@@ -18,6 +18,7 @@ from llmops.backends.local.engine.flow_runner import FlowRunner
 from llmops.backends.local.engine.node_pool import NodePool
 from llmops.backends.local.engine.promptflow_env import configure_promptflow
 from llmops.backends.types import LineOutcome
+from tests.support.ctrl_c import takes_ctrl_c
 from tests.support.mini_use_case import edit_json, write_use_case
 
 pytestmark = pytest.mark.timeout(300)
@@ -121,7 +122,7 @@ def _experiment(repo: Path, **env: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "llmops", "--root", str(repo)]
     subprocess.run([*cmd, "register-data", "-u", "mini", "-e", "pr"], check=True, env=full_env, capture_output=True)
     return subprocess.Popen([*cmd, "experiment", "-u", "mini", "-e", "pr", "--variants", "defaults"], env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=takes_ctrl_c)
 
 
 def test_a_second_ctrl_c_ends_the_run_while_a_node_still_sleeps(tmp_path: Path) -> None:
