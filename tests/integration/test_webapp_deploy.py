@@ -262,6 +262,7 @@ def test_the_web_app_ships_its_production_log_as_its_identity_and_a_stop_loses_n
     names = sorted(b.name for b in client.list_blobs(name_starts_with=f"{APP}/") if b.name not in before)
     entries = [json.loads(line) for name in names for line in client.download_blob(name).readall().splitlines()]
     assert {parse_segment(name).deployment for name in names if parse_segment(name)} == {first}
-    urls = [e["inputs"]["url"] for e in entries]
+    # Oldest first: each worker of the image's server ships segments of its own, so blob order is not time order.
+    urls = [e["inputs"]["url"] for e in sorted(entries, key=lambda e: e["timestamp"])]
     assert [f"https://apps.example.com/{i}" for i in range(5)] == [u for u in urls if "/apps.example.com/" in u][-5:]
     assert host.endpoint_key() not in "".join(urls)
