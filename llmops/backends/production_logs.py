@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from llmops.backends.canary import DecisionLog
+from llmops.config.deployment_config import WebAppEndpoint
 
 if TYPE_CHECKING:
     from llmops.config.deployment_config import OnlineEndpoint
@@ -62,9 +63,12 @@ def parse_segment(name: str) -> Segment | None:
     return Segment(start, name, found["endpoint"], found["deployment"])
 
 
-def segment_seconds(block: OnlineEndpoint) -> float:
-    """How often the block's cloud deployments ship a segment: SEGMENT_ENV when its ENVIRONMENT_VARIABLES set it (the
-    user's word wins), else CANARY.LOG_SEGMENT_SECONDS, which the Azure ML targets give every deployment."""
+def segment_seconds(block: OnlineEndpoint | WebAppEndpoint) -> float:
+    """How often the block's cloud servers ship a segment: SEGMENT_ENV when an online endpoint's
+    ENVIRONMENT_VARIABLES set it (the user's word wins), else CANARY.LOG_SEGMENT_SECONDS, which the Azure ML targets
+    give every deployment and the web app target every slot."""
+    if isinstance(block, WebAppEndpoint):
+        return block.CANARY.LOG_SEGMENT_SECONDS
     raw = block.ENVIRONMENT_VARIABLES.get(SEGMENT_ENV, "").strip()
     try:
         return float(raw) if raw and float(raw) > 0 else block.CANARY.LOG_SEGMENT_SECONDS

@@ -48,10 +48,10 @@ class CanarySettings(ConfigModel):
     PROMOTION_STEPS: list[int] = Field(default_factory=lambda: [10, 50, 100])
     MAX_DURATION_MINUTES: float = Field(default=60.0, gt=0.0)
     POLL_SECONDS: float = Field(default=5.0, gt=0.0)
-    # On an Azure ML online endpoint, how often each deployment's server ships its production log to storage: the
-    # watch sees a request only once its segment is shipped, so this bounds how late it sees it (the server's own
-    # default, 300 s, would make each look five minutes stale). LLMOPS_PRODUCTION_LOG_SEGMENT_S in
-    # ENVIRONMENT_VARIABLES overrides it.
+    # On a cloud target (an Azure ML online endpoint's deployments, a web app's slots), how often each server ships
+    # its production log to storage: the watch sees a request only once its segment is shipped, so this bounds how
+    # late it sees it (the server's own default, 300 s, would make each look five minutes stale).
+    # LLMOPS_PRODUCTION_LOG_SEGMENT_S in an online endpoint's ENVIRONMENT_VARIABLES overrides it.
     LOG_SEGMENT_SECONDS: float = Field(default=60.0, gt=0.0)
 
     @field_validator("JUDGE")
@@ -207,6 +207,8 @@ class WebAppEndpoint(_Target):
     # production (the release before stays on the staging slot at 0%), less splits the site between the slots.
     # A first release always takes 100.
     CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION: Share = "100"
+    # `llmops endpoint watch`: the staging slot's release (the canary) judged against production's (the live one).
+    CANARY: CanarySettings = Field(default_factory=CanarySettings)
 
     @field_validator("CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION")
     @classmethod

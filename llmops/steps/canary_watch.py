@@ -2,11 +2,13 @@
 promote it step by step or roll it back by a sequential test (`llmops endpoint watch`).
 
 Each poll reads the requests the canary answered since it took traffic (an AnswerSource: the local production
-log, or on an Azure ML online endpoint the segments its servers shipped to storage, seen once shipped: every
-CANARY.LOG_SEGMENT_SECONDS), pairs each with the live deployment's answer to the same request (a mirror copy's
+log, or on an Azure ML online endpoint or a web app the segments its servers shipped to storage, seen once shipped:
+every CANARY.LOG_SEGMENT_SECONDS), pairs each with the live deployment's answer to the same request (a mirror copy's
 partner, or a shadow request to the live deployment: serving/canary_pairs.py), judges the pairs
 (serving/canary_judges.py), updates the sequential test (report/sequential_test.py) and acts on its plan
-(report/canary_decision.py) through the deployment target. Every decision, with its evidence, goes to a DecisionLog
+(report/canary_decision.py) through the deployment target: on a web app the canary is the staging slot's release
+and the live one production's, a promotion raises the staging slot's percentage and swaps at 100%, a rollback
+routes it 0% (the target's set_split). Every decision, with its evidence, goes to a DecisionLog
 where the endpoint's state lives (the local endpoint registry; a cloud endpoint's production-log container);
 `endpoint status` shows it.
 """
@@ -20,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from llmops.backends.canary import PROMOTE, ROLLBACK, STARTED, WATCH, AnswerSource, CanaryDecision, DecisionLog
-from llmops.backends.endpoints import TrafficMap
+from llmops.backends.endpoints import Endpoint, TrafficMap
 from llmops.backends.production_logs import ProductionLogStore, segment_seconds
 from llmops.backends.protocols import Backend, FlowSession
 from llmops.backends.targets import AZURE_ML_TARGETS, LOCAL, WEBAPP, DeploymentTarget
 from llmops.backends.traffic import Split
-from llmops.config.deployment_config import CanarySettings, OnlineEndpoint
+from llmops.backends.webapp import PRODUCTION, STAGING
+from llmops.config.deployment_config import CanarySettings, OnlineEndpoint, WebAppEndpoint
 from llmops.config.flow_base import Flow
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
@@ -47,6 +50,7 @@ from llmops.serving.targets import target_block
 
 logger = logging.getLogger(__name__)
 WHERE = "configs/deployment_config.json"
+SHIPPING_TARGETS = (*AZURE_ML_TARGETS, WEBAPP)  # their servers ship the production log to blob storage
 
 
 class PairJudge(Protocol):
@@ -62,17 +66,30 @@ class JudgeChoice:
     mapping: dict[str, str]
 
 
-def settings_of(use_case: UseCase, env: str, kind: str) -> tuple[OnlineEndpoint, CanarySettings]:
-    if kind == WEBAPP:
-        raise LlmopsError("endpoint watch judges a canary deployment of a local or Azure ML online endpoint; a web "
-                          "app's two slots have no CANARY settings: move its traffic with llmops endpoint traffic "
-                          "--target webapp, or watch --target azure_managed or kubernetes")
+def settings_of(use_case: UseCase, env: str, kind: str) -> tuple[OnlineEndpoint | WebAppEndpoint, CanarySettings]:
+    """The env's block of target `kind` and its CANARY settings; an online endpoint's block must name the two
+    deployments watched (a web app's are its slots' releases, read from the site: watched_pair)."""
     block = target_block(use_case, env, kind)
-    if not isinstance(block, OnlineEndpoint) or not block.CURRENT_DEPLOYMENT_NAME or not block.PRIOR_DEPLOYMENT_NAME:
+    if isinstance(block, OnlineEndpoint) and (not block.CURRENT_DEPLOYMENT_NAME or not block.PRIOR_DEPLOYMENT_NAME):
         raise LlmopsError(f"use_cases/{use_case.name}/{WHERE}: the {kind} block for env '{env}' must name "
                           "CURRENT_DEPLOYMENT_NAME (the canary) and PRIOR_DEPLOYMENT_NAME (the live deployment) for "
                           "endpoint watch")
     return block, block.CANARY
+
+
+def watched_pair(block: OnlineEndpoint | WebAppEndpoint, state: Endpoint) -> tuple[str, str]:
+    """(canary, live): the block's CURRENT and PRIOR deployments; on a web app the staging slot's release and
+    production's, whatever their names (a release is named by its image's tag, which no config holds)."""
+    if isinstance(block, OnlineEndpoint):
+        for name in (block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME):
+            state.deployment(name)  # an unknown deployment is named, with the ones that exist
+        return block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
+    slots = {d.slot: d.name for d in state.deployments}
+    if STAGING not in slots or PRODUCTION not in slots:
+        raise LlmopsError(f"web app '{state.name}' has no release on its staging slot to watch "
+                          f"({', '.join(f'{k} {v}' for k, v in sorted(slots.items())) or 'no release'}); deploy "
+                          "the new release with CURRENT_DEPLOYMENT_TRAFFIC_ALLOCATION below 100 first")
+    return slots[STAGING], slots[PRODUCTION]
 
 
 def choose_judge(workspace: Workspace, use_case: UseCase, env: str, kind: str) -> JudgeChoice:
@@ -112,18 +129,18 @@ def _first_connection(use_case: UseCase, env: str) -> str:
 
 
 def answer_source(workspace: Workspace, use_case: UseCase, env: str, target: DeploymentTarget,
-                  store: ProductionLogStore | None) -> AnswerSource:
-    """Where the endpoint's answered requests are: the local endpoint's production log; an Azure ML online
-    endpoint's shipped segments in `store` (which the CLI opens with the Azure variables it read)."""
+                  store: ProductionLogStore | None, watched: tuple[str, str]) -> AnswerSource:
+    """Where the endpoint's answered requests are: the local endpoint's production log; a cloud endpoint's (an Azure
+    ML online endpoint's, a web app's) shipped segments of the `watched` deployments in `store` (which the CLI opens
+    with the Azure variables it read)."""
     if target.kind == LOCAL:
         return ProductionLogAnswers(log_path(workspace.state_dir, target.endpoint))
-    if target.kind not in AZURE_ML_TARGETS or store is None:
+    if target.kind not in SHIPPING_TARGETS or store is None:
         raise LlmopsError(f"endpoint watch needs the answered requests of endpoint '{target.endpoint}'; the "
                           f"{target.kind} target does not provide them (watch an Azure ML online endpoint, "
-                          "--target azure_managed or kubernetes, or a local one)")
+                          "--target azure_managed or kubernetes, a web app, --target webapp, or a local one)")
     block, _ = settings_of(use_case, env, target.kind)
-    return ShippedLogAnswers(workspace.state_dir, store, target.endpoint,
-                             (block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME), segment_seconds(block))
+    return ShippedLogAnswers(workspace.state_dir, store, target.endpoint, watched, segment_seconds(block))
 
 
 def decision_log(backend: Backend, target: DeploymentTarget, store: ProductionLogStore | None) -> DecisionLog:
@@ -228,12 +245,10 @@ def watch(workspace: Workspace, use_case: UseCase, env: str, target: DeploymentT
     `max_minutes`); `once`: one look, then return. `store`: a cloud endpoint's production-log container (its
     shipped segments are the answers, and its decisions are kept there)."""
     block, settings = settings_of(use_case, env, target.kind)
-    canary, live = block.CURRENT_DEPLOYMENT_NAME, block.PRIOR_DEPLOYMENT_NAME
     state = target.state()
-    for name in (canary, live):
-        state.deployment(name)  # an unknown deployment is named, with the ones that exist
+    canary, live = watched_pair(block, state)
     split = state.split
-    source = answer_source(workspace, use_case, env, target, store)
+    source = answer_source(workspace, use_case, env, target, store, (canary, live))
     result = WatchResult(target.endpoint, canary, live, judge.name, split=split)
     if split.share(canary) >= 100:
         raise LlmopsError(f"canary '{canary}' of endpoint '{target.endpoint}' already takes 100% ({split.describe()}); "

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from llmops.backends.canary import CanaryDecision
+from llmops.backends.endpoints import Deployment, Endpoint
 from llmops.backends.production_logs import SEGMENT_ENV, Segment, parse_segment, segment_name, segment_seconds
-from llmops.config.deployment_config import OnlineEndpoint
+from llmops.config.deployment_config import OnlineEndpoint, WebAppEndpoint
 from llmops.errors import LlmopsError
 from llmops.serving.canary_answers import CLOCK_SKEW_S, ShippedLogAnswers
 
@@ -115,13 +116,23 @@ def test_segment_seconds(variables: dict, canary: dict, expected: float) -> None
     assert segment_seconds(block) == expected
 
 
-def test_a_web_app_is_not_watched_and_the_error_says_what_to_do(tmp_path: Path) -> None:
-    from llmops.config.use_case import load_use_case
-    from llmops.config.workspace import Workspace
-    from llmops.steps.canary_watch import settings_of
-    from tests.support.mini_use_case import write_use_case
+def test_a_web_app_ships_as_often_as_its_canary_settings_say() -> None:
+    block = WebAppEndpoint.model_validate({"ENV_NAME": "dev", "CANARY": {"LOG_SEGMENT_SECONDS": 7}})
+    assert segment_seconds(block) == 7.0
+    assert segment_seconds(WebAppEndpoint.model_validate({"ENV_NAME": "dev"})) == 60.0
 
-    write_use_case(tmp_path)
-    with pytest.raises(LlmopsError, match="a web app's two slots have no CANARY settings: move its traffic with "
-                                          "llmops endpoint traffic --target webapp"):
-        settings_of(load_use_case(Workspace.find(tmp_path), "mini"), "dev", "webapp")
+
+def web_app_state(*slots: tuple[str, str]) -> Endpoint:
+    deployments = tuple(Deployment("app", name, "m", 1, "flows/standard", {}, "", {}, "", slot) for slot, name in slots)
+    return Endpoint("app", "mini", "dev", "webapp", 0, deployments, None)
+
+
+def test_on_a_web_app_the_staging_slots_release_is_watched_against_productions() -> None:
+    from llmops.steps.canary_watch import watched_pair
+
+    block = WebAppEndpoint.model_validate({"ENV_NAME": "dev"})
+    state = web_app_state(("production", "2-aaa"), ("staging", "3-bbb"))
+    assert watched_pair(block, state) == ("3-bbb", "2-aaa")
+    with pytest.raises(LlmopsError, match=r"web app 'app' has no release on its staging slot to watch \(production "
+                                          r"2-aaa\); deploy the new release with CURRENT_DEPLOYMENT"):
+        watched_pair(block, web_app_state(("production", "2-aaa")))

@@ -148,14 +148,14 @@ def _watch(args: argparse.Namespace, ws: Any, uc: Any, backend: Any, target: Any
 
 
 def _cloud_logs(args: argparse.Namespace, ws: Any, uc: Any, kind: str) -> Any:
-    """An Azure ML online endpoint's production-log container (its shipped answers, its canary decisions), opened
-    with the Azure variables read here; None for the other targets."""
+    """A cloud endpoint's (an Azure ML online endpoint's, a web app's) production-log container (its shipped answers,
+    its canary decisions), opened with the Azure variables read here; None for the local target."""
     import os
 
     from llmops.backends import azure_edge, open_production_log_store
-    from llmops.backends.targets import AZURE_ML_TARGETS
+    from llmops.backends.targets import AZURE_ML_TARGETS, WEBAPP
 
-    if kind not in AZURE_ML_TARGETS:
+    if kind not in (*AZURE_ML_TARGETS, WEBAPP):
         return None
     return open_production_log_store(uc, args.env, azure_edge(os.environ, ws.root / ".env", args.verbose))
 

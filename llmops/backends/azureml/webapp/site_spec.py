@@ -5,7 +5,8 @@ references, `@Microsoft.KeyVault(SecretUri=<vault>/secrets/<secret>/)`, which Ap
 user-assigned identity when the container starts: no value is ever written here, so none is in the app's
 configuration, its deployment history or a log. The connection secrets are those Azure ML nodes read
 (llmops-connection-<name>, node/vault_connections.py); the key's is llmops-endpoint-key-<web app>. The server ships
-its production log to the workspace's production-log container as the user-assigned identity (its client id).
+its production log to the workspace's production-log container as the user-assigned identity (its client id), a
+segment every CANARY.LOG_SEGMENT_SECONDS, named by the slot's release (LLMOPS_DEPLOYMENT), which a swap moves with it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from llmops.backends.azureml.node.vault_connections import secret_name
 from llmops.backends.azureml.webapp.target import WebAppTarget
-from llmops.backends.production_logs import CLIENT_ID_ENV, URL_ENV
+from llmops.backends.production_logs import CLIENT_ID_ENV, SEGMENT_ENV, URL_ENV
 from llmops.backends.webapp import WebAppRelease
 from llmops.errors import LlmopsError
 
@@ -55,6 +56,7 @@ def app_settings(target: WebAppTarget, release: WebAppRelease, log_url: str, cli
         KEY_VARIABLE: key_vault_reference(target, key_secret_name(target)),
         URL_ENV: log_url,
         CLIENT_ID_ENV: client_id,
+        SEGMENT_ENV: f"{target.segment_s:g}",  # how late `endpoint watch` sees the slot's answers at most
     }
     for name in target.connections:
         settings[name] = key_vault_reference(target, secret_name(name))

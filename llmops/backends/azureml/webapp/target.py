@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from llmops.backends.azureml.settings import AzureSettings
+from llmops.backends.production_logs import segment_seconds
 from llmops.config.deployment_config import WebAppEndpoint
 from llmops.config.problems import display_path
 from llmops.config.use_case import CONFIG_FILES, UseCase
@@ -40,6 +41,7 @@ class WebAppTarget:
     registry_group: str  # REGISTRY_RG_NAME, else WEB_APP_RG_NAME
     identity_id: str  # the user-assigned identity's resource id
     connections: tuple[str, ...]  # CONNECTION_NAMES
+    segment_s: float  # CANARY.LOG_SEGMENT_SECONDS: how often each slot's server ships its production log
     block_key: str  # "use_cases/x/configs/deployment_config.json: webapp_endpoint[0]", for messages
 
     @property
@@ -128,4 +130,4 @@ def webapp_target(use_case: UseCase, env: str, settings: AzureSettings) -> WebAp
     if problems:
         raise LlmopsError("\n".join(problems))
     return WebAppTarget(settings, name, group, plan, _sku(sku), registry, registry_group, identity,
-                        tuple(block.CONNECTION_NAMES), block_key)
+                        tuple(block.CONNECTION_NAMES), segment_seconds(block), block_key)
