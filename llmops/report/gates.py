@@ -130,7 +130,7 @@ def evaluate_gates(gates: Sequence[Gate], comparison: Comparison,
             results.append(_unreported(gate, comparison, skipped))
             continue
         for group in groups:
-            for label, role in _checked_variants(comparison, group.dataset):
+            for label, role in checked_variants(comparison, group.dataset):
                 figure = group.figure(label)
                 value = figure.value if figure else None
                 note = "" if value is not None else _no_value(figure, label, group)
@@ -179,13 +179,14 @@ def _result(
     )
 
 
-def _checked_variants(comparison: Comparison, dataset: str) -> list[tuple[str, str]]:
-    best = comparison.best[dataset]
-    baseline = comparison.baseline_label
-    if baseline is None:
-        return [(best, "best")]
-    if best == baseline:
-        return [(baseline, "baseline, best")]
+def checked_variants(comparison: Comparison, dataset: str) -> list[tuple[str, str]]:
+    """(variant label, role) of the variants a gate checks on `dataset`: the baseline and the best, once when they
+    are the same variant; the baseline alone when no variant was ranked best there."""
+    best, baseline = comparison.best.get(dataset), comparison.baseline_label
+    if best is None:
+        return [(baseline, "baseline")] if baseline else []
+    if baseline is None or best == baseline:
+        return [(best, "baseline, best" if baseline else "best")]
     return [(baseline, "baseline"), (best, "best")]
 
 

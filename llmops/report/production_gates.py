@@ -21,7 +21,7 @@ from typing import Any
 from llmops.config.gate_rule import USAGE_METRICS, GateRule
 from llmops.report.comparison import Comparison, MetricComparison
 from llmops.report.formatting import exact
-from llmops.report.gates import Gate, GateResult
+from llmops.report.gates import Gate, GateResult, checked_variants
 from llmops.report.model import EvaluationRun, ExperimentRun
 from llmops.report.noninferiority import METHOD_NOTE, Contrast, Decision, PairedContrast, decide
 from llmops.report.usage_metrics import RunCalls, UsageEstimate, estimate, saving_contrast
@@ -88,15 +88,6 @@ def _values_by_line(run: ExperimentRun, evaluation: EvaluationRun, metric: str) 
     return {index: math.fsum(values) / len(values) for index, values in rows.items()}
 
 
-def _checked(comparison: Comparison, dataset: str) -> list[tuple[str, str]]:
-    best, baseline = comparison.best.get(dataset), comparison.baseline_label
-    if best is None:
-        return [(baseline, "baseline")] if baseline else []
-    if baseline is None or best == baseline:
-        return [(best, "baseline, best" if baseline else "best")]
-    return [(baseline, "baseline"), (best, "best")]
-
-
 @dataclass
 class _Pending:
     check: ProductionCheck
@@ -143,7 +134,7 @@ def _quality_checks(blank: ProductionCheck, comparison: Comparison, baseline: Pr
         note = f"no evaluation flow reports '{blank.metric}' (reported: {', '.join(reported) or 'none'})"
         return [_Pending(_with(blank, note=note), None)]
     return [_quality_check(blank, group, label, role, baseline)
-            for group in groups for label, role in _checked(comparison, group.dataset)]
+            for group in groups for label, role in checked_variants(comparison, group.dataset)]
 
 
 def _quality_check(blank: ProductionCheck, group: MetricComparison, label: str, role: str,
@@ -177,7 +168,7 @@ def _usage_runs(comparison: Comparison) -> list[tuple[ExperimentRun, str]]:
     """The candidate's runs whose cost and latency are checked, with their role: the checked variants'."""
     roles: dict[str, list[str]] = {}
     for dataset in comparison.datasets or ("",):
-        for label, role in _checked(comparison, dataset):
+        for label, role in checked_variants(comparison, dataset):
             for part in role.split(", "):
                 if part not in roles.setdefault(label, []):
                     roles[label].append(part)
