@@ -90,3 +90,15 @@ def test_a_runs_metrics_line_puts_summary_metrics_first_and_stays_short(metrics:
     from llmops.cli.commands._render import _metrics_text
 
     assert _metrics_text(metrics) == text
+
+
+def test_a_gate_line_shows_its_value_to_four_decimals(capsys: pytest.CaptureFixture[str]) -> None:
+    from llmops.cli.commands._render import gate_checks
+    from llmops.report.gates import GateResult
+
+    def result(value: float) -> GateResult:
+        return GateResult("accuracy", "defaults", value, 0.9, value >= 0.9, ">=", "baseline", "eval", "pr")
+
+    gate_checks([result(14 / 15), result(1.0)])
+    assert capsys.readouterr().out.splitlines() == ["gate accuracy >= 0.9 on defaults: 0.9333 -> pass",
+                                                     "gate accuracy >= 0.9 on defaults: 1.0 -> pass"]
