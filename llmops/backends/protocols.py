@@ -207,6 +207,10 @@ class FlowSession(Protocol):
         """What the LLM answers depend on, per connection: part of every run's content key."""
         ...
 
+    def count_remote_calls(self, outcomes: Mapping[str, int]) -> None:
+        """Adds calls the lines made elsewhere, through gateways of their own, to the session's count."""
+        ...
+
     def pf_connections(self, flow: str, run: str, variant: str, node_connections: list[Any],
                        trial: int = 0) -> dict[str, Any]:
         """Prompt flow connections for a prepared flow's connection aliases (a DAG's LLM nodes, a prompty's model, a

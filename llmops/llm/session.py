@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,16 @@ class LlmSession:
         self.notes: list[str] = []
         self._stack = ExitStack()
         self.gateway: Any = None
+        self.remote_outcomes: Counter[str] = Counter()
+
+    def count_remote_calls(self, outcomes: Mapping[str, int]) -> None:
+        """Calls that lines of this session made through gateways of their own elsewhere (an Azure ML job's nodes)."""
+        self.remote_outcomes.update(outcomes)
+
+    def call_outcomes(self) -> dict[str, int]:
+        """Every call this session's lines made, by outcome (the gateway's, see Gateway.call_outcomes), here or
+        remotely."""
+        return dict(Counter(self.gateway.call_outcomes() if self.gateway is not None else {}) + self.remote_outcomes)
 
     def __enter__(self) -> LlmSession:
         from llmops.llm.gateway import Gateway, Mode

@@ -83,6 +83,10 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
     for name in ("results.csv", "metrics.csv"):
         assert table(azure_root / reports / name) == table(local_root / reports / name), name
     assert "gate accuracy >= 0.6 on defaults: 1.0 -> pass" in first.stdout
+    # The nodes' calls count as the command's own: 10 lines x 2 calls x 3 variants, replayed there.
+    assert "LLM calls: 0 sent to the model, 0 answered from the cache, 60 replayed\n" in local.stdout
+    assert "LLM calls: 0 sent to the model, 0 answered from the cache, 60 replayed (60 of them on Azure ML nodes)" \
+        in first.stdout
     jobs = submitted_jobs(azureml_emulator)
     assert [job.rsplit("-", 2)[0] for job in jobs] == ["web_classification-experiment",
                                                         "web_classification-evaluation"]
@@ -97,5 +101,6 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
     assert again.returncode == 0 and fresh.returncode == 0, fresh.stderr[-3000:]
     assert job_puts(azureml_emulator) == puts  # nothing submitted, nothing changed
     assert "submitted" not in again.stderr + fresh.stderr
+    assert "LLM calls: 0 sent to the model, 0 answered from the cache, 0 replayed\n" in again.stdout
     assert again.stdout.count("(reused)") == fresh.stdout.count("(reused)") == 9  # 3 variants, 3 flows each
     assert table(azure_root / reports / "results.csv") == table(local_root / reports / "results.csv")

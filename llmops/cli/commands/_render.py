@@ -55,11 +55,13 @@ def failure_groups(groups: Sequence[FailureGroup]) -> None:
             out(f"    fix: {group.fix}")
 
 
-def llm_calls(outcomes: dict[str, int]) -> None:
-    """What the command asked of the LLMs (the gateway's count): a rerun with nothing changed sends nothing."""
+def llm_calls(outcomes: dict[str, int], remote: int = 0) -> None:
+    """What the command asked of the LLMs (the gateways' count): a rerun with nothing changed sends nothing.
+    `remote`: how many of them the lines made on Azure ML nodes."""
     sent = outcomes.get("miss", 0) + outcomes.get("record", 0)
+    where = f" ({remote} of them on Azure ML nodes)" if remote else ""
     out(f"LLM calls: {sent} sent to the model, {outcomes.get('hit', 0)} answered from the cache, "
-        f"{outcomes.get('replay', 0)} replayed")
+        f"{outcomes.get('replay', 0)} replayed{where}")
 
 
 def trial_results(trials: dict[str, Any] | None) -> None:

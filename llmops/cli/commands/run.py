@@ -42,13 +42,13 @@ def run(args: argparse.Namespace, record: bool = False) -> int:
     with open_session(args, ws, uc, args.env, flows, backend, record=record) as session:
         result = experiment_pipeline(ws, uc, args.env, session, args.variants, args.max_runs, progress_bars(),
                                      backend, cancel=args.cancel)
-        calls = session.gateway.call_outcomes()
+        calls, remote_calls = session.call_outcomes(), session.remote_outcomes.total()
     for v in result.data.versions:
         out(f"data {v.name}: version {v.version}" + (" (new)" if v.changed else " (unchanged)"))
     calibration_runs = result.calibration.runs if result.calibration is not None else []
     production_runs = result.production.runs if result.production is not None else []
     runs_table(result.experiment.runs + result.evaluation.runs + calibration_runs + production_runs)
-    llm_calls(calls)
+    llm_calls(calls, remote_calls)
     skipped_evaluations(result.evaluation.skipped)
     judge_agreements(result.calibration)
     rep = result.report.report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,9 @@ def merge_lines(registry: RunRegistry, runs: list[Begun], rows: list[dict[str, A
     return merged
 
 
-def merge_calls(accounting_db: Path, job: str, call_files: list[Path]) -> int | None:
-    """Add the job's LLM calls to the state's accounting; None when they were added before."""
+def merge_calls(accounting_db: Path, job: str, call_files: list[Path]) -> Counter[str] | None:
+    """Add the job's LLM calls to the state's accounting; returns them by outcome (hit, miss, replay, record), or
+    None when they were added before."""
     db = open_accounting_db(accounting_db)
     try:
         db.execute("CREATE TABLE IF NOT EXISTS merged_jobs (job TEXT PRIMARY KEY, calls INTEGER NOT NULL)")
@@ -76,7 +77,7 @@ def merge_calls(accounting_db: Path, job: str, call_files: list[Path]) -> int | 
                      for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             db.executemany(_INSERT, calls)
             db.execute("INSERT INTO merged_jobs VALUES (?, ?)", (job, len(calls)))
-        return len(calls)
+        return Counter(call.cache for call in calls)
     finally:
         db.close()
 

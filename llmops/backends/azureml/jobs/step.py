@@ -117,6 +117,8 @@ class StepJobs:
         calls = merge_calls(self._accounting_db, name, outputs.call_files)
         shutil.rmtree(folder, ignore_errors=True)
         self.merged_jobs.append(name)
+        if live and calls:
+            self.session.count_remote_calls(calls)
         for begun in self.begun:
             outcomes = merged.get(begun.record.run_id, [])
             if live:
@@ -128,7 +130,7 @@ class StepJobs:
                     tick(outcome)
         logger.info("job %s: merged %d lines of %d runs and %s LLM calls", name,
                     sum(len(outcomes) for outcomes in merged.values()),
-                    sum(1 for outcomes in merged.values() if outcomes), "no" if calls is None else calls)
+                    sum(1 for outcomes in merged.values() if outcomes), "no" if calls is None else calls.total())
 
     def _left(self) -> list[tuple[Begun, list[tuple[int, dict[str, Any]]]]]:
         """Each run's lines without a success yet: never run, failed, or lost."""
