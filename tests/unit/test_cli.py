@@ -85,11 +85,13 @@ def test_no_use_cases_folder(tmp_path: Path) -> None:
      "; accuracy=1.000, macro_f1=0.400, f1_a=0.250, f1_b=0.500"),
     ({f"f1_{c}": 0.5 for c in "abcdefg"} | {"macro_f1": 0.5},
      "; macro_f1=0.500, f1_a=0.500, f1_b=0.500, f1_c=0.500, f1_d=0.500 and 3 more in the report"),
+    ({"evaluation_adv/f1_app": 1.0, "evaluation_adv/macro_f1": 0.9, "evaluation/accuracy": 0.8},
+     "; evaluation/accuracy=0.800, evaluation_adv/macro_f1=0.900, evaluation_adv/f1_app=1.000"),
 ])
 def test_a_runs_metrics_line_puts_summary_metrics_first_and_stays_short(metrics: dict, text: str) -> None:
-    from llmops.cli.commands._render import _metrics_text
+    from llmops.cli.commands._render import metrics_text
 
-    assert _metrics_text(metrics) == text
+    assert metrics_text(metrics) == text
 
 
 def test_a_gate_line_shows_its_value_to_four_decimals(capsys: pytest.CaptureFixture[str]) -> None:

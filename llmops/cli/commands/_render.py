@@ -18,7 +18,7 @@ def runs_table(results: list[Any]) -> None:
     for r in results:
         rec = r.record
         how = "reused" if r.reused else f"ran {lines_text(r.executed_lines)}"
-        out(f"{rec.name}: {rec.lines_total} lines, {rec.lines_failed} failed ({how})" + _metrics_text(rec.metrics))
+        out(f"{rec.name}: {rec.lines_total} lines, {rec.lines_failed} failed ({how})" + metrics_text(rec.metrics))
 
 
 def skipped_evaluations(skipped: Sequence[Any]) -> None:
@@ -27,10 +27,16 @@ def skipped_evaluations(skipped: Sequence[Any]) -> None:
         out(str(skip))
 
 
-def _metrics_text(metrics: dict[str, Any]) -> str:
-    """Summary metrics first (accuracy, macro_f1 before f1_academic ...), at most MAX_METRICS_SHOWN of them."""
+def metrics_text(metrics: dict[str, Any]) -> str:
+    """Summary metrics first (accuracy, macro_f1 before f1_academic ...), at most MAX_METRICS_SHOWN of them; a
+    name may carry its evaluation flow (`evaluation_adv/f1_app`)."""
     numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-    ordered = sorted(numbers, key=lambda k: ("_" in k and not k.startswith(_SUMMARY_PREFIXES), k))
+
+    def rank(key: str) -> tuple[bool, str]:
+        name = key.rsplit("/", 1)[-1]
+        return "_" in name and not name.startswith(_SUMMARY_PREFIXES), key
+
+    ordered = sorted(numbers, key=rank)
     text = ", ".join(f"{k}={numbers[k]:.3f}" for k in ordered[:MAX_METRICS_SHOWN])
     if len(ordered) > MAX_METRICS_SHOWN:
         text += f" and {len(ordered) - MAX_METRICS_SHOWN} more in the report"

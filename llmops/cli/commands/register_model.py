@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     out(f"runs: {len(lineage.get('experiment_runs', []))} experiment, "
         f"{len(lineage.get('evaluation_runs', []))} evaluation")
     out(f"variant: {lineage.get('variant_label')} ({lineage.get('variant_source')})")
-    metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted((lineage.get("metrics") or {}).items()))
+    from llmops.cli.commands._render import metrics_text  # imports the report package: not at --help
+
+    metrics = metrics_text(lineage.get("metrics") or {})
     if metrics:
-        out(f"metrics: {metrics}")
+        out(f"metrics: {metrics.removeprefix('; ')}")
     return 0
