@@ -111,6 +111,8 @@ def fix_for(error: str, context: FailureContext) -> str | None:
 
 # Per-line noise: what differs between lines failing for the same reason.
 _NOISE: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Prompt flow's wrapping of the gateway's "retries exhausted" answer, whose own text says it all.
+    (re.compile(r"^OpenAI API hits APIStatusError: Error code: 424 - (?=upstream )"), ""),
     (re.compile(r"\s*\[Error reference: [^\]]*\]\.?$"), ""),  # the openai client's link to its docs
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "…"),  # uuids
     (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{12,}\b"), "…"),  # request digests, run ids, snapshot hashes
@@ -174,7 +176,7 @@ _KNOWN: tuple[_Cause, ...] = (
     _Cause(re.compile(r"\bthe experiment line failed\b"), _follows, consequence=True),
     _Cause(re.compile(r"\b(?:Error code:|HTTP) 40[13]\b|\b(?:Authentication|PermissionDenied)Error\b"), _credentials),
     _Cause(re.compile(r"\b(?:Error code:|HTTP) 429\b|\bRateLimitError\b"), _rate_limited),
-    _Cause(re.compile(r"\bError code: 424\b.*\bfailed after N attempts\b"), _unavailable),
+    _Cause(re.compile(r"\bfailed after N attempts\b.*\bgateway retry bound\b"), _unavailable),
 )
 
 

@@ -44,7 +44,7 @@ SCENARIOS = {
         upstream=ScriptedAnswer(401),
     ),
     "rate limited": Scenario(
-        "OpenAI API hits APIStatusError: Error code: 424 - upstream 'azure-http://127.0.0.1:",
+        "upstream 'azure-http://127.0.0.1:",
         "the provider is rate-limiting; the failed lines are retried on the next run; "
         "lower CONCURRENCY in llmops_config.json",
         upstream=ScriptedAnswer(429, headers={"retry-after": "0"}),

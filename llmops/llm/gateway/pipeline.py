@@ -253,8 +253,7 @@ class CallPipeline:
                 f"{describe} failed after {outcome.attempts} attempts in {outcome.elapsed_s:.1f} s "
                 f"(gateway retry bound: max_attempts={self._retry.max_attempts}, "
                 f"max_total_seconds={self._retry.max_total_seconds:g}); last error: "
-                f"{outcome.last_problem}; check that the upstream is up, or raise the "
-                "bound in RetryPolicy",
+                f"{outcome.last_problem}; check that the upstream is up",
                 "upstream_unavailable",
             )
         response = outcome.response
