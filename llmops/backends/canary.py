@@ -19,8 +19,9 @@ STARTED, WATCH, PROMOTE, ROLLBACK, PROMOTED, EXPIRED = "started", "watch", "prom
 
 @dataclass(frozen=True)
 class AnsweredRequest:
-    """One request as the endpoint logged it: who answered, whether it was a mirror copy or forced (a smoke test,
-    a watch's shadow request), and what came back."""
+    """One request as the endpoint logged it: who answered, whether it was a mirror copy, forced (it named its
+    deployment) or a probe (llmops testing the endpoint: a smoke test, test-endpoint, a watch's shadow request),
+    and what came back."""
 
     request_id: str
     timestamp: str
@@ -30,6 +31,7 @@ class AnsweredRequest:
     status: int
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    probe: bool = False
 
 
 class AnswerSource(Protocol):

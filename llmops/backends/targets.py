@@ -55,6 +55,13 @@ def release_variables(deployment: Deployment) -> dict[str, str]:
 ImageDigest = Callable[[ModelVersion], str]
 
 
+# Every request llmops itself sends to an endpoint to test it (a release's smoke test, test-endpoint, a canary watch's
+# shadow requests) carries this header, on every target; the endpoint server marks its log entry `"probe": true`,
+# so post-production evaluation and canary watches never take it for user traffic. A user's request that forces
+# a deployment (the azureml-model-deployment header) without it is traffic like any other.
+PROBE_HEADER, PROBE_VALUE = "x-llmops-probe", "1"
+
+
 @dataclass(frozen=True)
 class ScoringReply:
     """One answer of a scoring URL, as a smoke test reads it."""
@@ -124,8 +131,8 @@ class DeploymentTarget(Protocol):
 
     def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
         """Send one request to that deployment alone (the azureml-model-deployment header; a web app's slot URL), or
-        with None as users do (routed by the map), with the endpoint's key; an unreachable endpoint is a reply of
-        status 0 whose body says why."""
+        with None as users do (routed by the map), with the endpoint's key, marked as a probe (PROBE_HEADER): every
+        caller is llmops testing the endpoint. An unreachable endpoint is a reply of status 0 whose body says why."""
         ...
 
     def failure_detail(self, reply: ScoringReply) -> str | None:

@@ -4,7 +4,9 @@
 server's event loop (prompt flow's async line API, its synchronous nodes on the shared node pool), so a
 request costs no thread of its own. The request header `azureml-model-deployment` forces a deployment (how
 a new deployment is smoke-tested before it takes traffic); every answer names the deployment that served it
-in the same header, and its request id in `x-request-id`.
+in the same header, and its request id in `x-request-id`. A request with `x-llmops-probe: 1`
+(backends/targets.PROBE_HEADER) is llmops testing the endpoint: its log entry, and its mirror copies', say
+`"probe": true`.
 
 Errors are JSON `{"error": {"message": ...}}`: 400 (body not JSON, nested too deep, inputs missing or of the
 wrong type), 401 (the endpoint's key missing or wrong), 404 (unknown deployment or path), 405, 413 (body over
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from llmops.backends.targets import PROBE_HEADER, PROBE_VALUE
 from llmops.serving.asgi_io import (
     Answer,
     ClientGone,
@@ -59,6 +62,7 @@ logger = logging.getLogger(__name__)
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 REQUEST_ID_HEADER = "x-request-id"
 _DEPLOYMENT = DEPLOYMENT_HEADER.encode()
+_PROBE, _PROBE_VALUE = PROBE_HEADER.encode(), PROBE_VALUE.encode()
 
 
 @dataclass(frozen=True)
@@ -189,27 +193,28 @@ class EndpointApp:
 
     async def _admitted(self, headers: dict[bytes, bytes], receive: Receive, request_id: str, trace: RequestTrace,
                         started: float) -> Answer:
+        probe = headers.get(_PROBE, b"").strip() == _PROBE_VALUE
         try:
             check_content_type(text(headers.get(b"content-type")))
             body = await read_body(receive, headers.get(b"content-length"), self.limits.max_body_bytes,
                                    self._too_large)
             inputs = parse_json(body)
         except Refused as refused:
-            self._log(None, False, started, refused.status, None, {}, request_id)
+            self._log(None, False, started, refused.status, None, {}, request_id, probe=probe)
             raise
         snapshot = await self.deployments.current()
         forced = text(headers.get(_DEPLOYMENT)).strip()
         if forced:
             if forced not in snapshot.deployments:
                 known = ", ".join(sorted(snapshot.deployments)) or "(none)"
-                self._log(None, False, started, 404, inputs, {}, request_id, forced=True)
+                self._log(None, False, started, 404, inputs, {}, request_id, forced=True, probe=probe)
                 return Answer(404, error(f"deployment '{forced}' not found on endpoint '{self.endpoint}'; "
                                          f"deployments: {known}"))
             name: str | None = forced
         else:
             name = snapshot.router.choose(text(headers.get(self.sticky)) if self.sticky else None)
         if name is None:
-            self._log(None, False, started, 503, inputs, {}, request_id)
+            self._log(None, False, started, 503, inputs, {}, request_id, probe=probe)
             return Answer(503, error(f"no deployment of endpoint '{self.endpoint}' takes traffic; deploy one with "
                                      "llmops deploy, or set traffic with llmops endpoint traffic --set"))
         deployment = snapshot.deployments[name]
@@ -219,9 +224,9 @@ class EndpointApp:
                               "llmops.model.version": record.model_version, "llmops.variant": record.variant_label})
         status, outputs = await self._run(deployment, inputs, request_id, trace)
         self._log(name, False, started, status, inputs, outputs if status == 200 else {}, request_id,
-                  forced=bool(forced))
+                  forced=bool(forced), probe=probe)
         if status == 200 and not forced:
-            self._mirror(snapshot, name, inputs, request_id)
+            self._mirror(snapshot, name, inputs, request_id, probe)
         return Answer(status, outputs, name)
 
     async def _run(self, deployment: LoadedDeployment, inputs: Any, request_id: str,
@@ -250,20 +255,22 @@ class EndpointApp:
             return 500, _failed(f"deployment '{name}' failed on this request", request_id)
         return 200, outcome.outputs
 
-    def _mirror(self, snapshot: Snapshot, live: str, inputs: Any, request_id: str) -> None:
+    def _mirror(self, snapshot: Snapshot, live: str, inputs: Any, request_id: str, probe: bool) -> None:
         for shadow in snapshot.router.mirrors():
             if shadow != live and shadow in snapshot.deployments:
                 self.mirror.submit(shadow, functools.partial(self._shadow, snapshot.deployments[shadow], inputs,
-                                                             request_id))
+                                                             request_id, probe))
 
-    async def _shadow(self, deployment: LoadedDeployment, inputs: dict[str, Any], request_id: str) -> None:
+    async def _shadow(self, deployment: LoadedDeployment, inputs: dict[str, Any], request_id: str,
+                      probe: bool) -> None:
         started = time.perf_counter()
         status, outputs = await self._run(deployment, inputs, f"{request_id} (mirror)")
         self._log(deployment.record.name, True, started, status, inputs, outputs if status == 200 else {},
-                  request_id)
+                  request_id, probe=probe)
 
     def _log(self, deployment: str | None, mirror: bool, started: float, status: int, inputs: Any,
-             outputs: dict[str, Any], request_id: str | None = None, forced: bool = False) -> None:
+             outputs: dict[str, Any], request_id: str | None = None, forced: bool = False,
+             probe: bool = False) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         self.log.append(make_entry(self.endpoint, deployment, mirror, latency_ms, status, inputs, outputs,
-                                   request_id, forced))
+                                   request_id, forced, probe))

@@ -20,7 +20,7 @@ from typing import Any
 from llmops.backends.canary import AnsweredRequest
 from llmops.backends.production_logs import ProductionLogStore
 from llmops.errors import LlmopsError
-from llmops.serving.production_log import read_entries
+from llmops.serving.production_log import is_probe, read_entries
 from llmops.serving.shipped_segments import segment_entries
 
 # How far apart the watcher's clock (which stamps the traffic map that opens the window) and a replica's (which
@@ -37,7 +37,8 @@ def answered(entry: dict[str, Any]) -> AnsweredRequest | None:
     inputs, outputs = entry.get("inputs"), entry.get("outputs")
     return AnsweredRequest(request_id, str(entry.get("timestamp", "")), deployment, bool(entry.get("mirror")),
                            bool(entry.get("forced")), int(entry.get("status") or 0),
-                           inputs if isinstance(inputs, dict) else {}, outputs if isinstance(outputs, dict) else {})
+                           inputs if isinstance(inputs, dict) else {}, outputs if isinstance(outputs, dict) else {},
+                           is_probe(entry))
 
 
 @dataclass(frozen=True)

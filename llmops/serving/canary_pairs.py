@@ -4,9 +4,10 @@ Two ways to get the live answer, chosen per request by how the canary got it:
 - mirror: the canary answered a copy of a live request; the live answer is in the log under the same request id
   (nothing more to send);
 - shadow: the canary answered a user's request itself (it takes a live share); the watch sends the same inputs to
-  the live deployment alone (the azureml-model-deployment header), a forced request the log marks as such.
-Forced requests (smoke tests, the watch's own shadow requests) are never taken as canary traffic, and a request
-refused for its own fault (4xx) says nothing about either deployment.
+  the live deployment alone (the azureml-model-deployment header), a forced probe the log marks as such.
+Forced requests and probes (smoke tests, test-endpoint, the watch's own shadow requests, mirror copies of any of
+them) are never taken as canary traffic, and a request refused for its own fault (4xx) says nothing about either
+deployment.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def pair_answers(answers: Iterable[AnsweredRequest], canary: str, live: str, see
     live_answers = {a.request_id: a for a in answers if a.deployment == live and not a.mirror}
     pairs = []
     for answer in answers:
-        if answer.deployment != canary or answer.forced or answer.request_id in seen:
+        if answer.deployment != canary or answer.forced or answer.probe or answer.request_id in seen:
             continue
         if _client_fault(answer.status):
             seen.add(answer.request_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmops.backends.targets import PROBE_HEADER, PROBE_VALUE
 from llmops.errors import LlmopsError
 from llmops.serving.endpoint_key import EndpointKey
 
@@ -82,11 +83,14 @@ def get_json(url: str, timeout: float = 10.0, key: EndpointKey | None = None) ->
 
 
 def score(url: str, inputs: Any, deployment: str | None = None, headers: dict[str, str] | None = None,
-          timeout: float = 300.0, key: EndpointKey | None = None) -> ScoreReply:
-    """POST the inputs to `<url>` (the scoring URL); `deployment` forces one, as Azure ML's header does."""
+          timeout: float = 300.0, key: EndpointKey | None = None, probe: bool = False) -> ScoreReply:
+    """POST the inputs to `<url>` (the scoring URL); `deployment` forces one, as Azure ML's header does; `probe`:
+    llmops testing the endpoint (PROBE_HEADER), not a user's request."""
     sent = {"Content-Type": "application/json", **(key.header if key else {}), **(headers or {})}
     if deployment:
         sent[DEPLOYMENT_HEADER] = deployment
+    if probe:
+        sent[PROBE_HEADER] = PROBE_VALUE
     started = time.perf_counter()
     status, received, body = _request(url, "POST", json.dumps(inputs).encode(), sent, timeout)
     return ScoreReply(status, received.get(DEPLOYMENT_HEADER), body, time.perf_counter() - started,

@@ -70,7 +70,7 @@ class LocalTarget:
     def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
         url = self._server().scoring_url
         try:
-            reply = score(url, inputs, deployment, key=self.key)
+            reply = score(url, inputs, deployment, key=self.key, probe=True)
         except OSError as error:
             return ScoringReply(0, None, f"no answer from {url}: {error}", 0.0)
         return ScoringReply(reply.status, reply.deployment, reply.body, reply.seconds, reply.request_id)

@@ -8,8 +8,9 @@ with several worker processes (workers.py) gives each its own file too: worker 0
 them all back as one log. A server
 in Azure ships its closed files to blob storage instead of numbering them (log_shipping.py).
 A line holds the timestamp, endpoint, deployment, mirror flag, latency, status, inputs and outputs, the request
-id (shared by a request and its mirror copy) and `forced` when the request named its deployment:
-never a header, so no key or session id reaches the log. Inputs and outputs are bounded (log_bounds.py);
+id (shared by a request and its mirror copy), `forced` when the request named its deployment and `probe` when
+llmops itself sent it to test the endpoint (backends/targets.PROBE_HEADER): never a header, so no key or session
+id reaches the log. Inputs and outputs are bounded (log_bounds.py);
 an entry that was cut says so in `truncated`.
 """
 
@@ -21,7 +22,7 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -82,10 +83,11 @@ def worker_logs(location: Path) -> list[Path]:
 
 def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: float, status: int,
                inputs: Any, outputs: dict[str, Any], request_id: str | None = None,
-               forced: bool = False) -> dict[str, Any]:
+               forced: bool = False, probe: bool = False) -> dict[str, Any]:
     """`request_id` is the same for a request and its mirror copies (how a canary watch pairs their answers);
-    `forced`: the request named its deployment (a smoke test, a canary watch's shadow request), marked so readers
-    can tell it from user traffic."""
+    `forced`: the request named its deployment (a smoke test, a canary watch's shadow request, or a user's);
+    `probe`: llmops sent it to test the endpoint (a smoke test, test-endpoint, a canary watch's shadow request),
+    marked so readers never take it for user traffic (is_probe)."""
     kept_inputs, inputs_size = bound(inputs)
     kept_outputs, outputs_size = bound(outputs)
     entry = {"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"), "endpoint": endpoint,
@@ -95,6 +97,8 @@ def make_entry(endpoint: str, deployment: str | None, mirror: bool, latency_ms: 
         entry["request_id"] = request_id
     if forced:
         entry["forced"] = True
+    if probe:
+        entry["probe"] = True
     truncated = {name: size for name, size in (("inputs", inputs_size), ("outputs", outputs_size)) if size}
     if truncated:  # field -> its original size in JSON characters
         entry["truncated"] = truncated
@@ -223,6 +227,22 @@ def writer_entries(path: Path) -> Iterator[dict[str, Any]]:
                 logger.warning("%s: line %d is not JSON; skipped", file, number)
         for problem in unreadable:
             logger.warning("%s; skipped", problem)
+
+
+def is_probe(entry: dict[str, Any]) -> bool:
+    """Whether llmops sent the request to test the endpoint (make_entry's `probe`), not a user."""
+    return entry.get("probe") is True
+
+
+def without_probes(entries: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """The entries of user traffic, and how many probes (smoke tests, test-endpoint, canary shadows) were left out."""
+    kept, probes = [], 0
+    for entry in entries:
+        if is_probe(entry):
+            probes += 1
+        else:
+            kept.append(entry)
+    return kept, probes
 
 
 def flatten(entries: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:

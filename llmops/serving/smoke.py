@@ -51,7 +51,7 @@ def check_request(scoring_url: str, name: str, inputs: Any, expected_outputs: li
                   server_log: Path | None = None) -> RequestCheck:
     """`server_log`: where to look up why a request failed (a 500 names only its request id)."""
     try:
-        reply = score(scoring_url, inputs, deployment, key=key)
+        reply = score(scoring_url, inputs, deployment, key=key, probe=True)
     except OSError as error:
         return RequestCheck(name, 0, None, 0.0, (f"no answer from {scoring_url}: {error}",))
     found = request_detail(server_log, reply.request_id) if server_log and reply.request_id else None

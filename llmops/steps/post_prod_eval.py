@@ -4,7 +4,8 @@ report it as an experiment is reported, one column per deployment, and compare c
 The log of a local endpoint is read from its file. A cloud endpoint's servers ship theirs to blob storage in
 segments (llmops/serving/log_shipping.py); the segments not evaluated before are read (and kept under the state
 directory), and once evaluated, their names are recorded beside them, so a second run finds nothing new.
-`LogWindow` narrows either log to a time span.
+`LogWindow` narrows either log to a time span. Probes (requests llmops sent to test the endpoint: smoke tests,
+test-endpoint, canary shadows; production_log.is_probe) are never evaluated, only counted.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
 from llmops.errors import LlmopsError, NothingNew, unknown_name
 from llmops.serving.endpoint_config import local_endpoint
-from llmops.serving.production_log import flatten, log_path, read_entries
+from llmops.serving.production_log import flatten, log_path, read_entries, without_probes
 from llmops.serving.shipped_segments import segment_entries
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 FROM_LOG = "log"
 UNKNOWN_DEPLOYMENT = "unknown"
+PROBES = "smoke tests, test-endpoint, canary shadows"
 
 
 @dataclass(frozen=True)
@@ -108,17 +110,40 @@ def _register_rows(workspace: Workspace, data: DataRegistry, endpoint: str, rows
                          workspace.shown(file))
 
 
-def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str, window: LogWindow) -> PostProdSource | None:
-    """The production log flattened into a content-addressed dataset file; None when the log is empty."""
-    rows = flatten(e for e in read_entries(log_path(workspace.state_dir, endpoint)) if window.holds(e))
+def _skipped(probes: int) -> str:
+    return f"; {probes} probe{'' if probes == 1 else 's'} skipped: {PROBES}" if probes else ""
+
+
+def _send_traffic(use_case: UseCase, env: str, kind: str) -> str:
+    """How to give the log what post-prod-eval reads: requests as users send them (test-endpoint's are probes)."""
+    target = f" --target {kind}" if kind != LOCAL else ""
+    return ("send the endpoint real requests first, e.g. curl -s -H 'Content-Type: application/json' -d '<flow "
+            f"inputs as JSON>' <scoring url> (llmops endpoint status -u {use_case.name} -e {env}{target} shows the "
+            "URL)")
+
+
+def _only_probes(probes: int, use_case: UseCase, env: str, kind: str) -> str:
+    """Why a log of probes alone has nothing to evaluate, and how to send it what it lacks."""
+    return (f"only probe requests were logged ({probes}: {PROBES}), and post-prod-eval evaluates users' requests "
+            f"alone; {_send_traffic(use_case, env, kind)}")
+
+
+def _from_log(workspace: Workspace, data: DataRegistry, endpoint: str,
+              window: LogWindow) -> tuple[PostProdSource | None, int]:
+    """The production log's user traffic flattened into a content-addressed dataset file (None when it has none),
+    and how many probes were skipped."""
+    entries, probes = without_probes(e for e in read_entries(log_path(workspace.state_dir, endpoint))
+                                     if window.holds(e))
+    rows = flatten(entries)
     if not rows:
-        return None
+        return None, probes
     return PostProdSource(_register_rows(workspace, data, endpoint, rows), rows,
-                          f"production log of endpoint {endpoint} ({len(rows)} answered requests)")
+                          f"production log of endpoint {endpoint} ({len(rows)} answered requests"
+                          f"{_skipped(probes)})"), probes
 
 
-def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: ProductionLogStore, endpoint: str, env: str,
-                      window: LogWindow, kind: str) -> PostProdSource | None:
+def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: ProductionLogStore, use_case: UseCase,
+                      endpoint: str, env: str, window: LogWindow, kind: str) -> PostProdSource | None:
     """The segments of a cloud endpoint's log not evaluated yet (in the window); None when it has none at all."""
     segments = store.segments(endpoint)
     if not segments:
@@ -131,17 +156,19 @@ def _from_shipped_log(workspace: Workspace, data: DataRegistry, store: Productio
         if kept:
             entries += kept
             read.add(segment.name)
-    rows = flatten(sorted(entries, key=lambda e: str(e.get("timestamp", ""))))
+    users, probes = without_probes(entries)
+    rows = flatten(sorted(users, key=lambda e: str(e.get("timestamp", ""))))
     span = f" {window.described()}" if window.described() else ""
     if not rows:
+        left = f"; {_only_probes(probes, use_case, env, kind)}" if probes else ""
         raise NothingNew(f"the production log of endpoint '{endpoint}' ({store.location}) has no answered request "
                          f"left to evaluate{span}: {len(segments)} segment{'' if len(segments) == 1 else 's'}, "
                          f"{len(done & {s.name for s in segments})} evaluated before by env '{env}' (evaluate them "
-                         "again with --again)")
+                         f"again with --again){left}")
     return PostProdSource(
         _register_rows(workspace, data, endpoint, rows), rows,
         f"production log of endpoint {endpoint} in {store.location} ({len(rows)} answered requests in "
-        f"{len(read)} new segment{'' if len(read) == 1 else 's'}{span})",
+        f"{len(read)} new segment{'' if len(read) == 1 else 's'}{span}{_skipped(probes)})",
         lambda: store.record_evaluated(endpoint, env, read), kind)
 
 
@@ -157,17 +184,24 @@ def _cloud_endpoint(use_case: UseCase, env: str, kind: str) -> str | None:
 
 
 def _from_dataset(workspace: Workspace, data: DataRegistry, use_case: UseCase, env: str,
-                  name: str | None) -> PostProdSource:
+                  name: str | None, probes_only: str = "") -> PostProdSource:
+    """`probes_only`: why the endpoint's log, which holds only probes, was not read (_only_probes)."""
     if name:
         dataset = use_case.data.named(name)
         if dataset is None:
             raise unknown_name("dataset", name, [d.DATASET_NAME for d in use_case.data.datasets])
     else:
         logs = use_case.data.for_env(env, *PRODUCTION_LOG_PURPOSES)
+        if not logs and probes_only:
+            raise LlmopsError(f"the production log of env '{env}' of use case '{use_case.name}' has no request to "
+                              f"evaluate: {probes_only}; or pass --dataset")
         if not logs:
             raise LlmopsError(f"env '{env}' of use case '{use_case.name}' has no production log yet and no dataset "
                               "with DATA_PURPOSE production_log in configs/data_config.json; send requests to the "
                               "endpoint first, or pass --dataset")
+        if probes_only:  # as for an empty log, the dataset stands in; say why the log did not
+            logger.warning("the production log has no request to evaluate: %s; reading dataset %s instead",
+                           probes_only, logs[0].DATASET_NAME)
         dataset = logs[0]
     path = use_case.path(dataset.DATA_PATH)
     version = data.register(dataset.DATASET_NAME, path, dataset.DATASET_DESC, workspace.shown(path))
@@ -189,16 +223,19 @@ def choose_source(workspace: Workspace, use_case: UseCase, env: str, source: str
     if source in (None, FROM_LOG):
         cloud = _cloud_endpoint(use_case, env, kind)
         endpoint = cloud or local_endpoint(use_case, env).ENDPOINT_NAME
+        probes = 0
         if cloud is None:
-            found = _from_log(workspace, backend.registry.data, endpoint, window)
+            found, probes = _from_log(workspace, backend.registry.data, endpoint, window)
         else:
             store = store or open_production_log_store(use_case, env)
-            found = _from_shipped_log(workspace, backend.registry.data, store, endpoint, env, window, kind)
+            found = _from_shipped_log(workspace, backend.registry.data, store, use_case, endpoint, env, window, kind)
         if found is not None:
             return found
+        probes_only = _only_probes(probes, use_case, env, kind) if probes else ""
         if source == FROM_LOG:
-            raise LlmopsError(f"the production log of endpoint '{endpoint}' has no answered request yet; send "
-                              "requests first (llmops test-endpoint)")
+            raise LlmopsError(f"the production log of endpoint '{endpoint}' has no request to evaluate yet: "
+                              + (probes_only or f"no answered request; {_send_traffic(use_case, env, kind)}"))
+        return _from_dataset(workspace, backend.registry.data, use_case, env, source, probes_only)
     return _from_dataset(workspace, backend.registry.data, use_case, env, source)
 
 

@@ -150,7 +150,8 @@ def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
     assert deployed.code == 0, deployed.err
     info = process.running(repo / ".llmops", "mini")
     assert info is not None
-    # v1 answers App/None (both consistent); v2 answers Application for app URLs (judged inconsistent).
+    # v1 answers App/None (both consistent); v2 answers Application for app URLs (judged inconsistent). A user's
+    # request that forces its deployment (the azureml-model-deployment header, no probe marker) is traffic.
     for deployment in ("blue", "green"):
         for i in range(10):
             url = f"https://apps.example.com/{i}" if i % 2 else f"https://example.com/{i}"
@@ -158,19 +159,20 @@ def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
     done = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")
     assert done.code == 0, done.err
     lines = done.out.splitlines()
-    # 20 forced requests + the two smoke tests (blue and green, both on an app URL)
-    assert lines[0] == "source: production log of endpoint mini (22 answered requests)"
-    assert lines[1].startswith("mini_dev_post_prod_mini_production_log_") and "22 lines, 0 failed" in lines[1]
-    assert "consistency=0.727" in lines[1]  # (11 blue + 5 green consistent) / 22
-    assert "consistent on blue: 1.000 [0.741, 1.000] (n=11)" in lines
-    assert "consistent on green: 0.455 [0.213, 0.720] (n=11)" in lines
+    # The 20 forced requests; the two smoke tests (blue and green) are probes, skipped.
+    assert lines[0] == ("source: production log of endpoint mini (20 answered requests; 2 probes skipped: smoke "
+                        "tests, test-endpoint, canary shadows)")
+    assert lines[1].startswith("mini_dev_post_prod_mini_production_log_") and "20 lines, 0 failed" in lines[1]
+    assert "consistency=0.750" in lines[1]  # (10 blue + 5 green consistent) / 20
+    assert "consistent on blue: 1.000 [0.722, 1.000] (n=10)" in lines
+    assert "consistent on green: 0.500 [0.237, 0.763] (n=10)" in lines
     assert "### Deployments: green (current) against blue (prior)" in lines
     report = Path(lines[-1].removeprefix("report: "))
     assert report.parent == repo / "reports/post_prod/mini/dev"
     comparison = json.loads((report / "deployment_comparison.json").read_text())["comparisons"][0]
-    assert (comparison["metric"], comparison["current"]["n"], comparison["prior"]["n"]) == ("consistent", 11, 11)
+    assert (comparison["metric"], comparison["current"]["n"], comparison["prior"]["n"]) == ("consistent", 10, 10)
     difference = comparison["difference"]
-    assert math.isclose(difference["mean"], 5 / 11 - 1) and difference["verdict"] == "current worse"
+    assert math.isclose(difference["mean"], 5 / 10 - 1) and difference["verdict"] == "current worse"
     assert "### Deployments: green (current) against blue (prior)" in (report / "summary.md").read_text()
     assert {"results.csv", "metrics.csv", "report.html", "summary.json"} <= {p.name for p in report.iterdir()}
     # The experiment report's `latest` is untouched: deploys still read the best variant from it.
@@ -180,6 +182,45 @@ def test_production_log_feeds_post_prod_eval(repo: Path) -> None:
     assert "(reused)" in again.out.splitlines()[1]
 
 
+ONLY_PROBES = (
+    "only probe requests were logged (4: smoke tests, test-endpoint, canary shadows), and post-prod-eval evaluates "
+    "users' requests alone; send the endpoint real requests first, e.g. curl -s -H 'Content-Type: application/json' "
+    "-d '<flow inputs as JSON>' <scoring url> (llmops endpoint status -u mini -e dev shows the URL)")
+
+
+def test_smoke_tests_and_test_endpoint_are_probes_post_prod_eval_skips(repo: Path) -> None:
+    configure(repo, "blue", "100", "", "")
+    assert llmops(repo, "register-model", "-u", "mini", "-e", "dev").code == 0
+    assert llmops(repo, "endpoint", "up", "-u", "mini", "-e", "dev", "--provider", "replay").code == 0
+    assert llmops(repo, "deploy", "-u", "mini", "-e", "dev").code == 0  # its smoke test: sample-request.json
+    tested = llmops(repo, "test-endpoint", "-u", "mini", "-e", "dev", "--lines", "2")  # sample-request.json + 2
+    assert tested.code == 0, tested.err
+    # Nothing but probes in the log: --log fails and says how to send real traffic ...
+    only = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev", "--log")
+    assert only.code == 1 and only.err == (
+        f"error: the production log of endpoint 'mini' has no request to evaluate yet: {ONLY_PROBES}\n")
+    # ... and without --log the env's production_log dataset stands in, as for an empty log, saying why.
+    fallback = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")
+    assert fallback.code == 0, fallback.err
+    assert fallback.out.splitlines()[0] == "source: dataset mini_production_log version 1"
+    assert (f"the production log has no request to evaluate: {ONLY_PROBES}; reading dataset mini_production_log "
+            "instead") in fallback.err
+    info = process.running(repo / ".llmops", "mini")
+    assert info is not None
+    users = [f"https://apps.example.com/user-{i}" for i in range(3)]
+    for url in users:
+        assert score(info.scoring_url, {"url": url}).status == 200
+    done = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert lines[0] == ("source: production log of endpoint mini (3 answered requests; 4 probes skipped: smoke "
+                        "tests, test-endpoint, canary shadows)")
+    assert "3 lines, 0 failed" in lines[1]
+    evaluated = list((repo / ".llmops/endpoints/mini/post_prod").glob("*.jsonl"))  # the registered dataset
+    assert len(evaluated) == 1
+    assert [json.loads(line)["url"] for line in evaluated[0].read_text().splitlines()] == users
+
+
 def test_dataset_source_and_errors(repo: Path) -> None:
     done = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev")  # no log yet: the production_log dataset
     assert done.code == 0, done.err
@@ -187,8 +228,9 @@ def test_dataset_source_and_errors(repo: Path) -> None:
     assert "consistent on blue: 1.000" in done.out and "consistent on green: 0.000" in done.out
     no_log = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "dev", "--log")
     assert no_log.code == 1 and no_log.err == (
-        "error: the production log of endpoint 'mini' has no answered request yet; send requests first "
-        "(llmops test-endpoint)\n")
+        "error: the production log of endpoint 'mini' has no request to evaluate yet: no answered request; send the "
+        "endpoint real requests first, e.g. curl -s -H 'Content-Type: application/json' -d '<flow inputs as JSON>' "
+        "<scoring url> (llmops endpoint status -u mini -e dev shows the URL)\n")
     no_flow = llmops(repo, "post-prod-eval", "-u", "mini", "-e", "pr")
     assert no_flow.code == 1 and no_flow.err == (
         "error: env 'pr' of use case 'mini' has no POST_PROD_EVALUATION_FLOW_PATH in llmops_config.json; add the "

@@ -174,11 +174,14 @@ def test_production_log_holds_requests_never_headers(repo: Path) -> None:
         *[("blue", 200, {"url": f"https://apps.example.com/{i}"}, {"category": "App"}) for i in range(3)],
         ("blue", 400, {}, {}),
     ]
-    # Every entry names its request (a mirror copy has its request's id); the smoke test named its deployment.
-    assert all(set(e) - {"forced"} == {"timestamp", "endpoint", "deployment", "mirror", "latency_ms", "status",
-                                       "inputs", "outputs", "request_id"} and e["endpoint"] == "mini"
-               and e["mirror"] is False and e["latency_ms"] > 0 and len(e["request_id"]) == 16 for e in entries)
-    assert [e.get("forced", False) for e in entries] == [True, False, False, False, False]
+    # Every entry names its request (a mirror copy has its request's id); the smoke test named its deployment and
+    # is marked a probe (llmops testing the endpoint), the users' requests neither.
+    assert all(set(e) - {"forced", "probe"} == {"timestamp", "endpoint", "deployment", "mirror", "latency_ms",
+                                                "status", "inputs", "outputs", "request_id"}
+               and e["endpoint"] == "mini" and e["mirror"] is False and e["latency_ms"] > 0
+               and len(e["request_id"]) == 16 for e in entries)
+    assert [(e.get("forced", False), e.get("probe", False)) for e in entries] == [
+        (True, True), (False, False), (False, False), (False, False), (False, False)]
 
 
 def test_production_log_rotates_by_size_on_a_running_endpoint(repo: Path) -> None:

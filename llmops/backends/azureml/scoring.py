@@ -13,20 +13,23 @@ import json
 import time
 from typing import Any
 
-from llmops.backends.targets import ScoringReply
+from llmops.backends.targets import PROBE_HEADER, PROBE_VALUE, ScoringReply
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
 REQUEST_ID_HEADER = "x-request-id"
 TIMEOUT_S = 300.0
 
 
-def score(scoring_uri: str, key: str, inputs: Any, deployment: str | None = None,
-          timeout: float = TIMEOUT_S) -> ScoringReply:
+def score(scoring_uri: str, key: str, inputs: Any, deployment: str | None = None, timeout: float = TIMEOUT_S,
+          probe: bool = False) -> ScoringReply:
+    """`probe`: llmops testing the endpoint (PROBE_HEADER; the router passes it to the server, which logs it)."""
     import requests
 
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     if deployment:
         headers[DEPLOYMENT_HEADER] = deployment
+    if probe:
+        headers[PROBE_HEADER] = PROBE_VALUE
     started = time.perf_counter()
     try:
         response = requests.post(scoring_uri, data=json.dumps(inputs), headers=headers, timeout=timeout)

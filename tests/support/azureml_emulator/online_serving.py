@@ -10,7 +10,8 @@ Deleting the deployment, or its endpoint, stops its process.
 The scoring URL (`<base_url>/inference/<endpoint>/score`, the endpoint's scoringUri) does what Azure
 ML's front end does: it checks the endpoint's key (`Authorization: Bearer <key>`, 401 without), picks
 the deployment by the endpoint's traffic map (weighted; the `azureml-model-deployment` header forces
-one, whatever its traffic), forwards the request over a kept-alive loopback connection, answers with
+one, whatever its traffic), forwards the request (its body, content type and the caller's own `x-` headers, such
+as llmops's probe marker; not the key) over a kept-alive loopback connection, answers with
 the deployment named in the same header, and copies the request to a mirror deployment for the share
 of requests its mirrorTraffic gives (the copy's answer is dropped; `mirrored` counts them).
 """
@@ -198,7 +199,8 @@ class OnlineServing:
         one)."""
         pool: dict[str, http.client.HTTPConnection] = self._connections.__dict__.setdefault("pool", {})
         parts = urlsplit(server.url)
-        headers = {"Content-Type": request.headers.get("content-type", "application/json")}
+        headers = {"Content-Type": request.headers.get("content-type", "application/json"),
+                   **{name: value for name, value in request.headers.items() if name.startswith("x-")}}
         for attempt in (1, 2):
             conn = pool.get(server.url)
             if conn is None:

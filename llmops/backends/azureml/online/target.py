@@ -286,7 +286,7 @@ class AzureOnlineTarget:
 
     def score(self, deployment: str | None, inputs: Any) -> ScoringReply:
         uri, key = self._scoring
-        return scoring.score(uri, key, inputs, deployment)
+        return scoring.score(uri, key, inputs, deployment, probe=True)
 
     def failure_detail(self, reply: ScoringReply) -> str | None:
         return f"logs: {self._logs_command(reply.deployment)}" if reply.deployment else None

@@ -166,7 +166,7 @@ class WebAppDeployTarget:
         else:
             return ScoringReply(0, None, f"release {deployment} runs on no slot of web app '{self.endpoint}' "
                                          f"({routing.describe()})", 0.0)
-        return scoring.score(url, self._key, inputs, deployment)
+        return scoring.score(url, self._key, inputs, deployment, probe=True)
 
     def failure_detail(self, reply: ScoringReply) -> str | None:
         slot = " --slot staging" if reply.deployment and reply.deployment == self.routing().staging else ""
