@@ -159,6 +159,9 @@ def test_segments_land_under_endpoint_deployment_and_date_with_no_key(scenario):
     assert all(s is not None and (s.endpoint, s.deployment) == (ENDPOINT, "blue") for s in segments)
     entries = [json.loads(line) for blob in blobs for line in blob.decode().splitlines()]
     assert len(entries) == 11 and all(e["status"] == 200 and e["deployment"] == "blue" for e in entries)
+    # The deploy's smoke test reached the server through the endpoint marked as a probe; the users' requests not.
+    entries.sort(key=lambda e: e["timestamp"])
+    assert [e.get("probe", False) for e in entries] == [True] + [False] * 10
     everything = b"".join(blobs)
     assert all(key.encode() not in everything for key in scenario.keys)
     assert b"Bearer" not in everything and b"authorization" not in everything.lower()
@@ -170,7 +173,9 @@ def test_post_prod_eval_reads_the_shipped_segments_and_reports_them(scenario):
     assert done.code == 0, done
     result = json.loads(done.out)
     assert result["source"].startswith(f"production log of endpoint {ENDPOINT} in https://")
-    assert "(11 answered requests in " in result["source"]
+    # The users' 10 requests; the smoke test is a probe, skipped.
+    assert re.search(r"\(10 answered requests in [0-9]+ new segments?; 1 probe skipped: smoke tests, test-endpoint, "
+                     r"canary shadows\)$", result["source"]), result["source"]
     assert result["deployments"] == ["blue"]
     assert Path(result["report"]).is_dir()
 

@@ -15,6 +15,7 @@ import pytest
 
 from llmops.serving import process
 from llmops.serving.client import score
+from llmops.serving.production_log import read_entries
 from tests.support.cli import llmops
 from tests.support.mini_use_case import edit_json, write_use_case
 
@@ -106,10 +107,18 @@ def test_a_broken_canary_is_rolled_back_then_an_equivalent_one_is_promoted(repo:
     release(repo, 'word = "Broken"')
     configure(repo, "green", "50", "blue", "50")
     assert llmops(repo, "deploy", "-u", "mini", "-e", "dev").code == 0
+    # test-endpoint's requests are routed as users' are, but they are probes: never canary traffic.
+    assert llmops(repo, "test-endpoint", "-u", "mini", "-e", "dev", "--lines", "5").code == 0
     send(repo, 40)
     watched = llmops(repo, "endpoint", "watch", "-u", "mini", "-e", "dev", "--provider", "replay", "--once", "--json")
     assert watched.code == 3, watched.err
     result = json.loads(watched.out)
+    entries = list(read_entries(repo / ".llmops/endpoints/mini/production_log.jsonl"))
+    on_green = [e for e in entries if e["deployment"] == "green" and not e["mirror"]]
+    assert any(e.get("probe") and not e.get("forced") for e in on_green)  # test-endpoint reached the canary
+    users_on_green = [e for e in on_green if not e.get("probe")]
+    shadows = [e for e in entries if e["deployment"] == "blue" and e.get("forced")]
+    assert shadows and all(e.get("probe") for e in shadows)  # the watch's shadow requests are probes too
     assert result["traffic"] == {"blue": 100, "green": 0}
     started, rollback = result["decisions"]
     assert started["action"] == "started" and "with the post_prod_flow judge" in started["reason"]
@@ -117,6 +126,7 @@ def test_a_broken_canary_is_rolled_back_then_an_equivalent_one_is_promoted(repo:
     evidence = rollback["evidence"]
     assert evidence["verdict"] == "worse" and evidence["wins"] == 0 and evidence["ties"] == 0
     assert evidence["losses"] == evidence["n"] >= 10  # every canary answer was judged worse than blue's
+    assert evidence["n"] == len(users_on_green)  # the users' requests it answered, and no probe
     assert evidence["worse_e"] >= evidence["threshold"] == 10
     assert evidence["via"] == ["shadow"]  # the canary took live traffic: blue answered the same requests
     print(f"\nrollback after {evidence['n']} judged requests (worse e-value {evidence['worse_e']:.1f})")
