@@ -265,4 +265,8 @@ def test_the_web_app_ships_its_production_log_as_its_identity_and_a_stop_loses_n
     # Oldest first: each worker of the image's server ships segments of its own, so blob order is not time order.
     urls = [e["inputs"]["url"] for e in sorted(entries, key=lambda e: e["timestamp"])]
     assert [f"https://apps.example.com/{i}" for i in range(5)] == [u for u in urls if "/apps.example.com/" in u][-5:]
+    # The deploy's smoke test reached the slot marked as a probe (post-prod-eval skips it); the users' requests not.
+    smoke = json.loads((release.folder / "sample-request.json").read_text())["url"]
+    assert {e["inputs"]["url"]: e.get("probe", False) for e in entries} == {
+        smoke: True, **{f"https://apps.example.com/{i}": False for i in range(5)}}
     assert host.endpoint_key() not in "".join(urls)
