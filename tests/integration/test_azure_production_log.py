@@ -131,9 +131,12 @@ def scenario(azureml_emulator_session: AzureMLEmulator, tmp_path_factory: pytest
         score(uri, keys.primary_key, first)
         s.shipped["first"] = wait_for_entries(emulator, 1 + len(first))  # the smoke test's request, then ours
         s.steps["first eval"] = llmops(repo, "post-prod-eval", "-u", "mini", "-e", ENV, "--json")
+        # test-endpoint's request is a probe: the segments since hold nothing to evaluate.
+        s.steps["test-endpoint"] = llmops(repo, "test-endpoint", "-u", "mini", "-e", ENV, "--target", "azure_managed")
+        wait_for_entries(emulator, 1 + len(first) + 1)
         s.steps["again"] = llmops(repo, "post-prod-eval", "-u", "mini", "-e", ENV)
         score(uri, keys.secondary_key, ["https://apps.example.com/later-1", "https://apps.example.com/later-2"])
-        s.shipped["later"] = wait_for_entries(emulator, 1 + len(first) + 2)
+        s.shipped["later"] = wait_for_entries(emulator, 1 + len(first) + 1 + 2)
         s.steps["later eval"] = llmops(repo, "post-prod-eval", "-u", "mini", "-e", ENV, "--json")
         yield s
     emulator.reset()
@@ -181,15 +184,22 @@ def test_post_prod_eval_reads_the_shipped_segments_and_reports_them(scenario):
 
 
 def test_a_second_run_finds_nothing_new_and_says_so(scenario):
+    assert scenario.steps["test-endpoint"].code == 0, scenario.steps["test-endpoint"]
     done = scenario.steps["again"]
     assert done.code == 0, done
     assert f"the production log of endpoint '{ENDPOINT}'" in done.err
     assert "has no answered request left to evaluate" in done.err
-    assert "evaluated before by env 'azure' (evaluate them again with --again)" in done.err
+    assert ("evaluated before by env 'azure' (evaluate them again with --again); only probe requests were logged "
+            "(1: smoke tests, test-endpoint, canary shadows), and post-prod-eval evaluates users' requests alone; "
+            "send the endpoint real requests first, e.g. curl -s -H 'Content-Type: application/json' -d '<flow "
+            "inputs as JSON>' <scoring url> (llmops endpoint status -u mini -e azure --target azure_managed shows "
+            "the URL)") in done.err
     assert done.out == ""
 
 
 def test_a_later_run_evaluates_only_what_came_since(scenario):
     done = scenario.steps["later eval"]
     assert done.code == 0, done
-    assert re.search(r"\(2 answered requests in [12] new segments?\)", json.loads(done.out)["source"])
+    # The two users' requests; test-endpoint's probe, in a segment not evaluated yet, is skipped again.
+    assert re.search(r"\(2 answered requests in [123] new segments?; 1 probe skipped: smoke tests, test-endpoint, "
+                     r"canary shadows\)$", json.loads(done.out)["source"]), json.loads(done.out)["source"]
