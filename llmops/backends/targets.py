@@ -60,6 +60,9 @@ ImageDigest = Callable[[ModelVersion], str]
 # so post-production evaluation and canary watches never take it for user traffic. A user's request that forces
 # a deployment (the azureml-model-deployment header) without it is traffic like any other.
 PROBE_HEADER, PROBE_VALUE = "x-llmops-probe", "1"
+# Azure ML's header that sends a request to one deployment, whatever the traffic map; every target's server answers
+# with it too, naming the deployment that served.
+DEPLOYMENT_HEADER = "azureml-model-deployment"
 
 
 @dataclass(frozen=True)

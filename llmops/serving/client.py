@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmops.backends.targets import PROBE_HEADER, PROBE_VALUE
+from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE
 from llmops.errors import LlmopsError
 from llmops.serving.endpoint_key import EndpointKey
 
-DEPLOYMENT_HEADER = "azureml-model-deployment"
 REQUEST_ID_HEADER = "x-request-id"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
