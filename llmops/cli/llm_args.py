@@ -32,6 +32,7 @@ def open_session(args: argparse.Namespace, ws: Workspace, uc: UseCase, env: str,
     from llmops.llm.open_session import open_session as open_llm_session
 
     require_flow_modules(uc, env, flows)
-    return open_llm_session(ws, uc, env, flows, provider=args.provider, record=record, embedded_model=args.model,
+    return open_llm_session(ws, uc, env, flows, provider=args.provider, record=record,
+                            refresh=record and getattr(args, "refresh", False), embedded_model=args.model,
                             env_file=Path(args.env_file) if args.env_file else None,
                             connections_for=backend.executor.connections)

@@ -45,6 +45,7 @@ def open_session(
     env_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
     record: bool = False,
+    refresh: bool = False,
     embedded_model: str = DEFAULT_MODEL,
     start_model_now: bool = False,
     cache: bool = True,
@@ -70,7 +71,7 @@ def open_session(
         connections = connections_for(sorted({use.connection for use in uses}), chosen, connections)
     settings = LlmSettings(
         state_dir=state_dir or workspace.state_dir, cassette_dir=use_case.folder / "cassettes", provider=chosen,
-        connections=connections, record=record, embedded_model=embedded_model,
+        connections=connections, record=record, refresh=refresh, embedded_model=embedded_model,
         record_hint=f"llmops record --use-case {use_case.name} --env {env}", cache=cache,
         simulated_latency_s=simulated_latency_s, max_concurrency=configured.CONCURRENCY,
         start_model_now=start_model_now,

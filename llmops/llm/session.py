@@ -28,7 +28,8 @@ class LlmSettings:
     cassette_dir: Path
     provider: str = "auto"  # auto | azure_openai | openai | openai_compatible | embedded | replay
     connections: dict[str, Connection] = field(default_factory=dict)
-    record: bool = False  # write cassettes of what the upstream answered
+    record: bool = False  # write cassettes of what the upstream answered (only the requests they lack)
+    refresh: bool = False  # with record: ask the upstream again for every request, replacing recorded answers
     embedded_model: str = "qwen-1.5b"
     record_hint: str = "llmops record --use-case <name> --env <env>"
     cache: bool = True
@@ -64,7 +65,7 @@ class LlmSession:
         try:
             upstreams = {name: self._upstream(choice) for name, choice in self.choices.items()}
             mode = Mode.REPLAY if self.settings.provider == "replay" else (
-                Mode.RECORD if self.settings.record else Mode.LIVE)
+                (Mode.REFRESH if self.settings.refresh else Mode.RECORD) if self.settings.record else Mode.LIVE)
             self.gateway = self._stack.enter_context(Gateway(
                 upstreams=upstreams, mode=mode, cassette_dir=self.settings.cassette_dir,
                 cache_path=(self.settings.state_dir / "llm_cache.sqlite") if self.settings.cache else None,

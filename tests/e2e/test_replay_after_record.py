@@ -1,5 +1,6 @@
 """Replay miss -> `llmops record` -> replay, on a temp copy of web_classification whose prompt changed:
-the third command passes without deleting anything, running again only the lines that missed."""
+`record` asks the provider only for the requests the cassettes lack and keeps every recorded answer, and the
+third command passes without deleting anything, running again only the lines that missed."""
 
 from __future__ import annotations
 
@@ -43,12 +44,17 @@ def test_replay_misses_then_record_then_replay_passes(tmp_path: Path) -> None:
     assert f"{LINES} lines, {LINES} failed" in run_line(missed.out, CHANGED)
     assert all(f"{LINES} lines, 0 failed" in run_line(missed.out, label) for label in UNCHANGED)
 
+    cassette = folder / "cassettes/experiment.jsonl"
+    kept = set(cassette.read_text().splitlines())
     with LoopbackUpstream() as upstream:
         write_connection(tmp_path, upstream)
+        # The command the replay miss names, as it names it: every variant runs, only the missing calls go out.
         recorded = llmops(tmp_path, "record", "-u", "web_classification", "-e", "pr", "--provider",
-                          "openai_compatible", "--variants", CHANGED, env=offline)
+                          "openai_compatible", env=offline)
     assert recorded.code in (0, 3), recorded.err[-3000:]  # a gate may judge the stub's answers: not the point
     assert f"{LINES} lines, 0 failed" in run_line(recorded.out, CHANGED)
+    assert len(upstream.requests) == LINES * CALLS_PER_LINE
+    assert kept < set(cassette.read_text().splitlines())  # what was recorded stays as it was
 
     before = calls_so_far(tmp_path)
     passed = llmops(tmp_path, *replay, env=offline)

@@ -75,3 +75,27 @@ def test_replay_miss_names_the_request_and_how_to_record_it(tmp_path: Path) -> N
     )
     assert (status, answer["error"]["message"], answer["error"]["type"]) == (404, expected, "replay_miss")
     assert str(raised.value) == f"Error code: 404 - {expected}"
+
+
+def test_record_asks_only_for_what_the_cassette_lacks_and_refresh_asks_for_everything(
+    upstream: LoopbackUpstream, tmp_path: Path
+) -> None:
+    cassettes = tmp_path / "cassettes"
+    tag = Tag(run="r", flow="web_classification", node="classify")
+    old, new = ["What is a URL?", "Name a colour."], ["Name a colour.", "Why?"]
+
+    def record(questions: list[str], mode: str) -> tuple[int, dict[str, int]]:
+        asked = len(upstream.requests)
+        with keyed_gateway({"aoai": azure_upstream(upstream)}, mode=mode, cassette_dir=cassettes) as gateway:
+            url = gateway.route("aoai", "azure", tag)
+            assert all(chat(url, messages=[{"role": "user", "content": q}])[0] == 200 for q in questions)
+            return len(upstream.requests) - asked, gateway.call_outcomes()
+
+    assert record(old, "record") == (2, {"record": 2})
+    cassette = cassettes / "web_classification.jsonl"
+    recorded = set(cassette.read_text().splitlines())
+    # A prompt changed: one request is new. Only it reaches the upstream; the recorded answers stay as they were.
+    assert record(new, "record") == (1, {"replay": 1, "record": 1})
+    lines = cassette.read_text().splitlines()
+    assert recorded < set(lines) and len(lines) == 3
+    assert record(old + new, "refresh") == (4, {"record": 4})

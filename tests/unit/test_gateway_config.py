@@ -39,7 +39,7 @@ def test_fault_plan_problems() -> None:
 
 
 GATEWAY_MISUSE: list[tuple[dict[str, Any], type[Exception], str]] = [
-    ({"mode": "rewind"}, UsageError, "unknown gateway mode 'rewind'; valid: live, record, replay"),
+    ({"mode": "rewind"}, UsageError, "unknown gateway mode 'rewind'; valid: live, record, refresh, replay"),
     (
         {"mode": "replay"},
         UsageError,

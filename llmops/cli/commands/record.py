@@ -5,12 +5,16 @@ import argparse
 from llmops.cli.commands import run as run_command
 
 NAME = "record"
-HELP = "run the pipeline against a live provider and record every LLM answer as cassettes for replay"
+HELP = ("run the pipeline against a live provider and record the LLM answers the cassettes lack (a changed prompt's "
+        "new requests); the recorded ones are replayed and kept")
 EXAMPLE = "llmops record --use-case web_classification --env pr --provider embedded"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     run_command.configure(parser)
+    parser.add_argument("--refresh", action="store_true",
+                        help="ask the provider again for every request and replace the recorded answers (after "
+                             "changing the model or provider the cassettes should reflect)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,11 @@ UNTAGGED_FLOW_FILE = "_untagged"
 
 class Mode(StrEnum):
     LIVE = "live"  # call the upstream (through the cache); no cassette
-    RECORD = "record"  # call the upstream and write every answer to the flow's cassette
+    # Answer from the flow's cassette when it holds the request; call the upstream for the others and record their
+    # answers. A changed prompt records its new requests and leaves every recorded answer as it was, so the
+    # variants it did not change replay as before.
+    RECORD = "record"
+    REFRESH = "refresh"  # call the upstream for every request and write every answer, replacing recorded ones
     REPLAY = "replay"  # answer only from cassettes; never call the upstream
 
 

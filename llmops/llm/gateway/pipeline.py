@@ -148,8 +148,11 @@ class CallPipeline:
         call.model = binding.upstream.deployment_for(requested_model) if binding else requested_model
         call.digest = self._request_digest(incoming.endpoint, requested_model, body, call.route.tag)
         answer: Mapping[str, Any] | None
-        if self._mode == Mode.REPLAY:
-            response, answer = self._replay(call)
+        recorded = self._recorded(call) if self._mode in (Mode.REPLAY, Mode.RECORD) else None
+        if recorded is not None:
+            response, answer = recorded
+        elif self._mode == Mode.REPLAY:
+            raise self._replay_miss(call)
         else:
             if binding is None:  # route() refuses unknown connections outside replay mode
                 raise AssertionError(f"connection '{call.route.connection}' has no upstream")
@@ -189,27 +192,33 @@ class CallPipeline:
             return base
         return request_hash(endpoint, model, body, self._repeats.next(tag.run, base), trial)
 
-    def _replay(self, call: _Call) -> tuple[UpstreamResponse, Mapping[str, Any]]:
-        call.outcome = "replay"
+    def _recorded(self, call: _Call) -> tuple[UpstreamResponse, Mapping[str, Any]] | None:
+        """The cassette's answer to this call, or None when it has none."""
         assert self._cassettes is not None
-        tag = call.route.tag
-        recorded = self._cassettes.find(tag.flow, call.digest)
+        recorded = self._cassettes.find(call.route.tag.flow, call.digest)
         if recorded is None:
-            where = self._cassettes.path_for(tag.flow) if tag.flow else self._cassettes.directory
-            flow = f"flow '{tag.flow}'" if tag.flow else "an untagged flow"
-            node = f", node '{tag.node}'" if tag.node else ""
-            how = (
-                f"record it with `{self._replay_hint}`"
-                if self._replay_hint
-                else "record it by running this flow with the gateway in record mode"
-            )
-            raise GatewayCallError(
-                REPLAY_MISS_STATUS,
-                f"replay miss: no recorded response for request {call.digest} ({flow}{node}) in '{where}'; {how}",
-                "replay_miss",
-            )
+            return None
+        call.outcome = "replay"
         answer = redact_json(recorded, self.secrets)  # a cassette recorded before answers were masked
         return UpstreamResponse(200, json.dumps(answer, ensure_ascii=False).encode()), answer
+
+    def _replay_miss(self, call: _Call) -> GatewayCallError:
+        assert self._cassettes is not None
+        call.outcome = "replay"
+        tag = call.route.tag
+        where = self._cassettes.path_for(tag.flow) if tag.flow else self._cassettes.directory
+        flow = f"flow '{tag.flow}'" if tag.flow else "an untagged flow"
+        node = f", node '{tag.node}'" if tag.node else ""
+        how = (
+            f"record it with `{self._replay_hint}`"
+            if self._replay_hint
+            else "record it by running this flow with the gateway in record mode"
+        )
+        return GatewayCallError(
+            REPLAY_MISS_STATUS,
+            f"replay miss: no recorded response for request {call.digest} ({flow}{node}) in '{where}'; {how}",
+            "replay_miss",
+        )
 
     def _live(
         self,
@@ -225,7 +234,7 @@ class CallPipeline:
         hit = self._cache_hit(call, key, body)
         if hit is not None:
             return hit
-        call.outcome = "record" if self._mode == Mode.RECORD else "miss"
+        call.outcome = "record" if self._mode in (Mode.RECORD, Mode.REFRESH) else "miss"
         trial = trial_of_call(endpoint, body, call.route.tag.trial)
         request = build_upstream_request(
             upstream, endpoint, requested_model, seeded_for_trial(upstream, endpoint, body, trial)
@@ -283,7 +292,7 @@ class CallPipeline:
         return (body, answer) if masked is answer else (json.dumps(masked, ensure_ascii=False).encode(), masked)
 
     def _record_cassette(self, call: _Call, body: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
-        if self._mode != Mode.RECORD or self._cassettes is None:
+        if self._mode not in (Mode.RECORD, Mode.REFRESH) or self._cassettes is None:
             return
         tag = call.route.tag
         self._cassettes.add(
