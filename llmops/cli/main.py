@@ -32,7 +32,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     by_name: dict[str, ModuleType] = {}
     for module in _modules():
         aliases = getattr(module, "ALIASES", ())
-        cmd = sub.add_parser(module.NAME, aliases=aliases, help=module.HELP, description=module.HELP.capitalize() + ".",
+        # Only the first letter raised: str.capitalize() lowers the rest ("LLM", "API", "JSON" came out "llm"...).
+        description = module.HELP[:1].upper() + module.HELP[1:] + "."
+        cmd = sub.add_parser(module.NAME, aliases=aliases, help=module.HELP, description=description,
                              epilog=f"example:\n  {module.EXAMPLE}",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(cmd)

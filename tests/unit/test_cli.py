@@ -104,3 +104,8 @@ def test_a_gate_line_shows_its_value_to_four_decimals(capsys: pytest.CaptureFixt
     gate_checks([result(14 / 15), result(1.0)])
     assert capsys.readouterr().out.splitlines() == ["gate accuracy >= 0.9 on defaults: 0.9333 -> pass",
                                                      "gate accuracy >= 0.9 on defaults: 1.0 -> pass"]
+
+
+def test_a_commands_description_keeps_its_capitals(tmp_path: Path) -> None:
+    done = llmops(tmp_path, "embedded", "--help")
+    assert done.code == 0 and "The embedded LLM (the local model that answers when no API key is set)" in done.out
