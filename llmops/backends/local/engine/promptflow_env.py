@@ -13,8 +13,12 @@ logger = logging.getLogger(__name__)
 _QUIET_LOGGERS = ("execution", "execution.flow", "execution.bulk", "promptflow", "flowinvoker")
 
 # Prompt flow reads these from its home's pf.yaml (what `pf config set` writes): telemetry off (it
-# otherwise posts to a public endpoint) and no local trace service.
-PF_CONFIG = "telemetry:\n  enabled: 'false'\ntrace:\n  destination: none\n"
+# otherwise posts to a public endpoint) and no local trace service. The installation id is written
+# here, one fixed value, because prompt flow otherwise adds it itself with a plain read-modify-write:
+# processes starting together (the nodes of a job, two commands) interleave their writes into a
+# pf.yaml with a duplicate key, which every later prompt flow import refuses to parse.
+PF_CONFIG = ("telemetry:\n  enabled: 'false'\ntrace:\n  destination: none\n"
+             "cli:\n  installation_id: 5f0c6f7e-2b1a-5c3e-9d4a-6c6c6d6f7073\n")
 
 
 def promptflow_log_level() -> str:
@@ -32,10 +36,12 @@ def promptflow_log_level() -> str:
 def configure_promptflow(state_dir: Path) -> Path:
     home = state_dir / "promptflow"
     config = home / "pf.yaml"
-    if not config.is_file():  # another command may be reading it
-        write_atomically(config, PF_CONFIG)
-    # Set before prompt flow is imported: it reads them at import time.
-    os.environ.setdefault("PF_HOME_DIRECTORY", str(home))
+    if not config.is_file() or config.read_text(encoding="utf-8") != PF_CONFIG:
+        write_atomically(config, PF_CONFIG)  # atomically: another command may be reading it
+    # Set before prompt flow is imported: it reads them at import time. The home is this state
+    # directory's even when the environment names another: subprocesses (a job's nodes, the
+    # endpoint) inherit it, and a home shared across state directories is written by all of them.
+    os.environ["PF_HOME_DIRECTORY"] = str(home)
     for name, value in LOCAL_ONLY_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     level = promptflow_log_level()
