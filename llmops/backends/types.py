@@ -72,6 +72,7 @@ class RunRecord:
     created_at: str = ""
     finished_at: str | None = None
     trial: int = 0  # which repeated trial of its variant and dataset the run is (TRIALS in llmops_config.json)
+    data_sha256: str = ""  # the bytes it ran over: runs are shared by the envs whose data is the same
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """`llmops run` on an azureml env against the emulator, as a new user runs it: the real CLI in a subprocess,
 web_classification with its recorded answers, each step one Azure ML job sharded over two nodes. The same
 run on the local backend gives the same per-line results and metrics; run again, or from a fresh runner with
-no state, it submits no job."""
+no state, it submits no job; the local env over the same data reuses the jobs' runs."""
 
 from __future__ import annotations
 
@@ -104,3 +104,11 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
     assert "LLM calls: 0 sent to the model, 0 answered from the cache, 0 replayed\n" in again.stdout
     assert again.stdout.count("(reused)") == fresh.stdout.count("(reused)") == 9  # 3 variants, 3 flows each
     assert table(azure_root / reports / "results.csv") == table(local_root / reports / "results.csv")
+
+    # Runs are content-addressed: the local pr env reads the same data file and reuses what the jobs ran, though
+    # the runs' records name the azure env's datasets, registered in Azure ML, not in the local registry.
+    local_pr = llmops_process(azure_root, azureml_emulator, "run", "-u", USE_CASE, "-e", "pr", "--provider", "replay")
+    assert local_pr.returncode == 0, local_pr.stderr[-3000:]
+    assert local_pr.stdout.count("(reused)") == 9
+    assert table(azure_root / "reports/web_classification/pr/latest/results.csv") == table(
+        local_root / reports / "results.csv")

@@ -119,7 +119,7 @@ def begin(registry: RunRegistry, run: Identified) -> RunResult | Begun:
         run_id=run.run_id, name=name, use_case=spec.use_case, env=spec.env, kind=spec.kind, flow=spec.flow.name,
         variant=spec.variant, variant_label=spec.variant_label, dataset=spec.dataset,
         dataset_version=spec.dataset_version, parent_run_id=spec.parent_run_id, status=RUNNING,
-        lines_total=total, lines_failed=0, trial=spec.trial,
+        lines_total=total, lines_failed=0, trial=spec.trial, data_sha256=spec.data_sha256,
     )
     registry.start_run(record, run.key)
     skipped = [LineOutcome(i, {}, {}, reason, 0.0) for i, reason in (spec.skipped or {}).items() if i not in succeeded]

@@ -21,19 +21,20 @@ def _now() -> str:
 
 
 def _record(row: Any) -> RunRecord:
+    key = json.loads(row["key"])
     return RunRecord(
         run_id=row["run_id"], name=row["name"], use_case=row["use_case"], env=row["env"], kind=row["kind"],
         flow=row["flow"], variant=json.loads(row["variant"]), variant_label=row["variant_label"],
         dataset=row["dataset"], dataset_version=row["dataset_version"], parent_run_id=row["parent_run_id"],
         status=row["status"], lines_total=row["lines_total"], lines_failed=row["lines_failed"],
         metrics=json.loads(row["metrics"]), created_at=row["created_at"], finished_at=row["finished_at"],
-        trial=_trial(row["key"]),
+        trial=_trial(key), data_sha256=str(key.get("data", "")),
     )
 
 
-def _trial(key: str) -> int:
+def _trial(key: dict[str, Any]) -> int:
     """The run's repeated trial, from its content key (which holds it from trial 1 on; see run_key)."""
-    value = json.loads(key).get("trial", 0)
+    value = key.get("trial", 0)
     return value if isinstance(value, int) else 0
 
 
