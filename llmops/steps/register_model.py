@@ -65,5 +65,5 @@ def register_model(workspace: Workspace, use_case: UseCase, env: str,
     choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
     model = registry.models.register(model_name(use_case.name, env), flow.folder,
                                      lineage(workspace, registry.runs, use_case, env, choice))
-    logger.info("model %s version %d (%s)", model.name, model.version, "new" if model.changed else "unchanged")
+    logger.debug("model %s version %d (%s)", model.name, model.version, "new" if model.changed else "unchanged")
     return RegisterModelResult(model, choice)
