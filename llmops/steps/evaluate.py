@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend, DataRegistry
+from llmops.backends.shared_runs import env_dataset
 from llmops.backends.types import ProgressFactory, RunRecord, RunResult, RunSpec
 from llmops.config.data_config import Dataset
 from llmops.config.datasets import DatasetFile
@@ -38,20 +39,12 @@ def _check_mappings(use_case: UseCase, env: str) -> None:
 
 
 def _experiment_dataset(use_case: UseCase, env: str, run: RunRecord, data: DataRegistry) -> Dataset:
-    """The env's dataset a run of its latest experiment ran over. Runs are content-addressed: an env whose data
-    file holds the same bytes as another env's (the original template's pr and dev read one file, a team moving
-    to Azure ML copies its env) reuses the run made for the other env, whose record names that env's dataset,
-    perhaps registered in another backend. So the run is matched by its data's bytes."""
-    datasets = use_case.experiment_datasets(env)
-    named = next((d for d in datasets if d.DATASET_NAME == run.dataset), None)
-    if named is not None:
-        return named
-    for dataset in datasets:
-        version = data.current_version(dataset.DATASET_NAME, use_case.path(dataset.DATA_PATH))
-        if version is not None and version.sha256 == run.data_sha256:
-            return dataset
-    raise LlmopsError(f"dataset '{run.dataset}' of run {run.name} is no longer an experiment dataset of env '{env}' "
-                      "in data_config.json; run the experiment again")
+    """The env's dataset a run of its latest experiment ran over, which another env may have run (shared_runs)."""
+    found = env_dataset(use_case, env, run, data)
+    if found is None:
+        raise LlmopsError(f"dataset '{run.dataset}' of run {run.name} is no longer an experiment dataset of env "
+                          f"'{env}' in data_config.json; run the experiment again")
+    return found[0]
 
 
 def evaluate(workspace: Workspace, use_case: UseCase, env: str, session: LlmSession,

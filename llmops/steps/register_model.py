@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmops.backends import open_backend
-from llmops.backends.protocols import Backend, RunRegistry
+from llmops.backends.protocols import Backend, Registry
+from llmops.backends.shared_runs import seen_by
 from llmops.backends.types import ModelVersion
 from llmops.config.use_case import UseCase
 from llmops.config.workspace import Workspace
@@ -30,11 +31,13 @@ def model_name(use_case: str, env: str) -> str:
     return f"{use_case}_{env}"
 
 
-def lineage(workspace: Workspace, runs: RunRegistry, use_case: UseCase, env: str,
+def lineage(workspace: Workspace, registry: Registry, use_case: UseCase, env: str,
             choice: VariantChoice) -> dict[str, Any]:
+    runs = registry.runs
     experiment_ids = runs.latest_run_set("experiment", use_case.name, env) or []
     evaluation_ids = runs.latest_run_set("evaluation", use_case.name, env) or []
-    records = [r for r in (runs.get_run(i) for i in experiment_ids) if r is not None]
+    records = [seen_by(use_case, env, r, registry.data) for r in (runs.get_run(i) for i in experiment_ids)
+               if r is not None]
     if not records:
         logger.warning("no experiment of %s in env %s yet: the model's lineage names no runs or data",
                        use_case.name, env)
@@ -64,6 +67,6 @@ def register_model(workspace: Workspace, use_case: UseCase, env: str,
     flow = use_case.standard_flow(env)
     choice = choose_variant(workspace.reports_dir, use_case.name, env, flow)
     model = registry.models.register(model_name(use_case.name, env), flow.folder,
-                                     lineage(workspace, registry.runs, use_case, env, choice))
+                                     lineage(workspace, registry, use_case, env, choice))
     logger.debug("model %s version %d (%s)", model.name, model.version, "new" if model.changed else "unchanged")
     return RegisterModelResult(model, choice)

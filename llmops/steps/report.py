@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from llmops.backends import open_backend
 from llmops.backends.protocols import Backend
+from llmops.backends.shared_runs import seen_by
 from llmops.config.gate_rule import USAGE_METRICS, compares_with_production
 from llmops.config.skipped_evaluations import skipped_evaluations
 from llmops.config.use_case import UseCase
@@ -51,7 +52,8 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
     """Report model objects for the latest experiment (or post-production) runs and their evaluations."""
     from llmops.report.model import EvaluationRun, ExperimentRun, LineResult
 
-    run_registry = (backend or open_backend(workspace, use_case, env)).registry.runs
+    registry = (backend or open_backend(workspace, use_case, env)).registry
+    run_registry = registry.runs
     run_ids = run_registry.latest_run_set(kind, use_case.name, env)
     if not run_ids:
         raise LlmopsError(f"no {kind} of '{use_case.name}' in env '{env}' yet; run: llmops run "
@@ -64,6 +66,7 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
         record = run_registry.get_run(run_id)
         if record is None:
             continue
+        record = seen_by(use_case, env, record, registry.data)
         lines = run_registry.lines(run_id)
         runs.append(ExperimentRun(
             run_id=run_id, name=record.name, variant=record.variant, variant_label=record.variant_label,
@@ -78,6 +81,7 @@ def load_runs(workspace: Workspace, use_case: UseCase, env: str, kind: str = "ex
         for child in run_registry.child_runs(run_id, "evaluation"):
             if child.run_id not in eval_ids:
                 continue
+            child = seen_by(use_case, env, child, registry.data)
             eval_lines = {o.index: o for o in run_registry.lines(child.run_id)}
             names = sorted({k for o in eval_lines.values() for k, v in o.outputs.items() if _number(v) is not None})
             values = {name: tuple(_number(eval_lines[i].outputs.get(name)) if i in eval_lines else None

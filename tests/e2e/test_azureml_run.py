@@ -110,5 +110,7 @@ def test_run_on_azureml_gives_the_local_results_and_reruns_submit_nothing(azurem
     local_pr = llmops_process(azure_root, azureml_emulator, "run", "-u", USE_CASE, "-e", "pr", "--provider", "replay")
     assert local_pr.returncode == 0, local_pr.stderr[-3000:]
     assert local_pr.stdout.count("(reused)") == 9
-    assert table(azure_root / "reports/web_classification/pr/latest/results.csv") == table(
+    pr_rows = table(azure_root / "reports/web_classification/pr/latest/results.csv")
+    assert {(row["dataset"], row["dataset_version"]) for row in pr_rows} == {("web_classification_pr", "1")}
+    assert [{**row, "dataset": "web_classification_azure"} for row in pr_rows] == table(
         local_root / reports / "results.csv")
