@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
 from llmops.cli.common import add_json, out, out_json, workspace
+from llmops.until_stopped import wait_until_stopped
 
 NAME = "embedded"
 # Its first name: `model` read as the registered flow versions (`models`) too. Still accepted, for the scripts
@@ -37,13 +36,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "serve":
         base_url, started = embedded.ensure_running(args.model, ws.state_dir)
-        out(f"{args.model}: serving an OpenAI-compatible API at {base_url} (Ctrl-C stops it)")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+            wait_until_stopped(ready=lambda: out(f"{args.model}: serving an OpenAI-compatible API at {base_url} "
+                                                 "(Ctrl-C stops it)"))
         finally:
             if started:
                 embedded.stop(args.model, ws.state_dir)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import tempfile
-import threading
 from pathlib import Path
 
+from llmops.until_stopped import wait_until_stopped
 from tests.support import azurite as azurite_support
 
 from .blob_storage import BlobStorage
@@ -53,12 +52,8 @@ def main() -> int:
     print(f"Azure ML emulator at {emulator.base_url} (workspace {scope.workspace} in resource group "
           f"{scope.resource_group}, Key Vault {scope.key_vault}); Azurite on port {azurite.port}; files in {folder}")
     print(lines, end="", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
+        wait_until_stopped()
     finally:
         emulator.stop()
         azurite.stop()
