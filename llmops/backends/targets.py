@@ -63,6 +63,8 @@ PROBE_HEADER, PROBE_VALUE = "x-llmops-probe", "1"
 # Azure ML's header that sends a request to one deployment, whatever the traffic map; every target's server answers
 # with it too, naming the deployment that served.
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+# The id every answer carries (its log entry's request_id): how a failed request is looked up in the server log.
+REQUEST_ID_HEADER = "x-request-id"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE
+from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE, REQUEST_ID_HEADER
 from llmops.serving.asgi_io import (
     Answer,
     ClientGone,
@@ -59,7 +59,6 @@ from llmops.serving.telemetry import EndpointTelemetry, RequestTrace
 
 logger = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "x-request-id"
 _DEPLOYMENT = DEPLOYMENT_HEADER.encode()
 _PROBE, _PROBE_VALUE = PROBE_HEADER.encode(), PROBE_VALUE.encode()
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE
+from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE, REQUEST_ID_HEADER
 from llmops.errors import LlmopsError
 from llmops.serving.endpoint_key import EndpointKey
 
-REQUEST_ID_HEADER = "x-request-id"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 

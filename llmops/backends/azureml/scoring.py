@@ -13,9 +13,8 @@ import json
 import time
 from typing import Any
 
-from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE, ScoringReply
+from llmops.backends.targets import DEPLOYMENT_HEADER, PROBE_HEADER, PROBE_VALUE, REQUEST_ID_HEADER, ScoringReply
 
-REQUEST_ID_HEADER = "x-request-id"
 TIMEOUT_S = 300.0
 
 
